@@ -1,0 +1,81 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from mes.models import Kiosk, Line, Shift, SignInAttempt, Site, User, Workstation
+
+
+class LineInline(admin.TabularInline):
+    model = Line
+    extra = 0
+
+
+class ShiftInline(admin.TabularInline):
+    model = Shift
+    extra = 0
+
+
+class WorkstationInline(admin.TabularInline):
+    model = Workstation
+    extra = 0
+
+
+@admin.register(Site)
+class SiteAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "time_zone"]
+    search_fields = ["code", "name"]
+    inlines = [LineInline, ShiftInline]
+
+
+@admin.register(Line)
+class LineAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "site"]
+    list_filter = ["site"]
+    search_fields = ["code", "name"]
+    inlines = [WorkstationInline]
+
+
+@admin.register(Workstation)
+class WorkstationAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "line", "active"]
+    list_filter = ["line__site", "line", "active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Shift)
+class ShiftAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "site", "start_time", "end_time", "weekdays"]
+    list_filter = ["site"]
+
+
+@admin.register(User)
+class MesUserAdmin(UserAdmin, SimpleHistoryAdmin):
+    list_display = ["username", "first_name", "last_name", "badge_number", "is_active"]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        ("Shop floor", {"fields": ["badge_number", "sites", "all_sites"]}),
+    ]
+    filter_horizontal = ["groups", "user_permissions", "sites"]
+
+
+@admin.register(Kiosk)
+class KioskAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "workstation", "bound_by", "bound_at", "revoked_at"]
+    list_filter = ["workstation__line__site"]
+    readonly_fields = ["token", "bound_by", "bound_at", "revoked_by", "revoked_at"]
+
+
+@admin.register(SignInAttempt)
+class SignInAttemptAdmin(admin.ModelAdmin):
+    list_display = ["at", "kind", "identifier", "user", "workstation", "ip_address", "succeeded"]
+    list_filter = ["kind", "succeeded"]
+    search_fields = ["identifier"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

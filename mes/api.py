@@ -1,0 +1,132 @@
+"""API plumbing shared by every app: the error format, and the plant endpoints.
+
+Every API error is JSON: `{"detail": message, "code": code, "errors": {field: [reason, ...]}}`;
+`errors` is present when particular fields are at fault.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from mes import roles, selectors
+from mes.errors import MesError
+from mes.models import Line, Shift, Site, Workstation
+
+
+def _flatten(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{k}: {m}" for k, v in detail.items() for m in _flatten(v)]
+    if isinstance(detail, list):
+        return [m for item in detail for m in _flatten(item)]
+    return [str(detail)]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, MesError):
+        return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(errors)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = {field: _flatten(reasons) for field, reasons in detail.items()}
+        first = next(iter(errors.items()), ("", ["Invalid input."]))
+        response.data = {"detail": f"{first[0]}: {first[1][0]}", "code": "invalid", "errors": errors}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = {"detail": str(detail), "code": code}
+    return response
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "code", "name", "time_zone"]
+
+
+class LineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Line
+        fields = ["id", "site", "code", "name"]
+
+
+class WorkstationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workstation
+        fields = ["id", "line", "code", "name", "active"]
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Shift
+        fields = ["id", "site", "name", "start_time", "end_time", "weekdays"]
+
+
+class SiteScopedViewSet(viewsets.ReadOnlyModelViewSet):
+    """Read-only plant endpoints, limited to the sites the caller may see."""
+
+    site_path = "id"
+
+    def get_queryset(self):
+        visible = selectors.sites_visible_to(self.request.user).values("id")
+        return super().get_queryset().filter(**{f"{self.site_path}__in": visible})
+
+
+class SiteViewSet(SiteScopedViewSet):
+    queryset = Site.objects.all()
+    serializer_class = SiteSerializer
+
+
+class LineViewSet(SiteScopedViewSet):
+    queryset = Line.objects.select_related("site")
+    serializer_class = LineSerializer
+    site_path = "site_id"
+
+
+class WorkstationViewSet(SiteScopedViewSet):
+    queryset = Workstation.objects.select_related("line")
+    serializer_class = WorkstationSerializer
+    site_path = "line__site_id"
+
+
+class ShiftViewSet(SiteScopedViewSet):
+    queryset = Shift.objects.all()
+    serializer_class = ShiftSerializer
+    site_path = "site_id"
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    printed_name = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    sites = serializers.ListField(child=serializers.CharField())
+
+
+@extend_schema(responses=MeSerializer, summary="The signed-in user, their role and the sites they see")
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def me(request):
+    user = request.user
+    data = {
+        "username": user.username,
+        "printed_name": user.printed_name,
+        "role": roles.role_of(user),
+        "sites": list(selectors.sites_visible_to(user).values_list("code", flat=True)),
+    }
+    return Response(MeSerializer(data).data)

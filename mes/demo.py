@@ -1,0 +1,107 @@
+"""The demo plant. Each app registers a seeder that adds its part; `seed_demo` runs them in order.
+
+Every seeder is idempotent: it looks things up by their natural keys and adds only what is
+missing, so running `seed_demo` twice leaves the same plant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from mes import roles
+from mes.models import Line, Shift, Site, User, Workstation
+
+Seeder = Callable[[Callable[[str], None]], None]
+_seeders: list[tuple[int, str, Seeder]] = []
+
+
+def register_seeder(order: int, name: str, seeder: Seeder) -> None:
+    if all(existing != name for _, existing, _ in _seeders):
+        _seeders.append((order, name, seeder))
+
+
+def seeders() -> list[tuple[int, str, Seeder]]:
+    return sorted(_seeders, key=lambda s: s[0])
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    badge: str = ""
+    pin: str = ""
+
+
+DEMO_SITE = "PLANT1"
+DEMO_LOGINS = [
+    DemoLogin("operator", "operator-demo", roles.OPERATOR, badge="1001", pin="1234"),
+    DemoLogin("operator2", "operator-demo", roles.OPERATOR, badge="1002", pin="2345"),
+    DemoLogin("supervisor", "supervisor-demo", roles.SUPERVISOR, badge="2001", pin="1234"),
+    DemoLogin("quality", "quality-demo", roles.QUALITY),
+    DemoLogin("auditor", "auditor-demo", roles.AUDITOR),
+    DemoLogin("admin", "admin-demo", roles.ADMIN),
+]
+DEMO_NAMES = {
+    "operator": ("Olga", "Ortiz"),
+    "operator2": ("Omar", "Okafor"),
+    "supervisor": ("Sam", "Sato"),
+    "quality": ("Quinn", "Quist"),
+    "auditor": ("Ada", "Auden"),
+    "admin": ("Alex", "Admin"),
+}
+PLANT = {
+    "MACH": ("Machining", [("CNC1", "CNC lathe 1"), ("CNC2", "CNC lathe 2"), ("MILL1", "Milling centre")]),
+    "ASSY": (
+        "Assembly",
+        [("ASM1", "Assembly bench 1"), ("ASM2", "Assembly bench 2"), ("TEST1", "End-of-line test")],
+    ),
+    "PACK": ("Packaging", [("PACK1", "Packing station"), ("LABEL1", "Labelling")]),
+}
+SHIFTS = [
+    ("Early", time(6, 0), time(14, 0), "12345"),
+    ("Late", time(14, 0), time(22, 0), "12345"),
+    ("Night", time(22, 0), time(6, 0), "1234"),
+]
+
+
+@transaction.atomic
+def seed_plant(say: Callable[[str], None]) -> None:
+    site, created = Site.objects.get_or_create(
+        code=DEMO_SITE, defaults={"name": "Demo Plant", "time_zone": "Europe/Berlin"}
+    )
+    if created:
+        say(f"site {site.code}")
+    for line_code, (line_name, stations) in PLANT.items():
+        line, _ = Line.objects.get_or_create(site=site, code=line_code, defaults={"name": line_name})
+        for code, name in stations:
+            Workstation.objects.get_or_create(line=line, code=code, defaults={"name": name})
+    for name, start, end, days in SHIFTS:
+        Shift.objects.get_or_create(
+            site=site, name=name, defaults={"start_time": start, "end_time": end, "weekdays": days}
+        )
+    for login in DEMO_LOGINS:
+        first, last = DEMO_NAMES[login.username]
+        user, created = User.objects.get_or_create(
+            username=login.username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(login.password)
+            if login.badge:
+                user.badge_number = login.badge
+                user.set_pin(login.pin)
+            user.is_staff = login.role == roles.ADMIN
+            user.all_sites = login.role in (roles.ADMIN, roles.AUDITOR)
+            user._change_reason = "Demo plant"
+            user.save()
+            user.groups.add(Group.objects.get(name=login.role))
+            user.sites.add(site)
+            say(f"user {login.username}")
+
+
+register_seeder(10, "plant", seed_plant)

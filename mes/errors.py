@@ -1,0 +1,54 @@
+"""Domain errors: what a service raises when it refuses an action.
+
+Each carries a user-facing message, a stable machine code and, where one input is at fault, the
+field. Edges map them to HTTP: `ValidationFailed` 400, `Conflict` 409, `Forbidden` 403,
+`NotFound` 404, `Throttled` 429.
+"""
+
+from __future__ import annotations
+
+
+class MesError(Exception):
+    status_code = 400
+    default_code = "refused"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+
+    def as_dict(self) -> dict:
+        body: dict = {"detail": self.message, "code": self.code}
+        if self.field:
+            body["errors"] = {self.field: [self.message]}
+        return body
+
+
+class ValidationFailed(MesError):
+    status_code = 400
+    default_code = "invalid"
+
+
+class Conflict(MesError):
+    status_code = 409
+    default_code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    default_code = "illegal_transition"
+
+
+class Forbidden(MesError):
+    status_code = 403
+    default_code = "forbidden"
+
+
+class NotFound(MesError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class Throttled(MesError):
+    status_code = 429
+    default_code = "throttled"

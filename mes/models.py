@@ -1,0 +1,190 @@
+"""The plant (ISA-95 equipment hierarchy Site > Line > Workstation), shifts, people and tablets."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    "Use letters, digits, '-' and '_' only (it appears in MQTT topics and exports).",
+)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known IANA time zone.")
+
+
+class Site(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Line(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lines")
+    code = models.CharField(max_length=32, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site__code", "code"]
+        constraints = [models.UniqueConstraint(fields=["site", "code"], name="line_code_unique_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code}/{self.code} {self.name}"
+
+
+class Workstation(models.Model):
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="workstations")
+    code = models.CharField(max_length=32, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["line__site__code", "line__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "code"], name="workstation_code_unique_per_line")
+        ]
+        permissions = [
+            ("use_tablet", "Work at a workstation tablet"),
+            ("bind_kiosk", "Bind a tablet to a workstation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.site.code}/{self.line.code}/{self.code} {self.name}"
+
+    @property
+    def site(self) -> Site:
+        return self.line.site
+
+
+class Shift(models.Model):
+    """A named shift of a site's calendar, in the site's local time.
+
+    A shift whose end is not after its start runs past midnight: it starts on one of its
+    weekdays and ends the next day.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shifts")
+    name = models.CharField(max_length=64)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    weekdays = models.CharField(
+        max_length=7,
+        default="12345",
+        validators=[RegexValidator(r"^[1-7]{1,7}$", "ISO weekdays as digits, Monday=1 ... Sunday=7.")],
+        help_text="The days the shift starts on, as ISO weekday digits: 12345 is Monday to Friday.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site__code", "start_time"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="shift_name_unique_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.name} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+    @property
+    def weekday_set(self) -> set[int]:
+        return {int(d) for d in self.weekdays}
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end_time <= self.start_time
+
+
+class User(AbstractUser):
+    """A person. Operators may also sign in on a tablet with a badge number and a PIN."""
+
+    badge_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    pin_hash = models.CharField(max_length=128, blank=True, editable=False)
+    sites = models.ManyToManyField(
+        Site, blank=True, related_name="users", help_text="The sites this person may see."
+    )
+    all_sites = models.BooleanField(default=False, help_text="May see every site (plant-wide roles).")
+    history = HistoricalRecords(excluded_fields=["last_login", "password", "pin_hash"])
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    def set_pin(self, raw_pin: str) -> None:
+        self.pin_hash = make_password(raw_pin)
+
+    def check_pin(self, raw_pin: str) -> bool:
+        return bool(self.pin_hash) and check_password(raw_pin, self.pin_hash)
+
+    @property
+    def printed_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Kiosk(models.Model):
+    """A shared tablet bound to one workstation; the tablet carries `token` in a signed cookie."""
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="kiosks")
+    bound_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    bound_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["workstation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.workstation.code}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class SignInAttempt(models.Model):
+    """Every sign-in and signing attempt, kept for throttling and for the audit trail."""
+
+    class Kind(models.TextChoices):
+        PASSWORD = "password", "Username and password"
+        BADGE = "badge", "Badge and PIN"
+        SIGNATURE = "signature", "Electronic signature"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    identifier = models.CharField(max_length=150, help_text="The username or badge number entered.")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["identifier", "at"], name="signin_identifier_at")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} {self.identifier} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
+        )

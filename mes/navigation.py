@@ -1,0 +1,40 @@
+"""Navigation per role: each app registers its entries with the permission that shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str
+    order: int = 50
+
+
+_items: list[NavItem] = []
+
+
+def register(*items: NavItem) -> None:
+    for item in items:
+        if item not in _items:
+            _items.append(item)
+
+
+def items_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return sorted((i for i in _items if user.has_perm(i.permission)), key=lambda i: i.order)
+
+
+# The page each role lands on after sign-in; apps replace entries as they add their pages.
+_landing: dict[str, str] = {}
+
+
+def set_landing(role: str, url_name: str) -> None:
+    _landing[role] = url_name
+
+
+def landing_for(role: str | None) -> str:
+    return _landing.get(role or "", "plant_overview")

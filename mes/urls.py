@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import DefaultRouter
+
+from mes import api, views
+
+router = DefaultRouter()
+router.register("sites", api.SiteViewSet)
+router.register("lines", api.LineViewSet)
+router.register("workstations", api.WorkstationViewSet)
+router.register("shifts", api.ShiftViewSet)
+
+api_v1 = [
+    path("me/", api.me, name="api_me"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.sign_in, name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("tablet/", views.tablet_home, name="tablet_home"),
+    path("tablet/sign-in/", views.tablet_sign_in, name="tablet_sign_in"),
+    path("plant/", views.plant_overview, name="plant_overview"),
+    path("tablets/", views.kiosk_list, name="kiosk_list"),
+    path("tablets/<int:pk>/unbind/", views.kiosk_revoke, name="kiosk_revoke"),
+    path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        name="api_docs",
+    ),
+]
+
+handler403 = "mes.views.forbidden"

@@ -1,0 +1,168 @@
+"""Pages of the plant kernel: sign-in (password and badge), landing, plant overview, tablets."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from mes import health, kiosk, navigation, roles, selectors, services
+from mes.errors import MesError, ValidationFailed
+from mes.middleware import start_session_clock
+from mes.models import Kiosk, Workstation
+from mes.permissions import permission_required
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+@never_cache
+def sign_in(request):
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            user = services.user_sign_in_with_password(
+                request=request,
+                username=request.POST.get("username", ""),
+                password=request.POST.get("password", ""),
+            )
+        except MesError as exc:
+            error, status = exc, exc.status_code
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            start_session_clock(request, on_tablet=False)
+            return redirect(_safe_next(request, "home"))
+    context = {"error": error, "next": request.GET.get("next", ""), "expired": "expired" in request.GET}
+    return render(request, "mes/sign_in.html", context, status=status)
+
+
+@require_POST
+def sign_out(request):
+    on_tablet = bool(request.session.get("mes_on_tablet"))
+    logout(request)
+    return redirect("tablet_sign_in" if on_tablet else "login")
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        if kiosk.bound_workstation(request):
+            return redirect("tablet_sign_in")
+        return redirect("login")
+    return redirect(navigation.landing_for(roles.role_of(request.user)))
+
+
+@never_cache
+def tablet_sign_in(request):
+    workstation = kiosk.bound_workstation(request)
+    if workstation is None:
+        return render(request, "mes/tablet_unbound.html", status=200)
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            user = services.user_sign_in_with_badge(
+                request=request,
+                badge_number=request.POST.get("badge_number", ""),
+                pin=request.POST.get("pin", ""),
+                workstation=workstation,
+            )
+        except MesError as exc:
+            error, status = exc, exc.status_code
+        else:
+            login(request, user, backend="mes.auth.BadgePinBackend")
+            start_session_clock(request, on_tablet=True)
+            return redirect("tablet_home")
+    context = {"workstation": workstation, "error": error, "expired": "expired" in request.GET}
+    return render(request, "mes/tablet_sign_in.html", context, status=status)
+
+
+@permission_required("mes.use_tablet")
+def tablet_home(request):
+    workstation = kiosk.bound_workstation(request)
+    if workstation is None:
+        return render(request, "mes/tablet_unbound.html")
+    return render(request, "mes/tablet_home.html", {"workstation": workstation})
+
+
+@permission_required("mes.view_site")
+def plant_overview(request):
+    return render(request, "mes/plant_overview.html", {"sites": selectors.plant_tree(request.user)})
+
+
+@permission_required("mes.bind_kiosk")
+def kiosk_list(request):
+    visible = selectors.sites_visible_to(request.user)
+    workstations = Workstation.objects.filter(line__site__in=visible, active=True).select_related(
+        "line__site"
+    )
+    error = None
+    status = 200
+    if request.method == "POST":
+        workstation = workstations.filter(pk=request.POST.get("workstation") or None).first()
+        try:
+            if workstation is None:
+                raise ValidationFailed("Choose a workstation.", field="workstation")
+            bound = services.kiosk_bind(
+                workstation=workstation, name=request.POST.get("name", ""), by=request.user
+            )
+        except MesError as exc:
+            error, status = exc, exc.status_code
+        else:
+            messages.success(request, f"This tablet is now bound to {workstation}.")
+            response = redirect("kiosk_list")
+            kiosk.set_cookie(response, bound)
+            return response
+    kiosks = Kiosk.objects.filter(
+        workstation__line__site__in=visible, revoked_at__isnull=True
+    ).select_related("workstation__line__site", "bound_by")
+    context = {
+        "workstations": workstations,
+        "kiosks": kiosks,
+        "error": error,
+        "this_kiosk": kiosk.bound_kiosk(request),
+    }
+    return render(request, "mes/kiosk_list.html", context, status=status)
+
+
+@require_POST
+@permission_required("mes.bind_kiosk")
+def kiosk_revoke(request, pk: int):
+    visible = selectors.sites_visible_to(request.user)
+    target = get_object_or_404(Kiosk, pk=pk, workstation__line__site__in=visible)
+    try:
+        services.kiosk_revoke(kiosk=target, by=request.user, reason=request.POST.get("reason", ""))
+    except MesError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{target.name} is no longer bound.")
+    response = redirect("kiosk_list")
+    this = kiosk.bound_kiosk(request)
+    if this and this.pk == target.pk:
+        kiosk.clear_cookie(response)
+    return response
+
+
+@never_cache
+def healthz(request):
+    healthy, body = health.report()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def forbidden(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def ping(request):
+    """A cheap authenticated endpoint: the baseline that benches compare real work against."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    return HttpResponse("pong", content_type="text/plain")

@@ -1,0 +1,64 @@
+// Shared page behaviour: the in-flight indicator, failure messages for htmx requests,
+// the PIN keypad, and a message that fades for each server notice.
+(function () {
+  "use strict";
+  var inFlight = 0;
+
+  function toast(text, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast toast-" + (kind || "info");
+    el.textContent = text;
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, kind === "error" ? 8000 : 4000);
+  }
+  window.mesToast = toast;
+
+  function reasonFrom(xhr) {
+    if (!xhr) return "";
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body.detail) return body.detail;
+    } catch (e) { /* not JSON */ }
+    var text = (xhr.responseText || "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+    return text.length > 0 && text.length < 300 ? text : "";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    inFlight += 1;
+    document.documentElement.classList.add("request-in-flight");
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    inFlight = Math.max(0, inFlight - 1);
+    if (inFlight === 0) document.documentElement.classList.remove("request-in-flight");
+  });
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var reason = reasonFrom(xhr);
+    toast((reason || "The server refused this (" + xhr.status + ").") + "", "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("No connection to the server: not saved.", "error");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    toast("The server did not answer in time.", "error");
+  });
+
+  // A numeric keypad for PINs: big keys instead of the on-screen keyboard.
+  document.addEventListener("click", function (evt) {
+    var key = evt.target.closest("[data-keypad] [data-key]");
+    if (!key) return;
+    var form = key.closest("form");
+    var input = form && form.querySelector("[data-pin-input]");
+    if (!input) return;
+    if (key.dataset.key === "clear") input.value = input.value.slice(0, -1);
+    else input.value += key.dataset.key;
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#toasts .toast").forEach(function (el) {
+      setTimeout(function () { el.remove(); }, 5000);
+    });
+  });
+})();
