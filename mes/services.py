@@ -52,7 +52,8 @@ def _record_attempt(*, kind, identifier, user, request, workstation=None, succee
     )
 
 
-@transaction.atomic
+# Sign-in services are deliberately not atomic: a failed attempt must be recorded even though
+# the service then refuses, or throttling would never see it.
 def user_sign_in_with_password(*, request, username: str, password: str) -> User:
     """Check a username and password; refuse while the username is throttled. Records the attempt."""
     username = (username or "").strip()
@@ -74,7 +75,6 @@ def user_sign_in_with_password(*, request, username: str, password: str) -> User
     return user
 
 
-@transaction.atomic
 def user_sign_in_with_badge(*, request, badge_number: str, pin: str, workstation: Workstation) -> User:
     """Check a badge and PIN at a bound workstation tablet; throttled per badge. Records the attempt."""
     badge_number = (badge_number or "").strip()

@@ -24,6 +24,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
 EMBEDDED = "DATABASE_URL" not in env
@@ -31,7 +32,6 @@ EMBEDDED = "DATABASE_URL" not in env
 
 def _embedded_secret_key() -> str:
     """A per-installation key kept beside the SQLite file, so `make run` needs no setup."""
-    VAR_DIR.mkdir(exist_ok=True)
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -108,7 +108,6 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 if EMBEDDED:
-    VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -131,7 +130,9 @@ else:
     else:
         DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: browser tests serve the test database from a real ASGI server process.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache -------------------------------------------------------------
@@ -213,7 +214,11 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Without HTTPS (the embedded demo on 127.0.0.1) the TLS-only checks cannot apply. HSTS preload is
+# a one-way commitment of the whole domain; a plant opts in with SECURE_HSTS_PRELOAD.
 SILENCED_SYSTEM_CHECKS = [] if HTTPS else ["security.W004", "security.W008", "security.W012", "security.W016"]
+if not (HTTPS and SECURE_HSTS_PRELOAD):
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -250,7 +255,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
