@@ -108,6 +108,7 @@ def user_set_pin(*, user: User, pin: str, by: User, reason: str = "PIN set") -> 
         raise ValidationFailed("Give the person a badge number before a PIN.", field="badge_number")
     user.set_pin(pin)
     user._change_reason = reason
+    user._history_user = by
     user.save(update_fields=["pin_hash"])
 
 
@@ -122,6 +123,7 @@ def kiosk_bind(*, workstation: Workstation, name: str, by: User) -> Kiosk:
     kiosk = Kiosk(workstation=workstation, name=name, bound_by=by)
     kiosk.full_clean()
     kiosk._change_reason = f"Tablet bound to {workstation.code}"
+    kiosk._history_user = by
     kiosk.save()
     return kiosk
 
@@ -137,5 +139,6 @@ def kiosk_revoke(*, kiosk: Kiosk, by: User, reason: str) -> Kiosk:
     kiosk.revoked_at = timezone.now()
     kiosk.revoked_by = by
     kiosk._change_reason = reason
+    kiosk._history_user = by
     kiosk.save(update_fields=["revoked_at", "revoked_by"])
     return kiosk

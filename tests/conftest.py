@@ -18,8 +18,13 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 ARTIFACTS = BASE_DIR / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -54,9 +59,21 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "mes.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
-            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "mes.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -88,8 +105,13 @@ def asgi_server(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         url = test_database_url()
     env = dict(os.environ)
-    env.update({"DATABASE_URL": url, "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
-                "DJANGO_SETTINGS_MODULE": "mes.settings"})
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
+            "DJANGO_SETTINGS_MODULE": "mes.settings",
+        }
+    )
     server = ServerProcess(env, "asgi-server").start()
     yield server
     server.stop()
@@ -128,4 +150,3 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-

@@ -10,8 +10,16 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-SWITCHES = ["DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "HTTPS", "ALLOWED_HOSTS",
-            "DJANGO_ALLOW_ASYNC_UNSAFE"]
+SWITCHES = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "HTTPS",
+    "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+]
 
 
 def clean_env(**overrides: str) -> dict:
@@ -23,15 +31,23 @@ def clean_env(**overrides: str) -> dict:
 
 def run_python(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=BASE_DIR, env=clean_env(**env_overrides),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=clean_env(**env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=clean_env(**env_overrides),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=clean_env(**env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

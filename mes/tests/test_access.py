@@ -12,16 +12,41 @@ OK, FORBIDDEN = 200, 403
 
 # page -> expected status per role
 PAGES = {
-    "/tablet/": {roles.OPERATOR: OK, roles.SUPERVISOR: OK, roles.QUALITY: FORBIDDEN,
-                 roles.AUDITOR: FORBIDDEN, roles.ADMIN: OK},
-    "/plant/": {roles.OPERATOR: FORBIDDEN, roles.SUPERVISOR: OK, roles.QUALITY: OK,
-                roles.AUDITOR: OK, roles.ADMIN: OK},
-    "/tablets/": {roles.OPERATOR: FORBIDDEN, roles.SUPERVISOR: OK, roles.QUALITY: FORBIDDEN,
-                  roles.AUDITOR: FORBIDDEN, roles.ADMIN: OK},
-    "/api/v1/sites/": {roles.OPERATOR: FORBIDDEN, roles.SUPERVISOR: OK, roles.QUALITY: OK,
-                       roles.AUDITOR: OK, roles.ADMIN: OK},
-    "/api/v1/workstations/": {roles.OPERATOR: OK, roles.SUPERVISOR: OK, roles.QUALITY: OK,
-                              roles.AUDITOR: OK, roles.ADMIN: OK},
+    "/tablet/": {
+        roles.OPERATOR: OK,
+        roles.SUPERVISOR: OK,
+        roles.QUALITY: FORBIDDEN,
+        roles.AUDITOR: FORBIDDEN,
+        roles.ADMIN: OK,
+    },
+    "/plant/": {
+        roles.OPERATOR: FORBIDDEN,
+        roles.SUPERVISOR: OK,
+        roles.QUALITY: OK,
+        roles.AUDITOR: OK,
+        roles.ADMIN: OK,
+    },
+    "/tablets/": {
+        roles.OPERATOR: FORBIDDEN,
+        roles.SUPERVISOR: OK,
+        roles.QUALITY: FORBIDDEN,
+        roles.AUDITOR: FORBIDDEN,
+        roles.ADMIN: OK,
+    },
+    "/api/v1/sites/": {
+        roles.OPERATOR: FORBIDDEN,
+        roles.SUPERVISOR: OK,
+        roles.QUALITY: OK,
+        roles.AUDITOR: OK,
+        roles.ADMIN: OK,
+    },
+    "/api/v1/workstations/": {
+        roles.OPERATOR: OK,
+        roles.SUPERVISOR: OK,
+        roles.QUALITY: OK,
+        roles.AUDITOR: OK,
+        roles.ADMIN: OK,
+    },
     "/api/v1/me/": dict.fromkeys(roles.ALL_ROLES, OK),
     "/api/schema/": dict.fromkeys(roles.ALL_ROLES, OK),
 }

@@ -22,8 +22,9 @@ def test_docs_page_is_served_without_a_cdn(make_user, client_for):
 
 
 def test_validation_errors_name_the_field_and_the_reason():
-    from mes.api import exception_handler
     from rest_framework.exceptions import ValidationError
+
+    from mes.api import exception_handler
 
     serializer = SiteSerializer(data={"code": "", "name": "x", "time_zone": "Mars/Olympus"})
     assert not serializer.is_valid()
@@ -40,8 +41,11 @@ def test_domain_errors_become_json_with_their_status(rf):
 
     response = exception_handler(Conflict("The order is on hold.", field="work_order", code="on_hold"), {})
     assert response.status_code == 409
-    assert response.data == {"detail": "The order is on hold.", "code": "on_hold",
-                             "errors": {"work_order": ["The order is on hold."]}}
+    assert response.data == {
+        "detail": "The order is on hold.",
+        "code": "on_hold",
+        "errors": {"work_order": ["The order is on hold."]},
+    }
 
 
 def test_unknown_objects_answer_404_json(make_user, client_for):

@@ -73,8 +73,9 @@ def test_healthz_checks_real_redis_and_a_real_broker_when_configured():
         redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
     except redis.ConnectionError:
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    result = django_json(HEALTHZ, REDIS_URL="redis://127.0.0.1:6379/0",
-                         CELERY_BROKER_URL="redis://127.0.0.1:6379/1")
+    result = django_json(
+        HEALTHZ, REDIS_URL="redis://127.0.0.1:6379/0", CELERY_BROKER_URL="redis://127.0.0.1:6379/1"
+    )
     assert result["status"] == 200, json.dumps(result)
     parts = result["body"]["parts"]
     assert parts["channel_layer"]["mode"] == "RedisChannelLayer"

@@ -40,7 +40,9 @@ def test_no_variables_means_the_embedded_default():
 
 
 def test_production_variables_switch_to_postgres_redis_and_a_broker():
-    code = READ_SETTINGS.replace('"engine": connection.vendor', '"engine": settings.DATABASES["default"]["ENGINE"]')
+    code = READ_SETTINGS.replace(
+        '"engine": connection.vendor', '"engine": settings.DATABASES["default"]["ENGINE"]'
+    )
     code = code.replace('if connection.vendor == "sqlite":', "if False:")
     result = django_json(code, **PRODUCTION)
     assert result["engine"] == "django.db.backends.postgresql"

@@ -77,7 +77,11 @@ def test_operator_badges_in_and_sees_the_workstation_home(bound_tablet, operator
     assert operator.printed_name in page
     attempt = SignInAttempt.objects.get(kind="badge")
     assert (attempt.kind, attempt.user, attempt.workstation, attempt.succeeded) == (
-        "badge", operator, workstation, True)
+        "badge",
+        operator,
+        workstation,
+        True,
+    )
 
 
 def test_a_wrong_pin_is_refused_and_recorded(bound_tablet, operator):
@@ -105,7 +109,9 @@ def test_badge_sign_in_is_throttled_after_repeated_failures(bound_tablet, operat
     assert badge_in(bound_tablet, badge="1002", pin="1").status_code == 400
 
     # Once the window has passed, the right PIN works again.
-    SignInAttempt.objects.update(at=timezone.now() - timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS + 1))
+    SignInAttempt.objects.update(
+        at=timezone.now() - timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS + 1)
+    )
     assert badge_in(bound_tablet).status_code == 302
 
 

@@ -1,0 +1,285 @@
+"""Production: master data, work orders and their operations, the production ledger, downtime.
+
+The ledger (`ProductionEvent`) is the truth. Operation and order counters and open downtime are
+projections of it, updated in the same transaction and rebuildable from it
+(`manage.py rebuild_projections`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from mes.models import Line, Workstation, code_validator
+from workorders.states import EventKind, Loss, OperationStatus, ReasonKind, Tracking, WorkOrderStatus
+
+QTY = {"max_digits": 14, "decimal_places": 3}
+ZERO = Decimal("0")
+
+
+class Product(models.Model):
+    part_number = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=16, default="pcs", help_text="Unit of measure: pcs, kg, m ...")
+    tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["part_number"]
+
+    def __str__(self) -> str:
+        return f"{self.part_number} {self.name}"
+
+
+class BomLine(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bom_lines")
+    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="used_in")
+    quantity = models.DecimalField(
+        **QTY,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text="Quantity of the component per unit of the product.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "component__part_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "component"], name="bom_component_once"),
+            models.CheckConstraint(condition=~Q(product=models.F("component")), name="bom_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.part_number}: {self.quantity} x {self.component.part_number}"
+
+
+class Routing(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="routings")
+    code = models.CharField(max_length=32, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    allow_overlap = models.BooleanField(
+        default=False, help_text="Operations may start before the previous operation has started."
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product__part_number", "code"]
+        constraints = [models.UniqueConstraint(fields=["product", "code"], name="routing_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product.part_number}/{self.code}"
+
+
+class RoutingOperation(models.Model):
+    routing = models.ForeignKey(Routing, on_delete=models.CASCADE, related_name="operations")
+    sequence = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
+    setup_seconds = models.PositiveIntegerField(default=0)
+    ideal_cycle_seconds = models.DecimalField(
+        max_digits=10, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["routing", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["routing", "sequence"], name="routing_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.routing} {self.sequence} {self.name}"
+
+
+class ReasonCode(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ReasonKind.choices)
+    loss = models.CharField(
+        max_length=16,
+        choices=Loss.choices,
+        blank=True,
+        help_text="For downtime: which of the six big losses it is.",
+    )
+    planned = models.BooleanField(
+        default=False, help_text="For downtime: planned stops are not availability losses."
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=ReasonKind.DOWNTIME, loss__gt="") | ~Q(kind=ReasonKind.DOWNTIME),
+                name="downtime_reason_has_loss",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class WorkOrder(models.Model):
+    number = models.CharField(max_length=64, unique=True, help_text="The ERP's order number.")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="work_orders")
+    routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="work_orders")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="work_orders")
+    quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
+    due = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(
+        default=0, db_index=True, help_text="Lower runs first; the board moves orders up and down."
+    )
+    status = models.CharField(max_length=16, choices=WorkOrderStatus.choices, default=WorkOrderStatus.DRAFT)
+    status_before_hold = models.CharField(max_length=16, choices=WorkOrderStatus.choices, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised by every change; stale edits are refused."
+    )
+    # Projections of the ledger:
+    quantity_good = models.DecimalField(**QTY, default=ZERO, help_text="Good at the last operation.")
+    quantity_scrap = models.DecimalField(**QTY, default=ZERO, help_text="Scrap over all operations.")
+    released_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["quantity_good", "quantity_scrap"])
+
+    class Meta:
+        ordering = ["priority", "due", "number"]
+        indexes = [models.Index(fields=["status", "priority"], name="workorder_status_priority")]
+        permissions = [
+            ("transition_workorder", "Release, hold, close and cancel work orders"),
+            ("override_quantity", "Allow completing more than an order's remaining quantity"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def quantity_remaining(self) -> Decimal:
+        return max(ZERO, self.quantity - self.quantity_good)
+
+    @property
+    def progress_percent(self) -> int:
+        return min(100, int(self.quantity_good * 100 / self.quantity)) if self.quantity else 0
+
+
+class WorkOrderOperation(models.Model):
+    """An operation of a released order, copied from its routing so later edits don't rewrite it."""
+
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="operations")
+    sequence = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="operations")
+    setup_seconds = models.PositiveIntegerField(default=0)
+    ideal_cycle_seconds = models.DecimalField(max_digits=10, decimal_places=3)
+    allow_overlap = models.BooleanField(default=False)
+    routing_operation = models.ForeignKey(
+        RoutingOperation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=OperationStatus.choices, default=OperationStatus.PENDING)
+    # Projections of the ledger:
+    quantity_good = models.DecimalField(**QTY, default=ZERO)
+    quantity_scrap = models.DecimalField(**QTY, default=ZERO)
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["quantity_good", "quantity_scrap", "last_event_at"])
+
+    class Meta:
+        ordering = ["work_order", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["work_order", "sequence"], name="operation_sequence_unique")
+        ]
+        indexes = [models.Index(fields=["workstation", "status"], name="operation_ws_status")]
+
+    def __str__(self) -> str:
+        return f"{self.work_order.number}/{self.sequence} {self.name}"
+
+    @property
+    def quantity_remaining(self) -> Decimal:
+        return max(ZERO, self.work_order.quantity - self.quantity_good)
+
+
+class ProductionEvent(models.Model):
+    """One immutable entry of the production ledger.
+
+    Appended by the production services only; never updated or deleted (on PostgreSQL a trigger
+    refuses both). `idempotency_key` is the client's key for the request that made it: a retry
+    of the same request finds it and returns the first result instead of counting again.
+    """
+
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    idempotency_key = models.UUIDField(unique=True)
+    request_fingerprint = models.CharField(max_length=64)
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    operation = models.ForeignKey(
+        WorkOrderOperation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(**QTY, null=True, blank=True)
+    reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(
+        default=dict, blank=True, help_text="Kind-specific details (e.g. from/to status)."
+    )
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Supervisor who allowed an over-completion.",
+    )
+    occurred_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("record_production", "Record production at a workstation")]
+        indexes = [
+            models.Index(fields=["workstation", "occurred_at"], name="event_ws_time"),
+            models.Index(fields=["operation", "id"], name="event_operation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.quantity or ''}".strip()
+
+
+class Downtime(models.Model):
+    """A stop of a workstation, opened and closed by ledger events (a projection of them)."""
+
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="downtimes")
+    reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="+")
+    planned = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    start_event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="+")
+    end_event = models.OneToOneField(
+        ProductionEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workstation"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_downtime_per_workstation",
+            )
+        ]
+        indexes = [models.Index(fields=["workstation", "started_at"], name="downtime_ws_start")]
+
+    def __str__(self) -> str:
+        return f"{self.workstation.code} {self.reason.code} {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,37 @@
+"""Every write of production goes through these functions."""
+
+from workorders.services.idempotency import Recorded
+from workorders.services.ledger import (
+    downtime_end,
+    downtime_start,
+    operation_pause,
+    operation_record_good,
+    operation_record_scrap,
+    operation_resume,
+    operation_start,
+)
+from workorders.services.orders import (
+    workorder_create,
+    workorder_move,
+    workorder_release_hold,
+    workorder_transition,
+    workorder_update,
+)
+from workorders.services.projections import rebuild_projections
+
+__all__ = [
+    "Recorded",
+    "downtime_end",
+    "downtime_start",
+    "operation_pause",
+    "operation_record_good",
+    "operation_record_scrap",
+    "operation_resume",
+    "operation_start",
+    "rebuild_projections",
+    "workorder_create",
+    "workorder_move",
+    "workorder_release_hold",
+    "workorder_transition",
+    "workorder_update",
+]

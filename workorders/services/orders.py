@@ -1,0 +1,290 @@
+"""Work orders on the supervisor's board: create, edit, release, hold, close, cancel, reprioritise.
+
+Every status change appends an `order_status` event to the ledger (the ERP hears of it from
+there) and raises the order's version, so an edit made on a stale copy is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from mes.errors import Conflict, IllegalTransition, ValidationFailed
+from mes.models import Line, User
+from workorders.locks import lock_work_order, lock_work_orders
+from workorders.models import Product, ProductionEvent, Routing, WorkOrder, WorkOrderOperation
+from workorders.services.idempotency import Recorded, run_once
+from workorders.services.ledger import append_event, clean_quantity, clean_reason
+from workorders.states import WORK_ORDER_TRANSITIONS, EventKind, ReasonKind, WorkOrderStatus, can_transition
+
+S = WorkOrderStatus
+
+
+def _check_version(work_order: WorkOrder, version: int | None) -> None:
+    if version is not None and int(version) != work_order.version:
+        raise Conflict(
+            f"Order {work_order.number} was changed by someone else (version {work_order.version}, "
+            f"yours {version}). Reload and try again.",
+            field="version",
+            code="stale_version",
+        )
+
+
+def _save(work_order: WorkOrder, reason: str, fields: list[str], user: User) -> None:
+    work_order.version += 1
+    work_order._history_user = user
+    work_order._change_reason = reason
+    work_order.full_clean()
+    work_order.save(update_fields=[*fields, "version"])
+
+
+@transaction.atomic
+def workorder_create(
+    *,
+    number: str,
+    product: Product,
+    routing: Routing,
+    line: Line,
+    quantity,
+    user: User,
+    due: datetime | None = None,
+    priority: int | None = None,
+) -> WorkOrder:
+    """Create a draft order. The routing must make the product; priority defaults to the end of the queue."""
+    if routing.product_id != product.pk:
+        raise ValidationFailed(
+            f"Routing {routing} does not make {product.part_number}.",
+            field="routing",
+            code="routing_product_mismatch",
+        )
+    if not routing.operations.exists():
+        raise ValidationFailed(f"Routing {routing} has no operations.", field="routing", code="empty_routing")
+    if WorkOrder.objects.filter(number=number).exists():
+        raise Conflict(f"Order {number} already exists.", field="number", code="duplicate_number")
+    if priority is None:
+        last = WorkOrder.objects.order_by("-priority").values_list("priority", flat=True).first()
+        priority = (last or 0) + 10
+    work_order = WorkOrder(
+        number=number,
+        product=product,
+        routing=routing,
+        line=line,
+        quantity=clean_quantity(quantity, unit=product.unit),
+        due=due,
+        priority=priority,
+    )
+    work_order.full_clean()
+    work_order._change_reason = f"Created by {user.username}"
+    work_order._history_user = user
+    work_order.save()
+    return work_order
+
+
+@transaction.atomic
+def workorder_update(
+    *,
+    work_order_id: int,
+    version: int,
+    user: User,
+    reason: str,
+    quantity=None,
+    due: datetime | None = None,
+    line: Line | None = None,
+) -> WorkOrder:
+    """Edit an order's quantity, due date or line. The quantity can't drop below what is done."""
+    work_order = lock_work_order(work_order_id)
+    _check_version(work_order, version)
+    if work_order.status in (S.CLOSED, S.CANCELLED):
+        raise Conflict(
+            f"Order {work_order.number} is {work_order.status}; it can't be edited.", code="order_final"
+        )
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why the order is changed.", field="reason", code="required")
+    fields = []
+    if quantity is not None:
+        qty = clean_quantity(quantity, unit=work_order.product.unit)
+        if qty < work_order.quantity_good:
+            raise ValidationFailed(
+                f"The quantity can't be less than the {work_order.quantity_good.normalize():f} "
+                "already completed.",
+                field="quantity",
+                code="below_completed",
+            )
+        work_order.quantity = qty
+        fields.append("quantity")
+    if due is not None:
+        work_order.due = due
+        fields.append("due")
+    if line is not None:
+        if work_order.status != S.DRAFT:
+            raise Conflict("Only a draft order can move to another line.", field="line", code="not_draft")
+        work_order.line = line
+        fields.append("line")
+    _save(work_order, reason, fields, user)
+    return work_order
+
+
+def record_status_change(
+    *,
+    work_order: WorkOrder,
+    target: str,
+    user: User,
+    key: uuid.UUID,
+    occurred_at: datetime,
+    reason: str = "",
+    reason_code=None,
+    request_fingerprint: str = "derived",
+) -> ProductionEvent:
+    """Move a locked order to `target` and append its ledger event; inside the caller's transaction."""
+    if not can_transition(work_order.status, target):
+        allowed = ", ".join(sorted(WORK_ORDER_TRANSITIONS[work_order.status])) or "nothing"
+        raise IllegalTransition(
+            f"Order {work_order.number} is {work_order.get_status_display().lower()}: it can't become "
+            f"{S(target).label.lower()} (it can become: {allowed}).",
+            field="status",
+        )
+    previous = work_order.status
+    event = append_event(
+        kind=EventKind.ORDER_STATUS,
+        key=key,
+        request_fingerprint=request_fingerprint,
+        user=user,
+        occurred_at=occurred_at,
+        work_order=work_order,
+        reason=reason_code,
+        note=reason[:500],
+        data={"from": previous, "to": target},
+    )
+    work_order.status = target
+    fields = ["status"]
+    if target == S.ON_HOLD:
+        work_order.status_before_hold = previous
+        fields.append("status_before_hold")
+    stamp = {S.RELEASED: "released_at", S.IN_PROGRESS: "started_at", S.COMPLETED: "completed_at"}.get(target)
+    if stamp and getattr(work_order, stamp) is None:
+        setattr(work_order, stamp, occurred_at)
+        fields.append(stamp)
+    _save(work_order, reason or f"{previous} → {target}", fields, user)
+    return event
+
+
+def _copy_routing(work_order: WorkOrder) -> None:
+    routing = work_order.routing
+    WorkOrderOperation.objects.bulk_create(
+        WorkOrderOperation(
+            work_order=work_order,
+            sequence=op.sequence,
+            name=op.name,
+            workstation_id=op.workstation_id,
+            setup_seconds=op.setup_seconds,
+            ideal_cycle_seconds=op.ideal_cycle_seconds,
+            allow_overlap=routing.allow_overlap,
+            routing_operation=op,
+        )
+        for op in routing.operations.order_by("sequence")
+    )
+
+
+def workorder_transition(
+    *,
+    work_order_id: int,
+    target: str,
+    user: User,
+    key: uuid.UUID,
+    version: int | None = None,
+    reason: str = "",
+    reason_code: str | None = None,
+) -> Recorded:
+    """Release, hold, resume from hold, complete, close or cancel an order, once per key.
+
+    Release copies the routing into the order's operations. A hold needs a hold reason; leaving a
+    hold returns the order to where it was. Completing by hand (a short order) needs a reason.
+    """
+    if target not in S.values:
+        raise ValidationFailed(f"'{target}' is not an order status.", field="status", code="unknown_status")
+    hold_reason = clean_reason(reason_code, ReasonKind.HOLD) if target == S.ON_HOLD else None
+    if target in (S.CANCELLED, S.COMPLETED) and not (reason or "").strip():
+        raise ValidationFailed("Say why.", field="reason", code="required")
+
+    def act(fp: str) -> ProductionEvent:
+        work_order = lock_work_order(work_order_id)
+        _check_version(work_order, version)
+        if target == S.RELEASED and work_order.status == S.DRAFT:
+            _copy_routing(work_order)
+        return record_status_change(
+            work_order=work_order,
+            target=target,
+            user=user,
+            key=key,
+            occurred_at=timezone.now(),
+            reason=reason,
+            reason_code=hold_reason,
+            request_fingerprint=fp,
+        )
+
+    request = {
+        "action": "order_status",
+        "work_order": work_order_id,
+        "target": target,
+        "reason_code": reason_code or "",
+    }
+    return run_once(key, request, act)
+
+
+def workorder_release_hold(
+    *, work_order_id: int, user: User, key: uuid.UUID, version: int | None = None, reason: str = ""
+) -> Recorded:
+    """Take an order off hold, back to the status it had before."""
+    work_order = WorkOrder.objects.get(pk=work_order_id)
+    if work_order.status != S.ON_HOLD:
+        raise IllegalTransition(f"Order {work_order.number} is not on hold.", field="status")
+    return workorder_transition(
+        work_order_id=work_order_id,
+        target=work_order.status_before_hold,
+        user=user,
+        key=key,
+        version=version,
+        reason=reason or "Hold released",
+    )
+
+
+@transaction.atomic
+def workorder_move(*, work_order_id: int, direction: str, user: User) -> WorkOrder:
+    """Swap an open order's priority with its neighbour above ("up") or below ("down") on its line."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed("Move up or down.", field="direction", code="invalid_direction")
+    work_order = WorkOrder.objects.get(pk=work_order_id)
+    open_on_line = WorkOrder.objects.filter(
+        line_id=work_order.line_id, status__in=[S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD]
+    )
+    if direction == "up":
+        neighbour = (
+            open_on_line.filter(priority__lte=work_order.priority)
+            .exclude(pk=work_order.pk)
+            .order_by("-priority", "-pk")
+            .first()
+        )
+    else:
+        neighbour = (
+            open_on_line.filter(priority__gte=work_order.priority)
+            .exclude(pk=work_order.pk)
+            .order_by("priority", "pk")
+            .first()
+        )
+    if neighbour is None:
+        return work_order
+    first, second = lock_work_orders([work_order.pk, neighbour.pk])
+    mine, theirs = (first, second) if first.pk == work_order.pk else (second, first)
+    mine_priority, theirs_priority = theirs.priority, mine.priority
+    if mine_priority == theirs_priority:
+        mine_priority += -1 if direction == "up" else 1
+    for order, priority in ((mine, mine_priority), (theirs, theirs_priority)):
+        order.priority = priority
+        order._history_user = user
+        _save(
+            order, f"Moved {direction} by {user.username}" if order is mine else "Reprioritised", ["priority"]
+        )
+    return mine
