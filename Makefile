@@ -23,13 +23,24 @@ install: $(UV)
 migrate: install
 	@$(PY) manage.py migrate --noinput -v 0
 
+# The fake ERP (integration/fake_erp.py) runs beside the demo so messages flow; it stops with it.
+FAKE_ERP_PORT ?= 8001
+export FAKE_ERP_PORT
+
 run: migrate
 	@$(PY) manage.py collectstatic --noinput -v 0
+	@if [ -f var/fake-erp.pid ]; then kill $$(cat var/fake-erp.pid) 2>/dev/null || true; fi
+	@$(PY) manage.py fake_erp --port $(FAKE_ERP_PORT) > var/fake-erp.log 2>&1 & echo $$! > var/fake-erp.pid
 	@$(PY) manage.py seed_demo --if-empty
+	@if [ -f var/simulate-line.pid ]; then kill $$(cat var/simulate-line.pid) 2>/dev/null || true; fi
+	@$(PY) manage.py simulate_line > var/simulate-line.log 2>&1 & echo $$! > var/simulate-line.pid
 	@echo ""
 	@echo "  Shop-floor MES is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@echo "  The fake ERP receives its messages on http://127.0.0.1:$(FAKE_ERP_PORT)/  (totals: /orders)"
 	@echo ""
-	@$(PY) -m uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	@echo "  The line simulator moves the demo lines (log: var/simulate-line.log); live dashboard: /live/"
+	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/simulate-line.pid) 2>/dev/null; rm -f var/fake-erp.pid var/simulate-line.pid' EXIT INT TERM; \
+	  $(PY) -m uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # SECRET_KEY is only a placeholder for the test run; production has no default at all.
 test: install

@@ -9,7 +9,6 @@ class MesConfig(AppConfig):
         from mes import navigation, roles
 
         navigation.register(
-            navigation.NavItem("Tablet", "tablet_home", "mes.use_tablet", order=10),
             navigation.NavItem("Plant", "plant_overview", "mes.view_site", order=20),
             navigation.NavItem("Tablets", "kiosk_list", "mes.bind_kiosk", order=80),
         )

@@ -52,3 +52,17 @@ class NotFound(MesError):
 class Throttled(MesError):
     status_code = 429
     default_code = "throttled"
+
+
+def full_clean(instance, **kwargs) -> None:
+    """Run the model's validation and refuse with the first field and its reason."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.full_clean(**kwargs)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            field, errors = next(iter(exc.message_dict.items()))
+            field = None if field == "__all__" else field
+            raise ValidationFailed(errors[0], field=field) from None
+        raise ValidationFailed(exc.messages[0]) from None

@@ -15,6 +15,7 @@ SESSION_ON_TABLET = "mes_on_tablet"
 # Refreshing the clock writes the session; once every few seconds is precise enough and keeps
 # a write off every tap.
 TOUCH_EVERY_SECONDS = 15
+POLL_HEADER = "X-MES-Poll"
 
 
 def start_session_clock(request, *, on_tablet: bool) -> None:
@@ -46,6 +47,10 @@ class IdleSessionTimeoutMiddleware:
                     response["HX-Redirect"] = target
                     return response
                 return redirect(f"{target}?expired=1")
-            if now - session[SESSION_LAST_SEEN] > TOUCH_EVERY_SECONDS:
+            # A page's own polling is not a person at work: it must not keep the session alive.
+            if (
+                not request.headers.get(POLL_HEADER)
+                and now - session[SESSION_LAST_SEEN] > TOUCH_EVERY_SECONDS
+            ):
                 session[SESSION_LAST_SEEN] = now
         return self.get_response(request)

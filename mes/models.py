@@ -188,3 +188,8 @@ class SignInAttempt(models.Model):
         return (
             f"{self.kind} {self.identifier} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
         )
+
+
+# The electronic signature lives in its own module; importing it here registers the model with
+# the mes app whatever other apps are installed.
+from mes.signatures import Signature  # noqa: E402, F401

@@ -38,3 +38,16 @@ def set_landing(role: str, url_name: str) -> None:
 
 def landing_for(role: str | None) -> str:
     return _landing.get(role or "", "plant_overview")
+
+
+# The page a tablet opens on after a badge sign-in; production replaces it with the queue.
+_tablet_home = "tablet_home"
+
+
+def set_tablet_home(url_name: str) -> None:
+    global _tablet_home
+    _tablet_home = url_name
+
+
+def tablet_home() -> str:
+    return _tablet_home

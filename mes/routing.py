@@ -1,3 +1,5 @@
 """Websocket routes of every app, collected in one list for the ASGI router."""
 
-websocket_urlpatterns: list = []
+from workorders.consumers import websocket_urlpatterns as live_routes
+
+websocket_urlpatterns: list = [*live_routes]

@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
-from mes.errors import Conflict, Throttled, ValidationFailed
+from mes.errors import Conflict, Throttled, ValidationFailed, full_clean
 from mes.models import Kiosk, SignInAttempt, User, Workstation
 
 
@@ -121,7 +121,7 @@ def kiosk_bind(*, workstation: Workstation, name: str, by: User) -> Kiosk:
     if not workstation.active:
         raise Conflict(f"Workstation {workstation.code} is not active.", field="workstation")
     kiosk = Kiosk(workstation=workstation, name=name, bound_by=by)
-    kiosk.full_clean()
+    full_clean(kiosk)
     kiosk._change_reason = f"Tablet bound to {workstation.code}"
     kiosk._history_user = by
     kiosk.save()

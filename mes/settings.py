@@ -7,12 +7,14 @@ its variable:
     DATABASE_URL       postgres://user:pass@host:5432/mes   (else SQLite under var/)
     REDIS_URL          redis://host:6379/0                  (channels_redis and the cache)
     CELERY_BROKER_URL  redis://host:6379/1 or amqp://...    (else tasks run in-process)
+    ERP_URL            https://erp.example/api              (else the endpoint record, else none)
     SECRET_KEY         required whenever DATABASE_URL is set
     ALLOWED_HOSTS      comma separated
     HTTPS              on behind TLS: secure cookies, HSTS, redirect to https
     DEBUG              off unless asked for
 """
 
+import os
 import secrets
 import warnings
 from pathlib import Path
@@ -132,7 +134,10 @@ else:
         DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: browser tests serve the test database from a real ASGI server process.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One file per test run, so runs side by side don't share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+elif "TEST_DATABASE_NAME" in env:
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache -------------------------------------------------------------
@@ -173,6 +178,27 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+
+# --- ERP integration (the outbox and its delivery) ----------------------------------------------
+# ERP_URL set: deliver there with ERP_CONNECTOR (json | b2mml). Unset: the active endpoint record
+# (seed_demo points one at the fake ERP), else messages wait as pending on the console.
+ERP_URL = env.str("ERP_URL", default="")
+ERP_CONNECTOR = env.str("ERP_CONNECTOR", default="json")
+ERP_AUTH_HEADER = env.str("ERP_AUTH_HEADER", default="")
+ERP_TIMEOUT = env.float("ERP_TIMEOUT", default=10.0)
+ERP_MAX_ATTEMPTS = env.int("ERP_MAX_ATTEMPTS", default=10)  # transport failures before a dead letter
+ERP_BACKOFF_SECONDS = env.float("ERP_BACKOFF_SECONDS", default=2.0)  # first retry; doubles each time
+ERP_BACKOFF_MAX_SECONDS = env.float("ERP_BACKOFF_MAX_SECONDS", default=600.0)
+ERP_BATCH_SIZE = env.int("ERP_BATCH_SIZE", default=50)
+ERP_SEND_CONCURRENCY = env.int("ERP_SEND_CONCURRENCY", default=8)  # requests in flight per batch
+# A claimed batch must be answered within the lease, else the sweep sends it again (same key):
+# keep it above ceil(batch / concurrency) * timeout.
+ERP_LEASE_SECONDS = env.int("ERP_LEASE_SECONDS", default=120)
+ERP_SWEEP_SECONDS = env.float("ERP_SWEEP_SECONDS", default=15.0)
+ERP_NUDGE_TTL_SECONDS = env.int("ERP_NUDGE_TTL_SECONDS", default=5)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "integration.sweep_outbox", "schedule": ERP_SWEEP_SECONDS},
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "mes.User"
@@ -279,6 +305,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Machine data: the MQTT broker `manage.py ingest_mqtt` subscribes to and `simulate_line` publishes to.
+MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 
 # The demo plant's own site code; exports and MQTT topics use it.
 MES_DEFAULT_SITE = env.str("MES_DEFAULT_SITE", default="")

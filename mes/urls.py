@@ -15,6 +15,8 @@ router.register("shifts", api.ShiftViewSet)
 api_v1 = [
     path("me/", api.me, name="api_me"),
     path("", include(router.urls)),
+    path("", include("workorders.api_urls")),
+    path("", include("quality.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,10 +28,14 @@ urlpatterns = [
     path("plant/", views.plant_overview, name="plant_overview"),
     path("tablets/", views.kiosk_list, name="kiosk_list"),
     path("tablets/<int:pk>/unbind/", views.kiosk_revoke, name="kiosk_revoke"),
+    path("", include("workorders.urls")),
+    path("", include("integration.urls")),
+    path("", include("quality.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/v1/erp/", include("integration.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
     path(
         "api/docs/",

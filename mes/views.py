@@ -80,7 +80,7 @@ def tablet_sign_in(request):
         else:
             login(request, user, backend="mes.auth.BadgePinBackend")
             start_session_clock(request, on_tablet=True)
-            return redirect("tablet_home")
+            return redirect(navigation.tablet_home())
     context = {"workstation": workstation, "error": error, "expired": "expired" in request.GET}
     return render(request, "mes/tablet_sign_in.html", context, status=status)
 

@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class QualityConfig(AppConfig):
     name = "quality"
     verbose_name = "Quality"
+
+    def ready(self):
+        # Every consequence quality has on production is registered here (see quality/guards.py):
+        # the checklist interlock and "no work on a held order" guards.
+        from mes import navigation
+        from quality import demo, guards  # noqa: F401  (demo registers the quality part of seed_demo)
+        from workorders.extensions import register_operation_panel
+
+        guards.register()
+        register_operation_panel("quality_operation_panel")
+        navigation.register(
+            navigation.NavItem("Quality", "quality_overview", "quality.view_nonconformance", order=40),
+            navigation.NavItem("Checklists", "quality_templates", "quality.view_checklisttemplate", order=41),
+            navigation.NavItem("SOPs", "quality_sops", "quality.view_sopdocument", order=42),
+        )

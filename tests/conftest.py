@@ -117,14 +117,25 @@ def asgi_server(django_db_setup, django_db_blocker):
     server.stop()
 
 
+_rollback_snapshots: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; the Django ORM calls the tests make
     # around it are still plain synchronous calls.
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Playwright's greenlets give the rest of the session another contextvars context, and Django
+    # keeps one connection object per context: keep the snapshot `serialized_rollback` restores
+    # after each flush (the roles the migrations made) to hand to the new connection objects.
+    for alias in connections:
+        snapshot = getattr(connections[alias], "_test_serialized_contents", None)
+        if snapshot:
+            _rollback_snapshots[alias] = snapshot
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as p:
@@ -133,6 +144,28 @@ def browser():
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _rollback_snapshot_for_browser_tests(request, django_db_blocker):
+    """Before a module of browser tests: the connection objects of Playwright's context get the
+    snapshot, and the database is emptied so each test's setup restores it cleanly."""
+    if not any(request.node.iter_markers("browser")):
+        return
+    request.getfixturevalue("browser")
+    from django.core.management import call_command
+    from django.db import connections
+
+    missing = [
+        a
+        for a, snap in _rollback_snapshots.items()
+        if not getattr(connections[a], "_test_serialized_contents", None)
+    ]
+    for alias in missing:
+        connections[alias]._test_serialized_contents = _rollback_snapshots[alias]
+    if missing:
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_badge_and_pin_sign_in_at_a_bound_workstation(asgi_server, tablet_page, 
         page.click(f"[data-keypad] [data-key='{digit}']")
     page.click("[data-keypad] button[type=submit]")
 
-    page.wait_for_url(f"{base}/tablet/")
+    page.wait_for_url(f"{base}/workstation/")
     assert page.locator("h1").inner_text().startswith(workstation.name)
     assert operator.printed_name in page.locator(".operator").inner_text()
     assert page.evaluate("typeof htmx") == "object", "htmx is loaded from the app itself"

@@ -283,3 +283,7 @@ class Downtime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workstation.code} {self.reason.code} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# The live picture (status projection, andon, machine counters) lives in its own module.
+from workorders.live.models import AndonCall, LineStatus, MachineCounter, WorkstationStatus  # noqa: E402, F401

@@ -119,7 +119,8 @@ def test_machine_clients_authenticate_with_a_token(make_user, client):
 
 
 def test_the_role_lands_on_its_start_page(make_user, client_for):
-    assert client_for(make_user(roles.OPERATOR)).get("/")["Location"] == "/tablet/"
+    assert client_for(make_user(roles.OPERATOR)).get("/")["Location"] == "/workstation/"
+    assert client_for(make_user(roles.SUPERVISOR)).get("/")["Location"] == "/board/"
     assert client_for(make_user(roles.AUDITOR)).get("/")["Location"] == "/plant/"
 
 

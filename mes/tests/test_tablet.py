@@ -71,7 +71,7 @@ def test_a_forged_kiosk_cookie_is_ignored(client, operator, workstation, supervi
 def test_operator_badges_in_and_sees_the_workstation_home(bound_tablet, operator, workstation):
     response = badge_in(bound_tablet)
     assert response.status_code == 302
-    assert response["Location"] == "/tablet/"
+    assert response["Location"] == "/workstation/"
     page = bound_tablet.get("/tablet/").content.decode()
     assert workstation.name in page
     assert operator.printed_name in page
@@ -175,3 +175,13 @@ def test_unbinding_a_tablet_stops_its_cookie(bound_tablet, supervisor, client_fo
     assert kiosk.revoked_by == supervisor
     assert kiosk.history.first().history_change_reason == "Tablet broken"
     assert "not bound" in bound_tablet.get("/tablet/sign-in/").content.decode()
+
+
+def test_polling_does_not_keep_an_idle_tablet_signed_in(bound_tablet, operator, settings):
+    badge_in(bound_tablet)
+    _age_session(bound_tablet, settings.TABLET_IDLE_TIMEOUT_SECONDS - 20)
+    assert bound_tablet.get("/tablet/", headers={"X-MES-Poll": "1"}).status_code == 200
+    session = bound_tablet.session
+    session[SESSION_LAST_SEEN] -= 30
+    session.save()
+    assert bound_tablet.get("/tablet/")["Location"] == "/tablet/sign-in/?expired=1"

@@ -56,6 +56,32 @@
     else input.value += key.dataset.key;
   });
 
+  // A UUID for idempotency keys. crypto.randomUUID exists only in secure contexts, and a plant's
+  // tablets often reach the MES over plain http on the floor network.
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  window.mesUuid = uuid4;
+
+  // Forms marked data-idempotent send a fresh idempotency key with each submission; a button
+  // with data-ask-reason asks for the reason first and sends nothing if none is given.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var form = elt.closest && elt.closest("form[data-idempotent]");
+    if (!form) return;
+    if (!evt.detail.parameters.idempotency_key) evt.detail.parameters.idempotency_key = uuid4();
+    var submitter = evt.detail.triggeringEvent && evt.detail.triggeringEvent.submitter;
+    if (submitter && submitter.dataset.askReason) {
+      var reason = window.prompt(submitter.dataset.askReason);
+      if (!reason) { evt.preventDefault(); return; }
+      evt.detail.parameters.reason = reason;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (el) {
       setTimeout(function () { el.remove(); }, 5000);

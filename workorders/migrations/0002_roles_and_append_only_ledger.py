@@ -10,10 +10,8 @@ VIEW = [
     "workorders.view_workorderoperation", "workorders.view_productionevent", "workorders.view_downtime",
 ]
 PERMISSIONS = {
-    roles.OPERATOR: [
-        "workorders.record_production", "workorders.view_workorder", "workorders.view_workorderoperation",
-        "workorders.view_reasoncode", "workorders.view_product",
-    ],
+    # Operators work through the tablet, which needs only this; the board is for supervisors.
+    roles.OPERATOR: ["workorders.record_production", "workorders.view_reasoncode"],
     roles.SUPERVISOR: [
         *VIEW, "workorders.record_production", "workorders.add_workorder", "workorders.change_workorder",
         "workorders.transition_workorder", "workorders.override_quantity",
@@ -45,12 +43,12 @@ def grant(apps, schema_editor):
 def append_only(apps, schema_editor):
     # TRUNCATE (how tests reset tables) fires no row trigger, so test isolation still works.
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY)
+        schema_editor.execute(APPEND_ONLY, params=None)
 
 
 def drop_append_only(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_APPEND_ONLY)
+        schema_editor.execute(DROP_APPEND_ONLY, params=None)
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,6 @@
 """Every write of production goes through these functions."""
 
+from workorders.services.dispatch import event_record
 from workorders.services.idempotency import Recorded
 from workorders.services.ledger import (
     downtime_end,
@@ -10,6 +11,7 @@ from workorders.services.ledger import (
     operation_resume,
     operation_start,
 )
+from workorders.services.master import master_data_delete, master_data_save, routing_save
 from workorders.services.orders import (
     workorder_create,
     workorder_move,
@@ -23,12 +25,16 @@ __all__ = [
     "Recorded",
     "downtime_end",
     "downtime_start",
+    "event_record",
+    "master_data_delete",
+    "master_data_save",
     "operation_pause",
     "operation_record_good",
     "operation_record_scrap",
     "operation_resume",
     "operation_start",
     "rebuild_projections",
+    "routing_save",
     "workorder_create",
     "workorder_move",
     "workorder_release_hold",

@@ -12,7 +12,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from mes.errors import Conflict, IllegalTransition, ValidationFailed
+from mes import hooks
+from mes.errors import Conflict, IllegalTransition, ValidationFailed, full_clean
 from mes.models import Line, User
 from workorders.locks import lock_work_order, lock_work_orders
 from workorders.models import Product, ProductionEvent, Routing, WorkOrder, WorkOrderOperation
@@ -37,7 +38,7 @@ def _save(work_order: WorkOrder, reason: str, fields: list[str], user: User) -> 
     work_order.version += 1
     work_order._history_user = user
     work_order._change_reason = reason
-    work_order.full_clean()
+    full_clean(work_order)
     work_order.save(update_fields=[*fields, "version"])
 
 
@@ -76,7 +77,7 @@ def workorder_create(
         due=due,
         priority=priority,
     )
-    work_order.full_clean()
+    full_clean(work_order)
     work_order._change_reason = f"Created by {user.username}"
     work_order._history_user = user
     work_order.save()
@@ -212,6 +213,9 @@ def workorder_transition(
     def act(fp: str) -> ProductionEvent:
         work_order = lock_work_order(work_order_id)
         _check_version(work_order, version)
+        if work_order.status == S.ON_HOLD and target != S.CANCELLED:
+            # Quality refuses this while one of its holds is active on the order.
+            hooks.run_guards("workorder_release_hold", work_order=work_order, user=user)
         if target == S.RELEASED and work_order.status == S.DRAFT:
             _copy_routing(work_order)
         return record_status_change(
@@ -283,8 +287,6 @@ def workorder_move(*, work_order_id: int, direction: str, user: User) -> WorkOrd
         mine_priority += -1 if direction == "up" else 1
     for order, priority in ((mine, mine_priority), (theirs, theirs_priority)):
         order.priority = priority
-        order._history_user = user
-        _save(
-            order, f"Moved {direction} by {user.username}" if order is mine else "Reprioritised", ["priority"]
-        )
+        reason = f"Moved {direction} by {user.username}" if order is mine else "Reprioritised"
+        _save(order, reason, ["priority"], user)
     return mine

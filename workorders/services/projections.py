@@ -73,6 +73,9 @@ def rebuild_projections(*, work_order_ids: list[int] | None = None) -> int:
         WorkOrder.objects.filter(pk=order.pk).update(**changes)
     if work_order_ids is None:
         rebuild_downtime()
+        from workorders.live.projection import rebuild_line_status
+
+        rebuild_line_status()
     return len(orders)
 
 

@@ -1,0 +1,293 @@
+"""What every bench needs: a fresh PostgreSQL database, Django set up on it, a uvicorn server
+process run like production, and percentiles.
+
+Benches are plain scripts (`make bench` runs each `bench/*.py` with no arguments); this module
+starts with `_` so it is imported, not run. Server logs and other leftovers go to
+`bench/results/` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Benches own their databases; the key only has to be fixed so sessions survive a server restart.
+SECRET_KEY = "bench-only-secret-key-not-for-production"
+
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+
+class SetupFailed(RuntimeError):
+    """The bench could not build what it measures (database, data, server)."""
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(name: str) -> str:
+    return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create a dedicated PostgreSQL database; returns its DATABASE_URL."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True, connect_timeout=5
+        ) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise SetupFailed(f"PostgreSQL at {PG_HOST}:{PG_PORT} refused the bench database: {exc}") from exc
+    return database_url(name)
+
+
+def check_redis(url: str = REDIS_URL) -> None:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=3) as s:
+            s.sendall(b"PING\r\n")
+            if not s.recv(16).startswith(b"+PONG"):
+                raise SetupFailed(f"Redis at {url} did not answer PING")
+    except OSError as exc:
+        raise SetupFailed(f"Redis at {url} is not reachable: {exc}") from exc
+
+
+def server_env(db_url: str, redis_url: str = REDIS_URL, **extra: str) -> dict[str, str]:
+    """The environment of a production-like process: PostgreSQL, Redis, a fixed key, no DEBUG."""
+    env = dict(os.environ)
+    for name in ("DEBUG", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": SECRET_KEY,
+            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra)
+    # The project first, then whatever the caller's PYTHONPATH adds (an experiment's settings).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BASE_DIR), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def setup_django(db_url: str, redis_url: str = REDIS_URL, *, migrate: bool = True) -> None:
+    """Point this process's Django at the bench database (and Redis), set it up and migrate."""
+    os.environ.update(
+        {k: v for k, v in server_env(db_url, redis_url).items() if k not in ("PYTHONPATH", "LOG_LEVEL")}
+    )
+    os.environ.pop("DEBUG", None)
+    import django
+
+    django.setup()
+    # Django's LOGGING sets the root logger to INFO; the load generator's client must stay quiet.
+    import logging
+
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+class Server:
+    """`python -m uvicorn mes.asgi:application` on a free loopback port, in its own process group.
+
+    Use it as a context manager: it is stopped on the way out, also on error.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int = 1,
+        name: str = "server",
+        extra_args=(),
+        app: str = "mes.asgi:application",
+    ):
+        self.env = env
+        self.app = app
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = RESULTS_DIR / f"{name}.log"
+        self.extra_args = list(extra_args)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> Server:
+        import httpx
+
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--workers",
+            str(self.workers),
+            # Like a load balancer's idle timeout (uvicorn's own 5 s closes a tablet's connection
+            # between two phases of a loaded run, and the next request fails on it).
+            "--timeout-keep-alive",
+            "75",
+            *self.extra_args,
+        ]
+        with open(self.log_path, "wb") as log_file:
+            self.process = subprocess.Popen(
+                args,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group, so its workers are stopped with it
+            )
+        deadline = time.monotonic() + timeout
+        healthy_in_a_row = 0
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SetupFailed(f"the server exited with {self.process.returncode}: see {self.log_path}")
+            try:
+                response = httpx.get(f"{self.url}/healthz", timeout=2)
+                healthy_in_a_row = healthy_in_a_row + 1 if response.status_code == 200 else 0
+            except httpx.HTTPError:
+                healthy_in_a_row = 0
+            # Several workers share the port: a few answers in a row make it likelier all are up.
+            if healthy_in_a_row >= max(3, 2 * self.workers):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise SetupFailed(f"the server did not answer /healthz within {timeout:.0f} s: see {self.log_path}")
+
+    def stop(self) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "the server is not started"
+        return self.process.pid
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user+system CPU seconds) of a process, from /proc; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by a process and its live descendants (Linux /proc)."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _proc_stat(int(entry))) is not None:
+            stats[int(entry)] = stat
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _) in stats.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(stats[pid][1] for pid in tree if pid in stats)
+
+
+def postgres_cpu_seconds(dbname: str) -> float:
+    """CPU seconds of the live PostgreSQL backends connected to `dbname` (seen by their process
+    title). A backend that exits between two readings takes its CPU with it: with short-lived
+    connections this undercounts; with pooled or persistent ones it is close."""
+    needle = f" {dbname} ".encode()
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read()
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") and needle in title and (stat := _proc_stat(int(entry))):
+            total += stat[1]
+    return total
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def cpu_speed_probe() -> float:
+    """CPU milliseconds a fixed pure-Python loop takes now: ~150-250 ms on an idle modern core.
+
+    Figures from a shared or throttled machine scale with it; print it beside them.
+    """
+    start = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i * i
+    return (time.process_time() - start) * 1000
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def percentiles(values: list[float], points=(50, 95, 99)) -> dict[int, float]:
+    """Percentiles (inclusive method, linear interpolation) of a sample; NaN for an empty one."""
+    if not values:
+        return {p: float("nan") for p in points}
+    if len(values) == 1:
+        return {p: values[0] for p in points}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {p: (statistics.median(values) if p == 50 else cuts[p - 1]) for p in points}

@@ -1,0 +1,219 @@
+"""Checklist submissions from 50 tablets at once: throughput, latency, and each run recorded once.
+
+With no arguments it
+1. drops and creates the PostgreSQL database `mes_bench_checklists` (127.0.0.1:5432, user
+   postgres), migrates it and builds, through the project's services, one site, one line, 50
+   workstations, 50 operators with API tokens, and an effective 20-item checklist (checks,
+   pass/fail, numbers with spec limits, choices, text);
+2. serves the project with uvicorn (PostgreSQL + Redis, like production) on a free loopback port;
+3. has 50 simulated tablets (each its own httpx client and token) submit complete 20-item runs to
+   /api/v1/checklist-runs/ in a closed loop for 30 s, each with a fresh idempotency key; about 1 in
+   20 submissions re-sends an acknowledged one with its key, which must replay (200) and add
+   nothing; about 1 in 10 values is out of spec and opens a nonconformance;
+4. compares what was acknowledged with the runs and responses in the database;
+5. prints the figures and, as the last line, one JSON object
+   {"throughput_per_s": ..., "p50_ms": ..., "p95_ms": ..., "errors": ...}.
+
+It exits 0 whether or not the target (p95 <= 150 ms, errors 0) is met, and non-zero when the
+setup itself fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    REDIS_URL,
+    Server,
+    SetupFailed,
+    check_redis,
+    log,
+    percentiles,
+    recreate_database,
+    server_env,
+    setup_django,
+)
+
+DATABASE = "mes_bench_checklists"
+TABLETS = 50
+SECONDS = 30.0
+WARMUP_SECONDS = 3.0
+RETRY_ONE_IN = 20
+WORKERS = 2
+TARGETS = {"p95_ms": 150.0, "errors": 0}
+
+
+def build_plant(count: int) -> tuple[int, list[tuple[str, int]], list[dict]]:
+    """The plant, the operators' tokens and the effective checklist, made through the services."""
+    from django.contrib.auth.models import Group
+    from rest_framework.authtoken.models import Token
+
+    from mes import roles
+    from mes.models import Line, Site, User, Workstation
+    from quality import services
+
+    author = User.objects.create(
+        username="bench-quality", first_name="Bench", last_name="Quality", all_sites=True
+    )
+    author.set_password("bench-quality-pass-1")
+    author.save()
+    author.groups.add(Group.objects.get(name=roles.QUALITY))
+    site = Site.objects.create(code="BENCH", name="Bench plant", time_zone="UTC")
+    line = Line.objects.create(site=site, code="L1", name="Bench line")
+    items = []
+    for i in range(20):
+        kind = ["check", "pass_fail", "number", "number", "choice", "text"][i % 6]
+        item = {"kind": kind, "prompt": f"Item {i + 1}", "required": kind != "text"}
+        if kind == "number":
+            item.update(unit="mm", lsl="9.90", usl="10.10", target="10.00", decimals=2)
+        if kind == "choice":
+            item.update(choices=["A", "B", "C"])
+        items.append(item)
+    version = services.template_create(site=site, code="BENCH20", title="Bench 20-item check", user=author)
+    for item in items:
+        services.item_add(version_id=version.pk, user=author, data=item)
+    services.version_submit(version_id=version.pk, user=author)
+    services.version_approve(version_id=version.pk, user=author, password="bench-quality-pass-1")
+    services.version_make_effective(version_id=version.pk, user=author)
+    described = [
+        {"field": f"item_{it.pk}", "kind": it.kind, "choices": it.choices}
+        for it in version.items.order_by("position")
+    ]
+    operator_group = Group.objects.get(name=roles.OPERATOR)
+    tablets = []
+    for i in range(1, count + 1):
+        station = Workstation.objects.create(line=line, code=f"WS{i:02d}", name=f"Bench station {i:02d}")
+        operator = User.objects.create(
+            username=f"op{i:02d}", first_name="Bench", last_name=f"Operator {i:02d}"
+        )
+        operator.sites.add(site)
+        operator.groups.add(operator_group)
+        tablets.append((Token.objects.create(user=operator).key, station.pk))
+    return version.template_id, tablets, described
+
+
+def answers(items: list[dict], rng: random.Random) -> dict:
+    out = {}
+    for item in items:
+        kind = item["kind"]
+        if kind == "check":
+            out[item["field"]] = "on"
+        elif kind == "pass_fail":
+            out[item["field"]] = "pass"
+        elif kind == "number":
+            value = 10.15 if rng.random() < 0.05 else rng.gauss(10.0, 0.03)
+            out[item["field"]] = f"{value:.2f}"
+        elif kind == "choice":
+            out[item["field"]] = rng.choice(item["choices"])
+        else:
+            out[item["field"]] = "ok"
+    return out
+
+
+async def tablet(url, token, station, template, items, deadline, warmup_until, stats, seed):
+    import httpx
+
+    rng = random.Random(seed)
+    headers = {"Authorization": f"Token {token}"}
+    acknowledged: list[tuple[str, dict]] = []
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+        while time.monotonic() < deadline:
+            if acknowledged and rng.randrange(RETRY_ONE_IN) == 0:
+                key, body = rng.choice(acknowledged)
+                retry = True
+            else:
+                key = str(uuid.uuid4())
+                body = {"template": template, "workstation": station, "answers": answers(items, rng)}
+                retry = False
+            started = time.monotonic()
+            try:
+                response = await client.post(
+                    "/api/v1/checklist-runs/", json=body, headers={"Idempotency-Key": key}
+                )
+                status = response.status_code
+            except Exception as exc:
+                status = f"{type(exc).__name__}"
+            elapsed = (time.monotonic() - started) * 1000
+            expected = 200 if retry else 201
+            if status != expected:
+                stats["errors"] += 1
+                stats.setdefault("error_kinds", {}).setdefault(str(status), 0)
+                stats["error_kinds"][str(status)] += 1
+                continue
+            if started >= warmup_until:
+                stats["latencies"].append(elapsed)
+                stats["measured"] += 1
+            if retry:
+                stats["replays"] += 1
+            else:
+                acknowledged.append((key, body))
+                stats["acknowledged"] += 1
+
+
+async def run_load(url, tablets, template, items):
+    stats = {"latencies": [], "errors": 0, "acknowledged": 0, "replays": 0, "measured": 0}
+    start = time.monotonic()
+    warmup_until = start + WARMUP_SECONDS
+    deadline = warmup_until + SECONDS
+    await asyncio.gather(
+        *(
+            tablet(url, token, station, template, items, deadline, warmup_until, stats, seed=i)
+            for i, (token, station) in enumerate(tablets)
+        )
+    )
+    return stats
+
+
+def main() -> int:
+    try:
+        check_redis()
+        db_url = recreate_database(DATABASE)
+        log(f"database {DATABASE}: migrating and building the plant")
+        setup_django(db_url)
+        template, tablets, items = build_plant(TABLETS)
+        # Under ASGI each request runs in its own thread: persistent connections would pile up
+        # past max_connections, so the server opens one per request.
+        env = server_env(db_url, REDIS_URL, DB_CONN_MAX_AGE="0")
+        with Server(env, workers=WORKERS, name="checklists-server") as server:
+            log(
+                f"server {server.url} ({WORKERS} workers); {TABLETS} tablets for {SECONDS:.0f} s after {WARMUP_SECONDS:.0f} s warm-up"
+            )
+            stats = asyncio.run(run_load(server.url, tablets, template, items))
+    except SetupFailed as exc:
+        log(f"setup failed: {exc}")
+        return 2
+
+    from quality.models import ChecklistResponse, ChecklistRun, Nonconformance
+
+    runs = ChecklistRun.objects.filter(status="completed").count()
+    responses = ChecklistResponse.objects.count()
+    lost_or_doubled = runs - stats["acknowledged"]
+    figures = percentiles(stats["latencies"])
+    result = {
+        "throughput_per_s": round(stats["measured"] / SECONDS, 1),
+        "p50_ms": round(figures[50], 1),
+        "p95_ms": round(figures[95], 1),
+        "errors": stats["errors"] + abs(lost_or_doubled),
+    }
+    log(
+        f"runs acknowledged {stats['acknowledged']}, in the database {runs} (difference {lost_or_doubled}); "
+        f"responses {responses} ({responses / max(runs, 1):.1f} per run); replays {stats['replays']}; "
+        f"nonconformances opened {Nonconformance.objects.count()}"
+    )
+    if stats.get("error_kinds"):
+        log(f"errors by status: {stats['error_kinds']}")
+    log(f"p99 {figures[99]:.1f} ms; targets: p95 <= {TARGETS['p95_ms']:.0f} ms, errors {TARGETS['errors']}")
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""What integration does when production records something: every consequence in one place.
+
+Registered in `IntegrationConfig.ready()` through `mes.hooks`:
+
+- `write_outbox` runs inside the ledger event's transaction and writes the outbox row, so the
+  message commits or rolls back with the event; after commit it nudges delivery.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from integration.messages import MESSAGE_TYPE_OF_EVENT, build_payload, message_key
+from integration.models import OutboxMessage
+from mes.models import Line
+from workorders.models import ProductionEvent, WorkOrder
+
+
+def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
+    """Write the outbox row for a ledger event the ERP cares about; inside the event's transaction.
+
+    The production services hold the work order's row lock (or, on SQLite, the write lock) here,
+    so the next per-order sequence number is taken without a race; the unique constraint on
+    (work order, sequence) would refuse one anyway.
+    """
+    message_type = MESSAGE_TYPE_OF_EVENT.get(event.kind)
+    if message_type is None or event.work_order_id is None:
+        return None
+    work_order: WorkOrder = event.work_order
+    last = OutboxMessage.objects.filter(work_order_id=work_order.pk).aggregate(m=Max("sequence"))["m"]
+    sequence = (last or 0) + 1
+    plant = Line.objects.filter(pk=work_order.line_id).values_list("site__code", flat=True).get()
+    message = OutboxMessage.objects.create(
+        message_type=message_type,
+        idempotency_key=message_key(event, message_type),
+        event=event,
+        work_order=work_order,
+        sequence=sequence,
+        payload=build_payload(
+            event=event, work_order=work_order, message_type=message_type, sequence=sequence, plant=plant
+        ),
+        next_attempt_at=event.recorded_at or timezone.now(),
+    )
+    transaction.on_commit(nudge_delivery, robust=True)
+    return message
+
+
+def nudge_delivery() -> None:
+    """After commit: ask for delivery now rather than at the next sweep."""
+    from integration import tasks
+
+    tasks.nudge()

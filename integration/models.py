@@ -1,0 +1,106 @@
+"""The integration's records: the outbox of messages to the ERP and the log of what the ERP sent.
+
+An `OutboxMessage` is written in the same transaction as the ledger event it reports, so it exists
+if and only if that event committed. Delivery moves it through its states with conditional
+updates (no history row per attempt: `attempts`, `last_error` and the timestamps are its record);
+a person's retry or skip is saved with its author and reason in the history.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from integration.states import InboundKind, InboundOutcome, MessageStatus, MessageType
+from workorders.models import ProductionEvent, WorkOrder
+
+
+class OutboxMessage(models.Model):
+    message_type = models.CharField(max_length=16, choices=MessageType.choices)
+    idempotency_key = models.UUIDField(
+        unique=True, help_text="Derived from the ledger event's key; the same on every attempt."
+    )
+    event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="outbox_message")
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="outbox_messages")
+    sequence = models.PositiveIntegerField(help_text="Per work order, so the ERP can apply them in order.")
+    payload = models.JSONField(help_text="The mapped message, in the ERP's terms.")
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(help_text="Due for (re)delivery from this time.")
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While sent: a worker holds it until then, after which it is reclaimed.",
+    )
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    erp_reference = models.CharField(max_length=200, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(
+        excluded_fields=["payload", "lease_until", "claim_token", "last_attempt_at", "next_attempt_at"]
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["work_order", "sequence"], name="outbox_sequence_per_order"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["status", "lease_until"], name="outbox_lease"),
+        ]
+        permissions = [("resolve_outboxmessage", "Retry or skip a failed ERP message")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.message_type} {self.payload.get('order_number', '')}/{self.sequence}"
+
+
+class InboundRecord(models.Model):
+    """One record the ERP pushed, with what became of it; refused records keep their body and reason."""
+
+    kind = models.CharField(max_length=16, choices=InboundKind.choices)
+    erp_key = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, choices=InboundOutcome.choices)
+    body = models.TextField(blank=True, help_text="The record as received.")
+    fingerprint = models.CharField(max_length=64, blank=True)
+    field = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["kind", "erp_key"], name="inbound_kind_key")]
+        permissions = [("push_erp_data", "Push master data and work orders from the ERP")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome=InboundOutcome.REFUSED) | ~Q(reason=""), name="refused_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.erp_key} {self.outcome}"
+
+
+class ErpEndpoint(models.Model):
+    """Where messages go when no ERP_URL is set in the environment (the demo points it at the fake ERP)."""
+
+    class Connector(models.TextChoices):
+        JSON = "json", "JSON over HTTP(S)"
+        B2MML = "b2mml", "B2MML XML (ISA-95)"
+
+    name = models.CharField(max_length=64, unique=True, default="erp")
+    connector = models.CharField(max_length=8, choices=Connector.choices, default=Connector.JSON)
+    url = models.URLField(max_length=500)
+    auth_header = models.CharField(max_length=500, blank=True, help_text='e.g. "Authorization: Bearer …"')
+    timeout_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=10)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.connector}) {self.url}"

@@ -1,0 +1,137 @@
+"""Read side of the integration: the console's snapshot and the reconciliation per work order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from integration.config import ErpConfig, erp_config
+from integration.models import InboundRecord, OutboxMessage
+from integration.states import InboundOutcome, MessageStatus, MessageType
+from workorders.models import WorkOrder
+from workorders.states import WorkOrderStatus
+
+M = MessageStatus
+ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=3))
+RATE_WINDOW = timedelta(minutes=5)
+
+
+@dataclass
+class ConsoleSnapshot:
+    config: ErpConfig | None
+    by_status: dict[str, int]
+    queue_depth: int
+    oldest_pending_at: datetime | None
+    oldest_pending_seconds: float | None
+    delivered_last_window: int
+    delivery_rate_per_min: float
+    recent_failures: list[OutboxMessage]
+    human_queue: list[OutboxMessage]
+    refused_inbound: list[InboundRecord]
+
+
+def console_snapshot(*, now: datetime | None = None, limit: int = 50) -> ConsoleSnapshot:
+    now = now or timezone.now()
+    counts = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    by_status = {status: counts.get(status, 0) for status in M.values}
+    oldest = OutboxMessage.objects.filter(status__in=[M.PENDING, M.SENT]).aggregate(t=Min("created_at"))["t"]
+    delivered = OutboxMessage.objects.filter(
+        status=M.ACKNOWLEDGED, acknowledged_at__gte=now - RATE_WINDOW
+    ).count()
+    light = OutboxMessage.objects.select_related("work_order")
+    return ConsoleSnapshot(
+        config=erp_config(),
+        by_status=by_status,
+        queue_depth=by_status[M.PENDING] + by_status[M.SENT],
+        oldest_pending_at=oldest,
+        oldest_pending_seconds=(now - oldest).total_seconds() if oldest else None,
+        delivered_last_window=delivered,
+        delivery_rate_per_min=delivered / (RATE_WINDOW.total_seconds() / 60),
+        recent_failures=list(
+            light.filter(status__in=[M.PENDING, M.SENT])
+            .exclude(last_error="")
+            .order_by("-last_attempt_at")[:20]
+        ),
+        human_queue=list(light.filter(status__in=[M.REJECTED, M.DEAD]).order_by("id")[:limit]),
+        refused_inbound=list(
+            InboundRecord.objects.filter(outcome=InboundOutcome.REFUSED).select_related("user")[:20]
+        ),
+    )
+
+
+@dataclass
+class ReconciliationRow:
+    number: str
+    status: str
+    part_number: str
+    mes_good: Decimal
+    mes_scrap: Decimal
+    erp_good: Decimal
+    erp_scrap: Decimal
+    in_queue: int
+    needs_attention: int
+
+    @property
+    def good_difference(self) -> Decimal:
+        return self.mes_good - self.erp_good
+
+    @property
+    def scrap_difference(self) -> Decimal:
+        return self.mes_scrap - self.erp_scrap
+
+    @property
+    def matches(self) -> bool:
+        return not self.good_difference and not self.scrap_difference
+
+
+def reconciliation(*, mismatches_only: bool = False) -> list[ReconciliationRow]:
+    """MES good and scrap per order against what the ERP acknowledged, in one query.
+
+    ERP good counts acknowledged completions at the order's last operation (the yield the ERP books);
+    ERP scrap counts acknowledged scrap at every operation, like the MES's order scrap.
+    """
+    acknowledged = Q(outbox_messages__status=M.ACKNOWLEDGED)
+    orders = (
+        WorkOrder.objects.exclude(status=WorkOrderStatus.DRAFT)
+        .annotate(
+            erp_good=Coalesce(
+                Sum(
+                    "outbox_messages__event__quantity",
+                    filter=acknowledged
+                    & Q(outbox_messages__message_type=MessageType.COMPLETION)
+                    & Q(outbox_messages__payload__operation__last=True),
+                ),
+                ZERO,
+            ),
+            erp_scrap=Coalesce(
+                Sum(
+                    "outbox_messages__event__quantity",
+                    filter=acknowledged & Q(outbox_messages__message_type=MessageType.SCRAP),
+                ),
+                ZERO,
+            ),
+            in_queue=Count("outbox_messages", filter=Q(outbox_messages__status__in=[M.PENDING, M.SENT])),
+            needs_attention=Count(
+                "outbox_messages", filter=Q(outbox_messages__status__in=[M.REJECTED, M.DEAD])
+            ),
+        )
+        .values_list(
+            "number",
+            "status",
+            "product__part_number",
+            "quantity_good",
+            "quantity_scrap",
+            "erp_good",
+            "erp_scrap",
+            "in_queue",
+            "needs_attention",
+        )
+        .order_by("number")
+    )
+    rows = [ReconciliationRow(*values) for values in orders]
+    return [r for r in rows if not r.matches] if mismatches_only else rows

@@ -1,0 +1,230 @@
+"""Delivery of the outbox: claim due messages, send them outside any transaction, record the answer.
+
+Guarantees:
+- a message is claimed by one worker at a time (`select_for_update(skip_locked=True)`, then marked
+  `sent` with a lease and a claim token, committed before anything is sent);
+- the connector is called with no transaction open and no lock held;
+- only the ERP's positive acknowledgement makes a message `acknowledged`; a business rejection
+  goes to `rejected` (the human queue) and is not retried; transport failures go back to
+  `pending` with exponential backoff and jitter, and to `dead` after `ERP_MAX_ATTEMPTS`;
+- a worker that dies leaves its messages `sent` until their lease runs out; the sweep then
+  returns them to `pending` and they are sent again with the same key (the ERP applies it once).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integration.config import ErpConfig, erp_config
+from integration.connectors import Ack, connector_for
+from integration.models import OutboxMessage
+from integration.states import MessageStatus, can_transition
+from mes.errors import IllegalTransition, NotFound, ValidationFailed
+from mes.models import User
+
+log = logging.getLogger("integration.outbox")
+M = MessageStatus
+
+
+@dataclass
+class DeliveryReport:
+    configured: bool = True
+    claimed: int = 0
+    acknowledged: int = 0
+    rejected: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped, then drawn from its upper half."""
+    ceiling = min(settings.ERP_BACKOFF_MAX_SECONDS, settings.ERP_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def outbox_claim(*, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for this worker and commit the claim before returning."""
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=M.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(pk__in=ids, status=M.PENDING).update(
+            status=M.SENT,
+            claim_token=token,
+            lease_until=now + timedelta(seconds=settings.ERP_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+        )
+    return list(OutboxMessage.objects.filter(claim_token=token).order_by("id"))
+
+
+def _send(connector, message: OutboxMessage) -> Ack:
+    try:
+        return connector.send(message)
+    except Exception as exc:  # a connector bug must not lose the claim: retried, then dead
+        log.exception("connector failed on message %s", message.pk)
+        return Ack("retry", reason=f"connector error: {type(exc).__name__}: {exc}"[:500])
+
+
+def _record(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryReport) -> None:
+    if ack.ok:
+        # A positive acknowledgement is the ERP's word that this key is applied: it holds even if
+        # the lease ran out meanwhile and the message was reclaimed.
+        OutboxMessage.objects.filter(pk=message.pk, status__in=[M.SENT, M.PENDING, M.DEAD]).update(
+            status=M.ACKNOWLEDGED,
+            erp_reference=ack.reference,
+            acknowledged_at=now,
+            lease_until=None,
+            claim_token=None,
+            last_error="",
+        )
+        report.acknowledged += 1
+        return
+    mine = OutboxMessage.objects.filter(pk=message.pk, status=M.SENT, claim_token=message.claim_token)
+    if ack.outcome == "rejected":
+        mine.update(status=M.REJECTED, last_error=ack.reason, lease_until=None, claim_token=None)
+        report.rejected += 1
+        log.warning("ERP rejected message %s: %s", message.pk, ack.reason)
+    elif message.attempts >= settings.ERP_MAX_ATTEMPTS:
+        mine.update(
+            status=M.DEAD,
+            last_error=f"after {message.attempts} attempts: {ack.reason}",
+            lease_until=None,
+            claim_token=None,
+        )
+        report.dead += 1
+        log.error(
+            "message %s is a dead letter after %s attempts: %s", message.pk, message.attempts, ack.reason
+        )
+    else:
+        mine.update(
+            status=M.PENDING,
+            last_error=ack.reason,
+            next_attempt_at=now + timedelta(seconds=backoff_seconds(message.attempts)),
+            lease_until=None,
+            claim_token=None,
+        )
+        report.retried += 1
+
+
+def outbox_deliver_due(
+    *,
+    limit: int | None = None,
+    config: ErpConfig | None = None,
+    on_full_batch: Callable[[], None] | None = None,
+) -> DeliveryReport:
+    """Deliver one batch of due messages to the configured ERP; nothing happens without one.
+
+    `on_full_batch` is called after a full batch was claimed (before sending), so a task can
+    enqueue its successor and another worker joins the drain.
+    """
+    limit = limit or settings.ERP_BATCH_SIZE
+    config = config or erp_config()
+    if config is None:
+        return DeliveryReport(configured=False)
+    messages = outbox_claim(limit=limit)
+    report = DeliveryReport(claimed=len(messages))
+    if not messages:
+        return report
+    if on_full_batch is not None and len(messages) == limit:
+        on_full_batch()
+    connector = connector_for(config)
+    try:
+        threads = min(settings.ERP_SEND_CONCURRENCY, len(messages))
+        if threads > 1:
+            with ThreadPoolExecutor(threads, thread_name_prefix="erp-send") as pool:
+                acks = list(pool.map(lambda m: _send(connector, m), messages))
+        else:
+            acks = [_send(connector, m) for m in messages]
+    finally:
+        connector.close()
+    now = timezone.now()
+    with transaction.atomic():
+        for message, ack in zip(messages, acks, strict=True):
+            _record(message, ack, now, report)
+    return report
+
+
+def outbox_reclaim_expired(*, now: datetime | None = None) -> int:
+    """Return messages whose worker's lease ran out (a killed worker) to pending, or to dead."""
+    now = now or timezone.now()
+    expired = OutboxMessage.objects.filter(status=M.SENT, lease_until__lt=now)
+    dead = expired.filter(attempts__gte=settings.ERP_MAX_ATTEMPTS).update(
+        status=M.DEAD,
+        lease_until=None,
+        claim_token=None,
+        last_error="the worker sending it stopped answering; attempts used up",
+    )
+    back = expired.update(
+        status=M.PENDING,
+        lease_until=None,
+        claim_token=None,
+        next_attempt_at=timezone.now(),
+        last_error="reclaimed: the worker sending it stopped before recording the answer",
+    )
+    if dead or back:
+        log.warning("reclaimed %s messages from expired leases (%s dead)", back, dead)
+    return back + dead
+
+
+def _lock(message_id: int) -> OutboxMessage:
+    try:
+        return OutboxMessage.objects.select_for_update().get(pk=message_id)
+    except OutboxMessage.DoesNotExist:
+        raise NotFound(f"No outbox message {message_id}.", field="message") from None
+
+
+def _resolve(message_id: int, target: str, user: User, reason: str, verb: str) -> OutboxMessage:
+    if not (reason or "").strip():
+        raise ValidationFailed(f"Say why you {verb} this message.", field="reason", code="required")
+    message = _lock(message_id)
+    if not can_transition(message.status, target) or message.status == M.SENT:
+        done = "skipped" if verb == "skip" else "retried"
+        raise IllegalTransition(
+            f"Message {message.pk} is {message.get_status_display().lower()}: it can't be {done}.",
+            field="status",
+        )
+    message.status = target
+    message._history_user = user
+    message._change_reason = f"{verb}: {reason.strip()}"[:100]
+    return message
+
+
+@transaction.atomic
+def outbox_retry(*, message_id: int, user: User, reason: str) -> OutboxMessage:
+    """Send a rejected or dead message again, with the same key, from a fresh count of attempts."""
+    message = _resolve(message_id, M.PENDING, user, reason, "retry")
+    message.attempts = 0
+    message.next_attempt_at = timezone.now()
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    from integration.handlers import nudge_delivery
+
+    transaction.on_commit(nudge_delivery, robust=True)
+    return message
+
+
+@transaction.atomic
+def outbox_skip(*, message_id: int, user: User, reason: str) -> OutboxMessage:
+    """Give up on a message that the ERP will be told another way (e.g. booked by hand there)."""
+    message = _resolve(message_id, M.SKIPPED, user, reason, "skip")
+    message.save(update_fields=["status"])
+    return message

@@ -1,0 +1,153 @@
+"""The integration console: the outbox's health, the human queue with retry and skip (audited),
+reconciliation with mismatches highlighted and a CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from integration import selectors, services
+from integration.models import OutboxMessage
+from integration.states import MessageStatus as M
+from mes import roles
+from mes.errors import IllegalTransition, ValidationFailed
+
+
+def _deliver_all():
+    while services.outbox_deliver_due().claimed:
+        pass
+
+
+def test_console_shows_queue_depth_and_the_missing_erp(client_for, supervisor, started):
+    started.good(2)
+    page = client_for(supervisor).get("/integration/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "No ERP is configured" in html
+    snapshot = selectors.console_snapshot()
+    assert snapshot.queue_depth == OutboxMessage.objects.count() > 0
+    assert snapshot.oldest_pending_seconds is not None
+    assert f'data-kpi="queue_depth">{snapshot.queue_depth}<' in html
+
+
+def test_dead_letters_show_payload_and_error_and_a_retry_is_audited(
+    client_for, supervisor, started, fake_erp, settings
+):
+    settings.ERP_MAX_ATTEMPTS = 1
+    fake_erp.faults(error_rate=1.0)
+    started.good(3)
+    services.outbox_deliver_due()
+    dead = OutboxMessage.objects.filter(status=M.DEAD).first()
+    assert dead is not None
+    client = client_for(supervisor)
+    html = client.get("/integration/").content.decode()
+    assert (
+        f'id="message-{dead.pk}"' in html
+        and "ERP answered 500" in html
+        and dead.payload["order_number"] in html
+    )
+
+    # A retry without a reason is refused; with one it is done and recorded with its author.
+    client.post(f"/integration/messages/{dead.pk}/retry/", {"reason": ""})
+    dead.refresh_from_db()
+    assert dead.status == M.DEAD
+    fake_erp.faults()
+    response = client.post(
+        f"/integration/messages/{dead.pk}/retry/", {"reason": "ERP back after maintenance"}
+    )
+    assert response.status_code == 302
+    dead.refresh_from_db()
+    assert dead.status == M.PENDING and dead.attempts == 0
+    record = dead.history.latest()
+    assert (
+        record.history_user == supervisor
+        and record.history_change_reason == "retry: ERP back after maintenance"
+    )
+    _deliver_all()
+    dead.refresh_from_db()
+    assert dead.status == M.ACKNOWLEDGED
+
+
+def test_a_rejection_can_be_skipped_with_a_reason_but_not_an_acknowledged_message(
+    supervisor, started, fake_erp
+):
+    fake_erp.catalog(materials=[])
+    started.scrap(1)
+    started.scrap(1)
+    _deliver_all()
+    rejected = OutboxMessage.objects.filter(status=M.REJECTED).first()
+    with pytest.raises(ValidationFailed):
+        services.outbox_skip(message_id=rejected.pk, user=supervisor, reason=" ")
+    services.outbox_skip(message_id=rejected.pk, user=supervisor, reason="Booked by hand in the ERP")
+    rejected.refresh_from_db()
+    assert rejected.status == M.SKIPPED
+    fake_erp.catalog(materials=None)
+    services.outbox_retry(
+        message_id=OutboxMessage.objects.filter(status=M.REJECTED).first().pk, user=supervisor, reason="x"
+    )
+    _deliver_all()
+    done = OutboxMessage.objects.filter(status=M.ACKNOWLEDGED).first()
+    with pytest.raises(IllegalTransition):
+        services.outbox_retry(message_id=done.pk, user=supervisor, reason="again")
+
+
+def test_reconciliation_highlights_orders_whose_erp_totals_differ_and_exports_csv(
+    client_for, supervisor, started, fake_erp
+):
+    started.good(5)
+    started.scrap(1)
+    _deliver_all()
+    (row,) = selectors.reconciliation()
+    assert (row.mes_good, row.erp_good, row.mes_scrap, row.erp_scrap) == (5, 5, 1, 1) and row.matches
+    started.good(2)  # not delivered yet
+    (row,) = selectors.reconciliation(mismatches_only=True)
+    assert row.good_difference == 2 and row.in_queue == 1
+    client = client_for(supervisor)
+    html = client.get("/integration/").content.decode()
+    assert f'data-order="{started.order.number}" data-matches="no"' in html
+    response = client.get("/integration/reconciliation.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert (
+        rows[0]["order"] == started.order.number
+        and rows[0]["good_difference"] == "2"
+        and rows[0]["matches"] == "no"
+    )
+
+
+def test_reconciliation_is_one_query(started, django_assert_num_queries):
+    started.good(1)
+    with django_assert_num_queries(1):
+        selectors.reconciliation()
+
+
+def test_operators_may_not_open_the_console_and_auditors_may_not_retry(
+    client_for, operator, make_user, started
+):
+    assert client_for(operator).get("/integration/").status_code == 403
+    auditor = make_user(roles.AUDITOR, username="ada")
+    client = client_for(auditor)
+    assert client.get("/integration/").status_code == 200
+    message = OutboxMessage.objects.first()
+    assert client.post(f"/integration/messages/{message.pk}/skip/", {"reason": "x"}).status_code == 403
+
+
+def test_seed_demo_points_the_endpoint_at_the_fake_erp_and_delivers(started, fake_erp, settings, monkeypatch):
+    from integration import demo, embedded
+    from integration.config import erp_config
+    from integration.models import ErpEndpoint
+
+    settings.ERP_URL = ""
+    monkeypatch.setenv("FAKE_ERP_URL", fake_erp.url)
+    started.good(2)
+    lines = []
+    try:
+        demo.quiet(lines.append)
+        demo.seed_integration(lines.append)
+    finally:
+        embedded.enabled = True
+    assert ErpEndpoint.objects.get().url == fake_erp.url
+    assert erp_config().source == "endpoint fake-erp"
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {M.ACKNOWLEDGED}
+    assert any("acknowledged" in line for line in lines)

@@ -1,0 +1,3 @@
+from integration.views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,80 @@
+"""Every write of quality goes through these functions."""
+
+from quality.services._common import Done
+from quality.services.attachments import (
+    operation_checklist_attach,
+    operation_checklist_detach,
+    operation_sop_attach,
+)
+from quality.services.forms import form_assign
+from quality.services.holds import hold_place, hold_release
+from quality.services.nonconformances import (
+    nonconformance_close,
+    nonconformance_disposition,
+    nonconformance_investigate,
+    nonconformance_open,
+)
+from quality.services.runs import (
+    checklist_response_correct,
+    checklist_run_save_progress,
+    checklist_run_start,
+    checklist_run_submit,
+)
+from quality.services.sops import (
+    sop_acknowledge,
+    sop_create,
+    sop_version_approve,
+    sop_version_make_effective,
+    sop_version_new_draft,
+    sop_version_submit,
+    sop_version_update,
+)
+from quality.services.templates import (
+    item_add,
+    item_move,
+    item_remove,
+    item_update,
+    template_create,
+    version_approve,
+    version_make_effective,
+    version_new_draft,
+    version_retire,
+    version_return_to_draft,
+    version_submit,
+)
+
+__all__ = [
+    "Done",
+    "checklist_response_correct",
+    "checklist_run_save_progress",
+    "checklist_run_start",
+    "checklist_run_submit",
+    "form_assign",
+    "hold_place",
+    "hold_release",
+    "item_add",
+    "item_move",
+    "item_remove",
+    "item_update",
+    "nonconformance_close",
+    "nonconformance_disposition",
+    "nonconformance_investigate",
+    "nonconformance_open",
+    "operation_checklist_attach",
+    "operation_checklist_detach",
+    "operation_sop_attach",
+    "sop_acknowledge",
+    "sop_create",
+    "sop_version_approve",
+    "sop_version_make_effective",
+    "sop_version_new_draft",
+    "sop_version_submit",
+    "sop_version_update",
+    "template_create",
+    "version_approve",
+    "version_make_effective",
+    "version_new_draft",
+    "version_retire",
+    "version_return_to_draft",
+    "version_submit",
+]

@@ -1,0 +1,134 @@
+"""SOP / work-instruction documents: versions with the shared lifecycle, and acknowledgements."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.models import Site, User, Workstation
+from quality.models import SopAcknowledgement, SopDocument, SopVersion
+from quality.services import versions
+from quality.services._common import lock, require, save
+from quality.states import VersionStatus
+
+V = VersionStatus
+AUTHOR = "quality.author_sop"
+MAX_PDF_BYTES = 20 * 1024 * 1024
+
+
+def _check_pdf(pdf) -> None:
+    if pdf is None:
+        return
+    if pdf.size > MAX_PDF_BYTES:
+        raise ValidationFailed("The PDF is larger than 20 MB.", field="pdf", code="too_large")
+    pdf.seek(0)
+    if pdf.read(5) != b"%PDF-":
+        raise ValidationFailed("The file is not a PDF.", field="pdf", code="not_a_pdf")
+    pdf.seek(0)
+
+
+@transaction.atomic
+def sop_create(*, site: Site, code: str, title: str, user: User, body: str = "", pdf=None) -> SopVersion:
+    """Create an SOP document and its first draft version (text, a PDF, or both)."""
+    require(user, AUTHOR, "Only quality may author SOPs.")
+    _check_pdf(pdf)
+    if SopDocument.objects.filter(site=site, code=(code or "").strip()).exists():
+        raise ValidationFailed(f"An SOP {code} exists already.", field="code", code="duplicate")
+    document = SopDocument(site=site, code=(code or "").strip(), title=(title or "").strip())
+    save(document, user=user, reason="SOP created")
+    version = SopVersion(
+        document=document, version=1, body=body or "", created_by=user, change_note="First version"
+    )
+    if pdf is not None:
+        version.pdf.save(pdf.name, pdf, save=False)
+    save(version, user=user, reason="First version")
+    return version
+
+
+@transaction.atomic
+def sop_version_new_draft(*, document_id: int, user: User, change_note: str = "") -> SopVersion:
+    require(user, AUTHOR, "Only quality may author SOPs.")
+    document = lock(SopDocument, document_id)
+    open_draft = document.versions.filter(status__in=[V.DRAFT, V.IN_REVIEW]).first()
+    if open_draft is not None:
+        return open_draft
+    latest = document.versions.order_by("-version").first()
+    version = SopVersion(
+        document=document,
+        version=(latest.version if latest else 0) + 1,
+        created_by=user,
+        body=latest.body if latest else "",
+        pdf=latest.pdf.name if latest and latest.pdf else "",
+        change_note=(change_note or "")[:500],
+    )
+    save(version, user=user, reason=change_note or "New draft version")
+    return version
+
+
+@transaction.atomic
+def sop_version_update(*, version_id: int, user: User, body: str | None = None, pdf=None) -> SopVersion:
+    require(user, AUTHOR, "Only quality may author SOPs.")
+    version = lock(SopVersion, version_id)
+    versions.check_editable(version)
+    _check_pdf(pdf)
+    if body is not None:
+        version.body = body
+    if pdf is not None:
+        version.pdf.save(pdf.name, pdf, save=False)
+    save(version, user=user, reason="Content changed")
+    return version
+
+
+@transaction.atomic
+def sop_version_submit(*, version_id: int, user: User) -> SopVersion:
+    require(user, AUTHOR, "Only quality may author SOPs.")
+    version = lock(SopVersion, version_id)
+    if not version.body.strip() and not version.pdf:
+        raise ValidationFailed("Write the instruction or upload a PDF first.", field="body", code="empty")
+    versions.move(version, target=V.IN_REVIEW, user=user, reason="Sent to review")
+    return version
+
+
+def sop_version_approve(
+    *, version_id: int, user: User, request=None, comment: str = "", **credentials
+) -> SopVersion:
+    return versions.approve(
+        model=SopVersion,
+        version_id=version_id,
+        site_of=lambda v: v.document.site,
+        user=user,
+        permission="quality.approve_sop",
+        request=request,
+        comment=comment,
+        **credentials,
+    )
+
+
+def sop_version_make_effective(*, version_id: int, user: User) -> SopVersion:
+    require(user, "quality.approve_sop", "Only quality may make an SOP effective.")
+    return versions.make_effective(
+        model=SopVersion, version_id=version_id, parent_field="document", user=user
+    )
+
+
+def sop_acknowledge(
+    *, version_id: int, user: User, workstation: Workstation | None = None
+) -> SopAcknowledgement:
+    """Record that the operator has read this effective version; a second acknowledgement of the
+    same version returns the first."""
+    if not user.has_perm("quality.acknowledge_sop"):
+        raise Forbidden("You may not acknowledge SOPs.", code="not_allowed")
+    version = SopVersion.objects.filter(pk=version_id).first()
+    if version is None or version.status != V.EFFECTIVE:
+        raise Conflict("Only the effective version of an SOP can be acknowledged.", code="not_effective")
+    existing = SopAcknowledgement.objects.filter(version=version, user=user).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return SopAcknowledgement.objects.create(
+                version=version, user=user, workstation=workstation, acknowledged_at=timezone.now()
+            )
+    except IntegrityError:
+        return SopAcknowledgement.objects.get(version=version, user=user)

@@ -1,0 +1,3 @@
+from quality.views import desk, tablet
+
+urlpatterns = [*tablet.urlpatterns, *desk.urlpatterns]

@@ -1,0 +1,17 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from workorders import api
+
+router = SimpleRouter()
+router.register("products", api.ProductViewSet)
+router.register("bom-lines", api.BomLineViewSet)
+router.register("routings", api.RoutingViewSet)
+router.register("reason-codes", api.ReasonCodeViewSet)
+router.register("work-orders", api.WorkOrderViewSet, basename="workorder")
+router.register("events", api.EventViewSet, basename="productionevent")
+
+urlpatterns = [
+    path("oee/", api.oee, name="api_oee"),
+    path("", include(router.urls)),
+]

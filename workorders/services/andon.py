@@ -1,0 +1,153 @@
+"""Andon: a call for help from a workstation, acknowledged and resolved by a supervisor.
+
+Each action is one transaction that also raises the line's sequence number and updates the
+workstation's status row; the dashboards get the delta after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.models import User, Workstation
+from mes.selectors import sites_visible_to
+from workorders.live.broadcast import schedule_delta
+from workorders.live.models import AndonCall
+from workorders.live.projection import bump_sequence, lock_line_status, refresh_andon_count
+from workorders.live.states import ANDON_TRANSITIONS, AndonKind, AndonStatus
+
+
+def _changed(call: AndonCall, at: datetime) -> None:
+    status = lock_line_status(call.line_id)
+    refresh_andon_count(call.workstation)
+    sequence = bump_sequence(status, None)
+    schedule_delta(
+        line_id=call.line_id,
+        site_id=status.site_id,
+        sequence=sequence,
+        workstations=[call.workstation_id],
+        andon={"id": call.pk, "status": call.status, "kind": call.kind, "at": at.isoformat()},
+    )
+
+
+def andon_raise(
+    *,
+    workstation: Workstation,
+    user: User,
+    kind: str,
+    key: uuid.UUID,
+    note: str = "",
+    source: str = "tablet",
+    raised_at: datetime | None = None,
+) -> AndonCall:
+    """Raise a call at a workstation, once per idempotency key (a retry returns the first call).
+
+    One call of a kind stays open per workstation: raising it again while it is open returns
+    the open call instead of adding a second one.
+    """
+    if kind not in AndonKind.values:
+        raise ValidationFailed("Choose help, material, quality or maintenance.", field="kind", code="unknown_kind")
+    existing = AndonCall.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    at = raised_at or timezone.now()
+    try:
+        with transaction.atomic():
+            status = lock_line_status(workstation.line_id)  # serialises raises on the line
+            del status
+            already = AndonCall.objects.filter(
+                workstation=workstation, kind=kind, status__in=[AndonStatus.OPEN, AndonStatus.ACKNOWLEDGED]
+            ).first()
+            if already is not None:
+                return already
+            call = AndonCall(
+                workstation=workstation,
+                line_id=workstation.line_id,
+                kind=kind,
+                note=note[:500],
+                source=source,
+                idempotency_key=key,
+                raised_by=user,
+                raised_at=at,
+            )
+            call.full_clean()
+            call._change_reason = f"Raised from the {source}"
+            call.save()
+            _changed(call, at)
+            return call
+    except IntegrityError:
+        found = AndonCall.objects.filter(idempotency_key=key).first()
+        if found is None:
+            raise
+        return found
+
+
+def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:
+    call = AndonCall.objects.select_for_update().select_related("workstation__line").filter(pk=call_id).first()
+    if call is None:
+        raise ValidationFailed("No such andon call.", field="call", code="unknown_call")
+    if not user.has_perm("workorders.change_andoncall") or not (
+        sites_visible_to(user).filter(pk=call.workstation.line.site_id).exists()
+    ):
+        raise Forbidden("You may not answer andon calls here.", code="andon_not_allowed")
+    if call.status == target:
+        return call, False  # a double click or a retry: already done
+    if target not in ANDON_TRANSITIONS[call.status]:
+        raise Conflict(f"The call is already {call.get_status_display().lower()}.", code="andon_closed")
+    return call, True
+
+
+@transaction.atomic
+def andon_acknowledge(*, call_id: int, user: User) -> AndonCall:
+    """A supervisor takes the call: its response time is recorded. Acknowledging twice is a no-op."""
+    call, moving = _move(call_id, user, AndonStatus.ACKNOWLEDGED)
+    if moving:
+        call.status = AndonStatus.ACKNOWLEDGED
+        call.acknowledged_by, call.acknowledged_at = user, max(timezone.now(), call.raised_at)
+        call._change_reason = "Acknowledged"
+        call.save()
+        _changed(call, call.acknowledged_at)
+    return call
+
+
+@transaction.atomic
+def andon_resolve(*, call_id: int, user: User) -> AndonCall:
+    """Close the call: its resolution time is recorded (and the response time, if not yet)."""
+    call, moving = _move(call_id, user, AndonStatus.RESOLVED)
+    if moving:
+        now = max(timezone.now(), call.raised_at)
+        if call.acknowledged_at is None:
+            call.acknowledged_by, call.acknowledged_at = user, now
+        call.status = AndonStatus.RESOLVED
+        call.resolved_by, call.resolved_at = user, now
+        call._change_reason = "Resolved"
+        call.save()
+        _changed(call, now)
+    return call
+
+
+@transaction.atomic
+def andon_resolve_machine(*, workstation: Workstation, kind: str, user: User) -> int:
+    """A machine cleared its alarm: resolve its open machine calls of that kind; returns how many."""
+    calls = list(
+        AndonCall.objects.select_for_update().filter(
+            workstation=workstation,
+            kind=kind,
+            source="machine",
+            status__in=[AndonStatus.OPEN, AndonStatus.ACKNOWLEDGED],
+        )
+    )
+    now = timezone.now()
+    for call in calls:
+        if call.acknowledged_at is None:
+            call.acknowledged_by, call.acknowledged_at = user, now
+        call.status = AndonStatus.RESOLVED
+        call.resolved_by, call.resolved_at = user, now
+        call._change_reason = "Alarm cleared by the machine"
+        call.save()
+        _changed(call, now)
+    return len(calls)

@@ -1,0 +1,50 @@
+"""Master data (products, BOM lines, routings, reason codes): validated saves that leave history."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+from mes.errors import Conflict, full_clean
+from mes.models import User
+from workorders.models import Routing, RoutingOperation
+
+
+@transaction.atomic
+def master_data_save(*, instance: models.Model, user: User, reason: str = "") -> models.Model:
+    """Validate and save one master-data record, with its author and reason in the history."""
+    full_clean(instance)
+    instance._history_user = user
+    instance._change_reason = reason or ("Changed" if instance.pk else "Created")
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def routing_save(*, routing: Routing, operations: list[dict] | None, user: User, reason: str = "") -> Routing:
+    """Save a routing and, when given, replace its operations (released orders keep their copies)."""
+    master_data_save(instance=routing, user=user, reason=reason)
+    if operations is not None:
+        sequences = [op["sequence"] for op in operations]
+        if len(set(sequences)) != len(sequences):
+            raise Conflict(
+                "Two operations share a sequence number.", field="operations", code="duplicate_sequence"
+            )
+        for existing in routing.operations.all():
+            existing._history_user = user
+            existing._change_reason = reason or "Routing replaced"
+            existing.delete()
+        for op in operations:
+            master_data_save(instance=RoutingOperation(routing=routing, **op), user=user, reason=reason)
+    return routing
+
+
+@transaction.atomic
+def master_data_delete(*, instance: models.Model, user: User, reason: str = "") -> None:
+    """Delete a record nothing refers to; records in use are refused (deactivate them instead)."""
+    instance._history_user = user
+    instance._change_reason = reason or "Deleted"
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except models.ProtectedError:
+        raise Conflict(f"{instance} is in use; deactivate it instead.", code="in_use") from None

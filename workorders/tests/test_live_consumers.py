@@ -1,0 +1,165 @@
+"""The dashboards' websocket consumers, on the in-memory layer and on channels_redis."""
+
+import asyncio
+import json
+import os
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from mes import roles
+from mes.tests.factories import SiteFactory, WorkstationFactory
+from workorders import services
+from workorders.consumers import websocket_urlpatterns
+from workorders.tests.factories import key, reasons, released_order
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+TIMEOUT = 10
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request, settings):
+    if request.param == "redis":
+        url = os.environ.get("REDIS_URL", "")
+        if not url:
+            pytest.skip("channels_redis runs in the PostgreSQL + Redis pass (REDIS_URL set)")
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [url], "prefix": f"test-{uuid.uuid4().hex[:8]}", "capacity": 1000, "expiry": 30},
+            }
+        }
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends = {}
+    yield request.param
+    channel_layers.backends = {}
+
+
+@pytest.fixture
+def plant(db, make_user, workstation):
+    reasons()
+    supervisor = make_user(roles.SUPERVISOR, username="sam")
+    operator = make_user(roles.OPERATOR, username="olga")
+    order = released_order(user=supervisor, workstations=[workstation], quantity=10)
+    return {"supervisor": supervisor, "operator": operator, "order": order, "workstation": workstation}
+
+
+def communicator(path, user):
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    comm.scope["user"] = user
+    return comm
+
+
+async def receive(comm, kind):
+    """The next message of `kind`, skipping others (heartbeats)."""
+    while True:
+        message = json.loads(await comm.receive_from(timeout=TIMEOUT))
+        if message["type"] == kind:
+            return message
+
+
+async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/sites/{ws.line.site_id}/", plant["supervisor"])
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    assert connected
+    snapshot = await receive(comm, "snapshot")
+    line = next(x for x in snapshot["lines"] if x["id"] == ws.line_id)
+    seq = line["seq"]
+    def work():
+        op = plant["order"].operations.get()
+        services.operation_start(operation_id=op.pk, workstation=ws, user=plant["operator"], key=key())
+        services.operation_record_good(operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=3, key=key())
+
+    await database_sync_to_async(work)()
+    # start, the order's move to in progress, the count: one delta each, in sequence.
+    deltas = [await receive(comm, "delta") for _ in range(3)]
+    assert sorted(d["seq"] for d in deltas) == [seq + 1, seq + 2, seq + 3]
+    assert [d["event"]["kind"] for d in sorted(deltas, key=lambda d: d["seq"])] == ["start", "order_status", "complete"]
+    last = max(deltas, key=lambda d: d["seq"])
+    assert last["line"]["state"] == "running" and last["line"]["good"] == "3"
+    assert last["line"]["workstations"][0]["code"] == ws.code
+    await comm.disconnect()
+
+
+async def test_a_line_of_another_site_is_closed_with_a_reason(layer, plant):
+    other = await database_sync_to_async(lambda: WorkstationFactory(line__site=SiteFactory(code="PLANT9")))()
+    comm = communicator(f"/ws/live/lines/{other.line_id}/", plant["supervisor"])
+    await comm.connect(timeout=TIMEOUT)
+    denied = await receive(comm, "denied")
+    assert denied["code"] == 4403
+    closed = await comm.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4403, "reason": "You may not see this line."}
+
+
+async def test_an_operator_without_the_dashboard_permission_is_refused(layer, plant):
+    comm = communicator(f"/ws/live/lines/{plant['workstation'].line_id}/", plant["operator"])
+    await comm.connect(timeout=TIMEOUT)
+    assert (await receive(comm, "denied"))["code"] == 4403
+
+
+async def test_an_anonymous_client_is_closed_4401(layer, plant):
+    from django.contrib.auth.models import AnonymousUser
+
+    comm = communicator(f"/ws/live/lines/{plant['workstation'].line_id}/", AnonymousUser())
+    await comm.connect(timeout=TIMEOUT)
+    assert (await receive(comm, "denied"))["code"] == 4401
+
+
+async def test_unknown_line_is_closed_4404(layer, plant):
+    comm = communicator("/ws/live/lines/999999/", plant["supervisor"])
+    await comm.connect(timeout=TIMEOUT)
+    assert (await receive(comm, "denied"))["code"] == 4404
+
+
+async def test_unexpected_messages_are_ignored_and_counted_then_closed(layer, plant):
+    comm = communicator(f"/ws/live/lines/{plant['workstation'].line_id}/", plant["supervisor"])
+    await comm.connect(timeout=TIMEOUT)
+    await receive(comm, "snapshot")
+    await comm.send_to(text_data="not json")
+    assert (await receive(comm, "error"))["ignored"] == 1
+    await comm.send_to(bytes_data=b"\x00\x01")
+    await comm.send_to(text_data=json.dumps({"type": "subscribe", "line": 1}))
+    assert (await receive(comm, "error"))["ignored"] == 2
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    await receive(comm, "pong")
+    await comm.send_to(text_data=json.dumps({"type": "snapshot"}))
+    assert (await receive(comm, "snapshot"))["scope"] == "line"
+    for _ in range(17):
+        await comm.send_to(text_data="[]")
+    assert (await receive(comm, "denied"))["code"] == 4400
+
+
+async def test_heartbeat_carries_the_sequence_numbers(layer, plant, settings):
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    await comm.connect(timeout=TIMEOUT)
+    snapshot = await receive(comm, "snapshot")
+    beat = await receive(comm, "heartbeat")
+    assert beat["seqs"].get(str(ws.line_id), 0) == snapshot["lines"][0]["seq"]
+    await comm.disconnect()
+
+
+async def test_the_session_authenticates_through_the_asgi_application(layer, plant):
+    from mes.asgi import application
+
+    client = Client()
+    await database_sync_to_async(client.force_login)(plant["supervisor"])
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/live/lines/{plant['workstation'].line_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)],
+    )
+    connected, _ = await comm.connect(timeout=TIMEOUT)
+    assert connected
+    assert (await receive(comm, "snapshot"))["lines"][0]["id"] == plant["workstation"].line_id
+    await comm.disconnect()
+    await asyncio.sleep(0)

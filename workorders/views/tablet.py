@@ -1,0 +1,252 @@
+"""The operator's tablet at a workstation: the queue, the operation screen and the tap endpoint.
+
+Every tap (start, pause, resume, good, scrap, downtime) is one POST to `workstation_events`
+carrying the browser's idempotency key and the time of the tap. static/js/tablet.js keeps each
+tap in a local outbox until the server has answered, so a tap made offline is sent later and a
+resend whose first answer was lost is counted once. The pages poll their counters lightly and
+re-read them after every answer, through `{% partialdef %}` fragments.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from mes import kiosk
+from mes import services as plant_services
+from mes.errors import Forbidden, MesError, ValidationFailed
+from mes.idempotency import parse_key
+from mes.permissions import permission_required
+from mes.selectors import sites_visible_to
+from workorders import services
+from workorders.extensions import operation_panel_urls
+from workorders.models import WorkOrderOperation
+from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
+from workorders.states import EventKind, ReasonKind
+
+PERMISSION = "workorders.record_production"
+OPERATION_KINDS = {
+    EventKind.START,
+    EventKind.PAUSE,
+    EventKind.RESUME,
+    EventKind.COMPLETE,
+    EventKind.SCRAP,
+}
+DOWNTIME_KINDS = {EventKind.DOWNTIME_START, EventKind.DOWNTIME_END}
+_ID = re.compile(r"[0-9]{1,12}")
+
+
+def _on_bound_tablet(view):
+    """Pass the workstation this tablet is bound to; an unbound tablet gets the binding page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        workstation = kiosk.bound_workstation(request)
+        if workstation is None:
+            return render(request, "mes/tablet_unbound.html")
+        return view(request, workstation, *args, **kwargs)
+
+    return wrapped
+
+
+def _fragment(request, page: str, partials: dict[str, str]) -> str:
+    """The whole page, or the partial an htmx request targets (by the id of its target)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        name = partials.get(request.htmx.target or "")
+        if name:
+            return f"{page}#{name}"
+    return page
+
+
+def _screen_context(request, workstation) -> dict:
+    return {
+        "workstation": workstation,
+        "tz": workstation.line.site.time_zone,
+        "downtime": open_downtime(workstation),
+        "downtime_reasons": reasons_of(ReasonKind.DOWNTIME),
+        "pause_reasons": reasons_of(ReasonKind.PAUSE),
+        "scrap_reasons": reasons_of(ReasonKind.SCRAP),
+        "idle_seconds": settings.TABLET_IDLE_TIMEOUT_SECONDS,
+        "server_now": timezone.now(),
+    }
+
+
+@never_cache
+@require_GET
+@permission_required(PERMISSION)
+@_on_bound_tablet
+def queue(request, workstation):
+    context = {**_screen_context(request, workstation), "operations": workstation_queue(workstation)}
+    template = _fragment(
+        request, "workorders/tablet/queue.html", {"ws-screen": "screen", "queue-list": "queue_list"}
+    )
+    return render(request, template, context)
+
+
+@never_cache
+@require_GET
+@permission_required(PERMISSION)
+@_on_bound_tablet
+def operation(request, workstation, pk: int):
+    op = operation_for_workstation(workstation, pk)
+    if op is None:
+        raise Http404("No such operation at this workstation.")
+    order = op.work_order
+    context = {
+        **_screen_context(request, workstation),
+        "op": op,
+        "order": order,
+        "progress": min(100, int(op.quantity_good * 100 / order.quantity)) if order.quantity else 0,
+        "panels": operation_panel_urls(op.pk, request.path),
+    }
+    template = _fragment(
+        request, "workorders/tablet/operation.html", {"ws-screen": "screen", "op-counters": "counters"}
+    )
+    return render(request, template, context)
+
+
+@never_cache
+@require_GET
+@permission_required(PERMISSION)
+@_on_bound_tablet
+def downtime(request, workstation):
+    return render(request, "workorders/tablet/downtime.html", _screen_context(request, workstation))
+
+
+def _id(value, *, field: str, message: str) -> int:
+    value = (value or "").strip()
+    if not _ID.fullmatch(value):
+        raise ValidationFailed(message, field=field, code=f"unknown_{field}")
+    return int(value)
+
+
+def _occurred_at(value: str | None):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed("The time of the tap is not a date and time.", field="occurred_at")
+    return parsed
+
+
+def _tap(post) -> dict:
+    """The service's request body from a tap's form fields; refuses what no service would take."""
+    kind = post.get("kind", "")
+    if kind not in OPERATION_KINDS | DOWNTIME_KINDS:
+        raise ValidationFailed("Unknown kind of tap.", field="kind", code="unknown_kind")
+    data = {
+        "kind": kind,
+        "idempotency_key": parse_key(post.get("idempotency_key")),
+        "occurred_at": _occurred_at(post.get("occurred_at")),
+        "quantity": post.get("quantity", "").strip(),
+        "reason": post.get("reason", "").strip(),
+        "note": post.get("note", "")[:500],
+    }
+    if kind in OPERATION_KINDS:
+        data["operation"] = _id(post.get("operation"), field="operation", message="Choose an operation.")
+    return data
+
+
+def _bound_or_refuse(request):
+    workstation = kiosk.bound_workstation(request)
+    if workstation is None:
+        raise Forbidden("This tablet is not bound to a workstation.", code="tablet_not_bound")
+    return workstation
+
+
+def _refused(exc: MesError) -> JsonResponse:
+    return JsonResponse(exc.as_dict(), status=exc.status_code)
+
+
+def _saved(recorded) -> JsonResponse:
+    event = recorded.event
+    body = {
+        "recorded": True,
+        "replayed": recorded.replayed,
+        "event": event.pk,
+        "kind": event.kind,
+        "operation": event.operation_id,
+        "server_time": timezone.now().isoformat(),
+    }
+    # A replay answers exactly like the first time: the tap is saved, once.
+    return JsonResponse(body, status=200)
+
+
+@never_cache
+@require_POST
+@permission_required(PERMISSION)
+def events(request):
+    """Record one tap. 200 with the event (also for a replayed key); a refusal answers its
+    status (400 invalid, 409 conflict, 403 forbidden) with `detail` and `code`."""
+    try:
+        workstation = _bound_or_refuse(request)
+        data = _tap(request.POST)
+        recorded = services.event_record(user=request.user, workstation=workstation, data=data)
+    except MesError as exc:
+        return _refused(exc)
+    return _saved(recorded)
+
+
+@never_cache
+@require_POST
+@permission_required(PERMISSION)
+def override(request):
+    """Re-send a good-count tap refused as over the order quantity, allowed by a supervisor who
+    presents badge and PIN at this tablet (throttled and recorded like a badge sign-in)."""
+    post = request.POST
+    try:
+        workstation = _bound_or_refuse(request)
+        key = parse_key(post.get("idempotency_key"))
+        operation_id = _id(post.get("operation"), field="operation", message="Choose an operation.")
+        occurred_at = _occurred_at(post.get("occurred_at"))
+        if not WorkOrderOperation.objects.filter(pk=operation_id, workstation=workstation).exists():
+            raise ValidationFailed("No such operation at this workstation.", field="operation")
+        supervisor = plant_services.user_sign_in_with_badge(
+            request=request,
+            badge_number=post.get("badge_number", ""),
+            pin=post.get("pin", ""),
+            workstation=workstation,
+        )
+        if (
+            not supervisor.has_perm("workorders.override_quantity")
+            or not sites_visible_to(supervisor).filter(pk=workstation.line.site_id).exists()
+        ):
+            raise Forbidden(
+                f"{supervisor.printed_name} may not allow more than the order quantity here.",
+                field="badge_number",
+                code="override_not_allowed",
+            )
+        recorded = services.operation_record_good(
+            operation_id=operation_id,
+            workstation=workstation,
+            user=request.user,
+            quantity=post.get("quantity", "").strip(),
+            key=key,
+            override_by=supervisor,
+            occurred_at=occurred_at,
+        )
+    except MesError as exc:
+        return _refused(exc)
+    return _saved(recorded)
+
+
+urlpatterns = [
+    path("workstation/", queue, name="workstation_queue"),
+    path("workstation/operations/<int:pk>/", operation, name="workstation_operation"),
+    path("workstation/downtime/", downtime, name="workstation_downtime"),
+    path("workstation/events/", events, name="workstation_events"),
+    path("workstation/override/", override, name="workstation_override"),
+]
