@@ -262,6 +262,60 @@ def postgres_cpu_seconds(dbname: str) -> float:
     return total
 
 
+class PgActivitySampler:
+    """Samples pg_stat_activity of one database from a thread, a few times a second.
+
+    Tells where the database's sessions spend a loaded run: running, waiting for a row lock,
+    waiting on WAL/IO, or idle in a transaction (holding its locks while the app computes).
+    """
+
+    def __init__(self, dbname: str, interval: float = 0.2):
+        import threading
+
+        self.dbname = dbname
+        self.interval = interval
+        self.samples = 0
+        self.totals: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-activity", daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        query = (
+            "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        try:
+            with psycopg.connect(
+                host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=self.dbname, autocommit=True
+            ) as conn:
+                while not self._stop.wait(self.interval):
+                    counts: dict[str, int] = {}
+                    for state, wait_type, wait_event in conn.execute(query, (self.dbname,)):
+                        if state == "active":
+                            key = f"waiting on {wait_type}:{wait_event}" if wait_type else "running"
+                        else:
+                            key = state or "unknown"
+                        counts[key] = counts.get(key, 0) + 1
+                    self.samples += 1
+                    for key, n in counts.items():
+                        self.totals[key] = self.totals.get(key, 0) + n
+        except Exception as exc:  # a probe: never fail the bench for it
+            self.totals[f"sampler failed: {type(exc).__name__}"] = 1
+
+    def start(self) -> PgActivitySampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        """Mean number of sessions in each state over the samples, largest first."""
+        self._stop.set()
+        self._thread.join(5)
+        n = max(self.samples, 1)
+        return dict(sorted(((k, v / n) for k, v in self.totals.items()), key=lambda kv: -kv[1]))
+
+
 def own_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system

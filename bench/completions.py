@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (
     REDIS_URL,
     RESULTS_DIR,
+    PgActivitySampler,
     Server,
     SetupFailed,
     check_redis,
@@ -174,6 +175,7 @@ class Phase:
     server_cpu: float = 0.0  # CPU seconds the server's processes used during the phase
     client_cpu: float = 0.0  # and this load generator
     db_cpu: float = 0.0  # and the database's backends (a lower bound, see postgres_cpu_seconds)
+    db_sessions: dict = field(default_factory=dict)  # mean sessions per state (PgActivitySampler)
 
     @property
     def errors(self) -> int:
@@ -312,6 +314,7 @@ async def run_load(server: Server, stations: list[Station], args) -> tuple[Phase
         async def run(phase: Phase, seconds: float, work) -> Phase:
             server_cpu, client_cpu = tree_cpu_seconds(server.pid), own_cpu_seconds()
             db_cpu = postgres_cpu_seconds(args.database)
+            sampler = PgActivitySampler(args.database).start()
             phase.started = time.perf_counter()
             deadline = phase.started + seconds
             await asyncio.gather(*(work(t, deadline, phase) for t in tablets))
@@ -319,6 +322,7 @@ async def run_load(server: Server, stations: list[Station], args) -> tuple[Phase
             phase.server_cpu = tree_cpu_seconds(server.pid) - server_cpu
             phase.client_cpu = own_cpu_seconds() - client_cpu
             phase.db_cpu = postgres_cpu_seconds(args.database) - db_cpu
+            phase.db_sessions = sampler.stop()
             return phase
 
         # Warm every worker up (imports, connections, caches) on both endpoints; not measured,
@@ -486,6 +490,9 @@ def report(
             f"load generator {client_ms:.2f} ms; cores busy: server {phase.server_cpu / phase.seconds:.2f}, "
             f"PostgreSQL {phase.db_cpu / phase.seconds:.2f}, load generator {phase.client_cpu / phase.seconds:.2f}"
         )
+        if phase.db_sessions:
+            states = ", ".join(f"{k} {v:.1f}" for k, v in phase.db_sessions.items())
+            log(f"  database sessions     mean over the phase: {states}")
         if phase is complete and server_ms + db_ms + client_ms > 0:
             log(
                 f"  on 2 idle cores       at most ~{2000 / (server_ms + db_ms + client_ms):.0f} completions/s "

@@ -327,12 +327,16 @@ def main() -> int:
         log(
             f"recorded {BATCH} completions in {seconds:.1f} s ({BATCH / seconds:.0f}/s); {total_messages()} messages pending"
         )
-        workers = start_workers()
-        processes += workers
-        beat.start()
-        processes.append(beat)
         before = acknowledged()
-        healthy_s = drain(nudge, timeout=600)
+        workers = start_workers()  # idle: nothing is queued until the nudge
+        processes += workers
+        processes.append(beat)
+
+        def go():
+            nudge()
+            beat.start()  # the sweep too starts with the clock
+
+        healthy_s = drain(go, timeout=600)
         delivered = acknowledged() - before
         throughput = delivered / healthy_s
         log(f"healthy: {delivered} messages acknowledged in {healthy_s:.1f} s = {throughput:.0f}/s")
@@ -346,11 +350,10 @@ def main() -> int:
         httpx.post(
             f"{erp_url}/_faults", json={"error_rate": 0.2, "timeout_rate": 0.05, "hang_seconds": 3}, timeout=5
         )
+        base = acknowledged()
         workers = start_workers()
         processes += workers
-        beat.start()
         killed = {"done": False}
-        base = acknowledged()
 
         def kill_midway(done, total):
             if not killed["done"] and done - base >= (total - base) // 2:
@@ -358,7 +361,7 @@ def main() -> int:
                 killed["done"] = True
                 log(f"worker1 killed with SIGKILL at {done - base} of {total - base} acknowledged")
 
-        faulty_s = drain(nudge, timeout=900, on_progress=kill_midway)
+        faulty_s = drain(go, timeout=900, on_progress=kill_midway)
         stats = httpx.get(f"{erp_url}/_stats", timeout=5).json()
         log(
             f"faulty: drained in {faulty_s:.1f} s; the ERP answered {stats['errors']} errors and "

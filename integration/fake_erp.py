@@ -61,6 +61,7 @@ def _order_totals() -> dict:
         "good_by_operation": {},
         "scrap_by_operation": {},
         "status": "",
+        "status_sequence": -1,
         "messages": 0,
         "last_sequence": 0,
         "out_of_order": 0,
@@ -150,7 +151,9 @@ class ErpState:
         elif m["type"] == "consumption":
             totals["consumed"] += m["quantity"]
         elif m["type"] == "order_status":
-            totals["status"] = m["status"]
+            # A status that arrives after a later one (a retry) is history, not the current state.
+            if m["sequence"] >= totals["status_sequence"]:
+                totals["status"], totals["status_sequence"] = m["status"], m["sequence"]
             if m["status"] in ("closed", "cancelled"):
                 self.closed[m["order"]] = m["sequence"]
 

@@ -35,7 +35,9 @@ def own_server(django_db_blocker):
     server.stop()
 
 
-def test_dashboard_follows_the_tablet_and_says_when_it_is_stale(own_server, browser, tablet_page, make_user, workstation):
+def test_dashboard_follows_the_tablet_and_says_when_it_is_stale(
+    own_server, browser, tablet_page, make_user, workstation
+):
     make_user(roles.SUPERVISOR, username="sam")
     make_user(roles.OPERATOR, username="olga", badge=("1001", "2580"))
     supervisor = make_user(roles.SUPERVISOR, username="sue")
@@ -73,7 +75,9 @@ def test_dashboard_follows_the_tablet_and_says_when_it_is_stale(own_server, brow
         tablet_page.click("#dlg-good button[type=submit]")
         expect(tile.locator("[data-field=good]")).to_have_text("4", timeout=5_000)
         elapsed = time.monotonic() - tapped
-        assert elapsed < 1.0 + 0.5, f"the tile changed {elapsed:.2f} s after the tap"  # 0.5 s: the tap's own round trip
+        assert elapsed < 1.0 + 0.5, (
+            f"the tile changed {elapsed:.2f} s after the tap"
+        )  # 0.5 s: the tap's own round trip
         assert page.evaluate("window.__samePage") is True, "no reload"
         screenshot(page, "live-site-dashboard")
 

@@ -68,12 +68,21 @@ def test_an_event_through_one_process_reaches_a_client_of_the_other(two_servers,
             async with httpx.AsyncClient(base_url=a.url, headers={"Authorization": f"Token {token}"}) as http:
                 response = await http.post(
                     "/api/v1/events/",
-                    json={"kind": "start", "operation": op.pk, "workstation": workstation.pk, "idempotency_key": str(uuid.uuid4())},
+                    json={
+                        "kind": "start",
+                        "operation": op.pk,
+                        "workstation": workstation.pk,
+                        "idempotency_key": str(uuid.uuid4()),
+                    },
                 )
                 assert response.status_code in (200, 201), response.text
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
-                if message["type"] == "delta" and message.get("event", {}) and message["event"]["kind"] == "start":
+                if (
+                    message["type"] == "delta"
+                    and message.get("event", {})
+                    and message["event"]["kind"] == "start"
+                ):
                     assert message["seq"] > seq
                     assert message["line"]["state"] == "running"
                     return

@@ -7,9 +7,9 @@ class WorkordersConfig(AppConfig):
 
     def ready(self):
         from mes import hooks, navigation, roles
+        from workorders import demo  # noqa: F401  (registers the production part of seed_demo)
         from workorders.live import demo as live_demo  # noqa: F401  (andon calls, line status in seed_demo)
         from workorders.live.projection import on_production_event
-        from workorders import demo  # noqa: F401  (registers the production part of seed_demo)
 
         navigation.register(
             navigation.NavItem("Board", "workorder_board", "workorders.view_workorder", order=30)

@@ -105,12 +105,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 seqs = await database_sync_to_async(line_sequences)(self.line_ids)
                 await self.send(
                     text_data=json.dumps(
-                        {"type": "heartbeat", "at": timezone.now().isoformat(), "seqs": {str(k): v for k, v in seqs.items()}}
+                        {
+                            "type": "heartbeat",
+                            "at": timezone.now().isoformat(),
+                            "seqs": {str(k): v for k, v in seqs.items()},
+                        }
                     )
                 )
         except asyncio.CancelledError:
             pass
-        except Exception:  # noqa: BLE001 - a lost heartbeat shows as stale on the client
+        except Exception:
             logger.exception("live heartbeat stopped")
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
@@ -170,7 +174,9 @@ class SiteConsumer(LiveConsumer):
 class LineConsumer(LiveConsumer):
     async def authorise(self, user):
         line_id = self.scope["url_route"]["kwargs"]["line_id"]
-        self.line = await database_sync_to_async(Line.objects.select_related("site").filter(pk=line_id).first)()
+        self.line = await database_sync_to_async(
+            Line.objects.select_related("site").filter(pk=line_id).first
+        )()
         if self.line is None:
             return CLOSE_NOT_FOUND, "No such line."
         if not await database_sync_to_async(_visible)(user, self.line.site_id):

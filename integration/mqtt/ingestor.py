@@ -48,7 +48,9 @@ UNKNOWN_TTL = 30.0  # seconds an unknown workstation is remembered as unknown
 
 
 class Ingestor:
-    def __init__(self, url: str, *, client_id: str = "mes-ingest", batch_max: int = 500, batch_wait: float = 0.05):
+    def __init__(
+        self, url: str, *, client_id: str = "mes-ingest", batch_max: int = 500, batch_wait: float = 0.05
+    ):
         self.host, self.port, username, password = broker_address(url)
         self.batch_max, self.batch_wait = batch_max, batch_wait
         self.stats: Counter[str] = Counter()
@@ -207,7 +209,11 @@ class Ingestor:
     def _other(self, workstation, message) -> None:
         if isinstance(message, StateMessage):
             machine_state_record(
-                workstation=workstation, state=message.state, message_id=message.id, user=self.user(), reason=message.reason
+                workstation=workstation,
+                state=message.state,
+                message_id=message.id,
+                user=self.user(),
+                reason=message.reason,
             )
             self.stats["states_applied"] += 1
         elif isinstance(message, AlarmMessage):

@@ -66,7 +66,12 @@ def parse_topic(topic: str) -> Topic:
 
 def _id(data: dict) -> str:
     value = data.get("id", data.get("seq"))
-    if isinstance(value, bool) or not isinstance(value, str | int) or str(value) == "" or len(str(value)) > 100:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, str | int)
+        or str(value) == ""
+        or len(str(value)) > 100
+    ):
         raise BadMessage("bad_id", "every message needs an id (or seq): a string or an integer")
     return str(value)
 

@@ -35,7 +35,9 @@ class Broker:
     def start(self):
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(ARTIFACTS / "mosquitto-test.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             import socket
@@ -76,7 +78,9 @@ def ingestor(broker):
 
 class Publisher:
     def __init__(self, broker):
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{time.monotonic_ns()}")
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{time.monotonic_ns()}"
+        )
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
 
@@ -123,7 +127,8 @@ def wait_for(condition, timeout=15):
 
 def good(op):
     return sum(
-        (e.quantity for e in ProductionEvent.objects.filter(operation=op, kind=EventKind.COMPLETE)), Decimal(0)
+        (e.quantity for e in ProductionEvent.objects.filter(operation=op, kind=EventKind.COMPLETE)),
+        Decimal(0),
     )
 
 

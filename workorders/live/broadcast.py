@@ -59,8 +59,10 @@ def schedule_delta(
         try:
             message = line_delta(line_id=line_id, sequence=sequence, workstation_ids=workstations)
             message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
-            send_to_groups([line_group(line_id), site_group(site_id)], {"type": "line.delta", "delta": message})
-        except Exception:  # noqa: BLE001 - the commit stands; dashboards recover by sequence
+            send_to_groups(
+                [line_group(line_id), site_group(site_id)], {"type": "line.delta", "delta": message}
+            )
+        except Exception:
             logger.exception("live delta for line %s #%s not sent", line_id, sequence)
 
     transaction.on_commit(send)

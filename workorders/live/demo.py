@@ -33,7 +33,9 @@ CALLS = [
 
 def seed_machine_reasons(say: Callable[[str], None]) -> None:
     for code, name, kind, loss in MACHINE_REASONS:
-        _, created = ReasonCode.objects.get_or_create(code=code, defaults={"name": name, "kind": kind, "loss": loss})
+        _, created = ReasonCode.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "loss": loss}
+        )
         if created:
             say(f"reason {code}")
 
@@ -53,7 +55,12 @@ def seed_live(say: Callable[[str], None]) -> None:
                 continue
             raised = now - timedelta(minutes=ago)
             call = andon_raise(
-                workstation=stations[code], user=operator, kind=kind, key=uuid.uuid4(), note=note, raised_at=raised
+                workstation=stations[code],
+                user=operator,
+                kind=kind,
+                key=uuid.uuid4(),
+                note=note,
+                raised_at=raised,
             )
             # The demo's history: answer times as they were, written through the services.
             if ack is not None:

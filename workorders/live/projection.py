@@ -41,23 +41,19 @@ def status_window(site: Site, at: datetime) -> Window:
     """The window whose counts `at` belongs to: the shift running at `at`, else the gap between the
     previous shift's end and the next shift's start ("Off shift": overtime is still counted), else
     (a site without a calendar) the local day."""
-    windows = shift_windows(site, at - timedelta(days=2), at + timedelta(days=2))
-    previous_end = None
+    windows = shift_windows(site, at - timedelta(days=4), at + timedelta(days=4))
+    previous_end = next_start = None
     for w in windows:
-        # Clipped to the search range, an occurrence may look shorter; only `at`'s own matters.
         if w.start <= at < w.end:
             return Window(w.start, w.end, w.shift.name)
         if w.end <= at:
-            previous_end = max(previous_end or w.end, w.end)
-        elif previous_end is not None or w.start > at:
-            if previous_end is not None:
-                return Window(previous_end, w.start, "Off shift")
+            previous_end = w.end if previous_end is None else max(previous_end, w.end)
+        elif next_start is None or w.start < next_start:
+            next_start = w.start
     tz = site.tzinfo
     day = at.astimezone(tz).date()
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    if previous_end is not None:
-        start = max(start, previous_end)
+    start = previous_end or datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = next_start or datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return Window(start, end, "Off shift" if windows else "Day")
 
 
@@ -111,16 +107,27 @@ def apply_event(row: WorkstationStatus, event: ProductionEvent, site: Site, good
     kind = event.kind
     counts = _in_window(row, site, at)
     if kind in (EventKind.START, EventKind.RESUME):
-        row.work_order_id, row.operation_id, row.operation_state = event.work_order_id, event.operation_id, "running"
+        row.work_order_id, row.operation_id, row.operation_state = (
+            event.work_order_id,
+            event.operation_id,
+            "running",
+        )
         row.order_held = False  # the services refuse to start or resume an order on hold
     elif kind == EventKind.PAUSE:
         if row.operation_id in (None, event.operation_id):
-            row.work_order_id, row.operation_id, row.operation_state = event.work_order_id, event.operation_id, "paused"
+            row.work_order_id, row.operation_id, row.operation_state = (
+                event.work_order_id,
+                event.operation_id,
+                "paused",
+            )
     elif kind == EventKind.COMPLETE:
         if counts:
             row.good += event.quantity
             row.ideal_seconds += float(event.quantity * event.operation.ideal_cycle_seconds)
-        if good_before + event.quantity >= event.work_order.quantity and row.operation_id == event.operation_id:
+        if (
+            good_before + event.quantity >= event.work_order.quantity
+            and row.operation_id == event.operation_id
+        ):
             row.work_order_id = row.operation_id = None
             row.operation_state = ""
             row.order_held = False
@@ -193,7 +200,9 @@ def bump_sequence(status: LineStatus, at: datetime | None) -> int:
     status.sequence += 1
     if at is not None and (status.last_event_at is None or at > status.last_event_at):
         status.last_event_at = at
-    LineStatus.objects.filter(pk=status.pk).update(sequence=F("sequence") + 1, last_event_at=status.last_event_at)
+    LineStatus.objects.filter(pk=status.pk).update(
+        sequence=F("sequence") + 1, last_event_at=status.last_event_at
+    )
     return status.sequence
 
 
@@ -219,7 +228,13 @@ def on_production_event(event: ProductionEvent) -> None:
             row.save()
             changed.append(row.pk)
     sequence = bump_sequence(line_status, event.occurred_at)
-    schedule_delta(line_id=event.line_id, site_id=line_status.site_id, sequence=sequence, workstations=changed, event=event)
+    schedule_delta(
+        line_id=event.line_id,
+        site_id=line_status.site_id,
+        sequence=sequence,
+        workstations=changed,
+        event=event,
+    )
 
 
 def refresh_andon_count(workstation: Workstation) -> None:
@@ -227,7 +242,9 @@ def refresh_andon_count(workstation: Workstation) -> None:
     count = AndonCall.objects.filter(workstation=workstation, status__in=OPEN_ANDON).count()
     updated = WorkstationStatus.objects.filter(pk=workstation.pk).update(andon_open=count)
     if not updated:
-        WorkstationStatus.objects.create(workstation=workstation, line_id=workstation.line_id, andon_open=count)
+        WorkstationStatus.objects.create(
+            workstation=workstation, line_id=workstation.line_id, andon_open=count
+        )
 
 
 # --- Rebuild ------------------------------------------------------------------------------------
@@ -271,7 +288,9 @@ def rebuild_line_status() -> int:
     for event in events.iterator(chunk_size=2000):
         if event.workstation_id is not None:
             station = stations[event.workstation_id]
-            row = rows.setdefault(station.pk, WorkstationStatus(workstation_id=station.pk, line_id=station.line_id))
+            row = rows.setdefault(
+                station.pk, WorkstationStatus(workstation_id=station.pk, line_id=station.line_id)
+            )
             before = good.get(event.operation_id, ZERO) if event.operation_id else ZERO
             # The live handler sees the order as it stands at the event; on_hold is tracked below.
             apply_event(row, event, sites[station.line.site_id], before)
@@ -286,7 +305,8 @@ def rebuild_line_status() -> int:
                     apply_event(row, event, sites[stations[pk].line.site_id], ZERO)
         if event.line_id is not None and event.line_id not in lines:
             lines[event.line_id] = LineStatus.objects.create(
-                line_id=event.line_id, site_id=Line.objects.values_list("site_id", flat=True).get(pk=event.line_id)
+                line_id=event.line_id,
+                site_id=Line.objects.values_list("site_id", flat=True).get(pk=event.line_id),
             )
     andon = dict(
         AndonCall.objects.filter(status__in=OPEN_ANDON)
@@ -306,9 +326,15 @@ def rebuild_line_status() -> int:
     WorkstationStatus.objects.exclude(pk__in=rows).delete()
     to_update = [r for pk, r in rows.items() if pk in existing]
     WorkstationStatus.objects.bulk_create([r for pk, r in rows.items() if pk not in existing])
-    WorkstationStatus.objects.bulk_update(to_update, [f.removesuffix("_id") for f in PROJECTED_FIELDS], batch_size=500)
+    WorkstationStatus.objects.bulk_update(
+        to_update, [f.removesuffix("_id") for f in PROJECTED_FIELDS], batch_size=500
+    )
     for status in lines.values():
-        last = ProductionEvent.objects.filter(line_id=status.pk).order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+        last = (
+            ProductionEvent.objects.filter(line_id=status.pk)
+            .order_by("-occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
         LineStatus.objects.filter(pk=status.pk).update(sequence=F("sequence") + 1, last_event_at=last)
     return len(rows)
-

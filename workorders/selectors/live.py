@@ -9,7 +9,7 @@ A snapshot runs a fixed number of queries per site or line, whatever the number 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -118,12 +118,16 @@ def _andon(call: AndonCall) -> dict:
     }
 
 
-def _line(line: Line, status: LineStatus | None, stations: list[dict], andon: list[dict], window: Window) -> dict:
+def _line(
+    line: Line, status: LineStatus | None, stations: list[dict], andon: list[dict], window: Window
+) -> dict:
     oee = Oee.combine(s.pop("_oee") for s in stations)
     states = {s["state"] for s in stations}
     state = next((st for st in SEVERITY if st in states), LiveState.OFFLINE)
     current = max(
-        (s for s in stations if s["_order"] is not None), key=lambda s: s["_last"] or datetime.min, default=None
+        (s for s in stations if s["_order"] is not None),
+        key=lambda s: s["_last"] or datetime.min.replace(tzinfo=UTC),
+        default=None,
     )
     order = current["_order"] if current else None
     downs = [s["downtime"] for s in stations if s["downtime"]]
@@ -204,7 +208,11 @@ def latest_events(line_id: int, limit: int = EVENTS_SHOWN) -> list[dict]:
 
 
 def visible_lines(user) -> QuerySet[Line]:
-    return Line.objects.filter(site__in=sites_visible_to(user)).select_related("site").order_by("site__code", "code")
+    return (
+        Line.objects.filter(site__in=sites_visible_to(user))
+        .select_related("site")
+        .order_by("site__code", "code")
+    )
 
 
 def site_snapshot(site: Site, *, now: datetime | None = None) -> dict:

@@ -50,7 +50,9 @@ def andon_raise(
     the open call instead of adding a second one.
     """
     if kind not in AndonKind.values:
-        raise ValidationFailed("Choose help, material, quality or maintenance.", field="kind", code="unknown_kind")
+        raise ValidationFailed(
+            "Choose help, material, quality or maintenance.", field="kind", code="unknown_kind"
+        )
     existing = AndonCall.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -87,7 +89,9 @@ def andon_raise(
 
 
 def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:
-    call = AndonCall.objects.select_for_update().select_related("workstation__line").filter(pk=call_id).first()
+    call = (
+        AndonCall.objects.select_for_update().select_related("workstation__line").filter(pk=call_id).first()
+    )
     if call is None:
         raise ValidationFailed("No such andon call.", field="call", code="unknown_call")
     if not user.has_perm("workorders.change_andoncall") or not (

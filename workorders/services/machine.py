@@ -22,7 +22,12 @@ from mes.models import User, Workstation
 from workorders.live.models import MachineCounter
 from workorders.live.states import LiveState
 from workorders.models import Downtime, WorkOrderOperation
-from workorders.services.ledger import downtime_end, downtime_start, operation_record_good, operation_record_scrap
+from workorders.services.ledger import (
+    downtime_end,
+    downtime_start,
+    operation_record_good,
+    operation_record_scrap,
+)
 from workorders.states import WORKABLE, OperationStatus
 
 logger = logging.getLogger(__name__)
@@ -192,18 +197,24 @@ def machine_state_record(
         raise ValidationFailed(f"Unknown machine state {state!r}.", field="state", code="unknown_state")
     with transaction.atomic():
         open_downtime = (
-            Downtime.objects.filter(workstation=workstation, ended_at__isnull=True).select_related("reason").first()
+            Downtime.objects.filter(workstation=workstation, ended_at__isnull=True)
+            .select_related("reason")
+            .first()
         )
         if state in (LiveState.RUNNING, LiveState.IDLE):
             if open_downtime is None:
                 return "unchanged"
-            downtime_end(workstation=workstation, user=user, key=machine_key(workstation, "state-end", message_id))
+            downtime_end(
+                workstation=workstation, user=user, key=machine_key(workstation, "state-end", message_id)
+            )
             return "closed"
         code = reason or STATE_REASONS[state]
         if open_downtime is not None and open_downtime.reason.code == code:
             return "unchanged"
         if open_downtime is not None:
-            downtime_end(workstation=workstation, user=user, key=machine_key(workstation, "state-end", message_id))
+            downtime_end(
+                workstation=workstation, user=user, key=machine_key(workstation, "state-end", message_id)
+            )
         downtime_start(
             workstation=workstation,
             user=user,

@@ -31,7 +31,12 @@ def layer(request, settings):
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [url], "prefix": f"test-{uuid.uuid4().hex[:8]}", "capacity": 1000, "expiry": 30},
+                "CONFIG": {
+                    "hosts": [url],
+                    "prefix": f"test-{uuid.uuid4().hex[:8]}",
+                    "capacity": 1000,
+                    "expiry": 30,
+                },
             }
         }
     else:
@@ -72,16 +77,23 @@ async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
     snapshot = await receive(comm, "snapshot")
     line = next(x for x in snapshot["lines"] if x["id"] == ws.line_id)
     seq = line["seq"]
+
     def work():
         op = plant["order"].operations.get()
         services.operation_start(operation_id=op.pk, workstation=ws, user=plant["operator"], key=key())
-        services.operation_record_good(operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=3, key=key())
+        services.operation_record_good(
+            operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=3, key=key()
+        )
 
     await database_sync_to_async(work)()
     # start, the order's move to in progress, the count: one delta each, in sequence.
     deltas = [await receive(comm, "delta") for _ in range(3)]
     assert sorted(d["seq"] for d in deltas) == [seq + 1, seq + 2, seq + 3]
-    assert [d["event"]["kind"] for d in sorted(deltas, key=lambda d: d["seq"])] == ["start", "order_status", "complete"]
+    assert [d["event"]["kind"] for d in sorted(deltas, key=lambda d: d["seq"])] == [
+        "start",
+        "order_status",
+        "complete",
+    ]
     last = max(deltas, key=lambda d: d["seq"])
     assert last["line"]["state"] == "running" and last["line"]["good"] == "3"
     assert last["line"]["workstations"][0]["code"] == ws.code

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def all_day_shift(site):
     # A shift covering the whole test run keeps "this shift" simple to reason about.
-    Shift.objects.create(site=site, name="Day", start_time=time(0, 0), end_time=time(0, 0), weekdays="1234567")
+    Shift.objects.create(
+        site=site, name="Day", start_time=time(0, 0), end_time=time(0, 0), weekdays="1234567"
+    )
 
 
 def snapshot_rows():
@@ -75,12 +77,25 @@ def test_rebuild_equals_live(reasons, supervisor, operator, workstation, all_day
     order = released_order(user=supervisor, workstations=[workstation, second], quantity=4)
     first_op, second_op = order.operations.order_by("sequence")
     services.operation_start(operation_id=first_op.pk, workstation=workstation, user=operator, key=key())
-    services.operation_record_good(operation_id=first_op.pk, workstation=workstation, user=operator, quantity=4, key=key())
+    services.operation_record_good(
+        operation_id=first_op.pk, workstation=workstation, user=operator, quantity=4, key=key()
+    )
     services.operation_start(operation_id=second_op.pk, workstation=second, user=operator, key=key())
-    services.operation_record_good(operation_id=second_op.pk, workstation=second, user=operator, quantity=1, key=key())
-    services.operation_pause(operation_id=second_op.pk, workstation=second, user=operator, reason="BREAK", key=key())
+    services.operation_record_good(
+        operation_id=second_op.pk, workstation=second, user=operator, quantity=1, key=key()
+    )
+    services.operation_pause(
+        operation_id=second_op.pk, workstation=second, user=operator, reason="BREAK", key=key()
+    )
     services.downtime_start(workstation=workstation, user=operator, reason="PM", key=key())
-    services.workorder_transition(work_order_id=order.pk, target="on_hold", user=supervisor, key=key(), reason="Check", reason_code="QHOLD")
+    services.workorder_transition(
+        work_order_id=order.pk,
+        target="on_hold",
+        user=supervisor,
+        key=key(),
+        reason="Check",
+        reason_code="QHOLD",
+    )
     andon_raise(workstation=second, user=operator, kind="material", key=key())
     live = snapshot_rows()
     assert live[second.pk]["state"] == LiveState.BLOCKED  # its order is on hold
@@ -123,7 +138,9 @@ def test_counts_from_an_earlier_shift_window_read_as_zero(reasons, supervisor, o
     order = released_order(user=supervisor, workstations=[workstation], quantity=50)
     op = order.operations.get()
     services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=key())
-    services.operation_record_good(operation_id=op.pk, workstation=workstation, user=operator, quantity=3, key=key())
+    services.operation_record_good(
+        operation_id=op.pk, workstation=workstation, user=operator, quantity=3, key=key()
+    )
     row = WorkstationStatus.objects.get(pk=workstation.pk)
     later = row.window_end + timedelta(hours=1)
     summary = line_summaries([workstation.line], now=later)[0]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mes import kiosk
 from mes.errors import Forbidden, MesError
 from mes.idempotency import parse_key
-from mes.models import Line, Site
+from mes.models import Line
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from workorders.consumers import heartbeat_seconds

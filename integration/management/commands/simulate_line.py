@@ -38,7 +38,13 @@ from mes.models import Workstation
 from workorders import services
 from workorders.selectors.floor import workstation_queue
 from workorders.services.andon import andon_raise, andon_resolve_machine
-from workorders.services.machine import CountSample, machine_counts_record, machine_key, machine_state_record, machine_user
+from workorders.services.machine import (
+    CountSample,
+    machine_counts_record,
+    machine_key,
+    machine_state_record,
+    machine_user,
+)
 from workorders.states import OperationStatus
 
 MICRO_STOP = 0.06  # chance per cycle
@@ -67,7 +73,9 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=None)
         parser.add_argument("--site", default=settings.MES_DEFAULT_SITE or DEMO_SITE)
         parser.add_argument("--speed", type=float, default=1.0, help="time factor: 10 runs ten times faster")
-        parser.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: run until stopped)")
+        parser.add_argument(
+            "--seconds", type=float, default=0.0, help="stop after this long (0: run until stopped)"
+        )
         parser.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args, via="auto", url=None, site="", speed=1.0, seconds=0.0, seed=None, **options):
@@ -76,7 +84,9 @@ class Command(BaseCommand):
         if via == "auto":
             via = "mqtt" if "MQTT_URL" in os.environ and _reachable(url) else "direct"
         stations = list(
-            Workstation.objects.filter(line__site__code=site, active=True).select_related("line__site").order_by("pk")
+            Workstation.objects.filter(line__site__code=site, active=True)
+            .select_related("line__site")
+            .order_by("pk")
         )
         if not stations:
             raise CommandError(f"No active workstation at site {site!r}: run seed_demo first.")
@@ -86,7 +96,9 @@ class Command(BaseCommand):
             import paho.mqtt.client as mqtt
 
             host, port, username, password = broker_address(url)
-            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"mes-sim-{uuid.uuid4().hex[:6]}")
+            self.client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2, client_id=f"mes-sim-{uuid.uuid4().hex[:6]}"
+            )
             if username:
                 self.client.username_pw_set(username, password)
             self.client.connect(host, port)
@@ -138,7 +150,9 @@ class Command(BaseCommand):
             m.state = "down"
             m.alarm = "maintenance"
             self.emit(m, "state", {"state": "down", "reason": "BREAKDOWN"})
-            self.emit(m, "alarm", {"kind": "maintenance", "text": "Breakdown: machine stopped", "active": True})
+            self.emit(
+                m, "alarm", {"kind": "maintenance", "text": "Breakdown: machine stopped", "active": True}
+            )
             m.until = t + random.uniform(60, 300) / speed
             return
         if roll < BREAKDOWN + MICRO_STOP:
@@ -158,14 +172,20 @@ class Command(BaseCommand):
     def ensure_running(self, m: Machine) -> None:
         """Direct mode plays the operator too: start the next queued operation of an idle workstation."""
         ws = m.workstation
-        if ws.operations.filter(status=OperationStatus.RUNNING, work_order__status__in=["released", "in_progress"]).exists():
+        if ws.operations.filter(
+            status=OperationStatus.RUNNING, work_order__status__in=["released", "in_progress"]
+        ).exists():
             return
         for op in workstation_queue(ws)[:3]:
             try:
                 if op.status == OperationStatus.PAUSED:
-                    services.operation_resume(operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4())
+                    services.operation_resume(
+                        operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4()
+                    )
                 else:
-                    services.operation_start(operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4())
+                    services.operation_start(
+                        operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4()
+                    )
                 m.cycle = float(op.ideal_cycle_seconds)
                 return
             except MesError:
@@ -179,12 +199,25 @@ class Command(BaseCommand):
             return
         ws = m.workstation
         if metric == "state":
-            machine_state_record(workstation=ws, state=payload["state"], message_id=payload["id"], user=self.user, reason=payload.get("reason", ""))
+            machine_state_record(
+                workstation=ws,
+                state=payload["state"],
+                message_id=payload["id"],
+                user=self.user,
+                reason=payload.get("reason", ""),
+            )
         elif metric == "count":
             sample = CountSample(payload["id"], Decimal(payload["good"]), Decimal(payload["scrap"]))
             machine_counts_record(workstation=ws, samples=[sample], user=self.user)
         elif payload.get("active"):
-            andon_raise(workstation=ws, user=self.user, kind=payload["kind"], key=machine_key(ws, "alarm", payload["id"]), note=payload.get("text", ""), source="machine")
+            andon_raise(
+                workstation=ws,
+                user=self.user,
+                kind=payload["kind"],
+                key=machine_key(ws, "alarm", payload["id"]),
+                note=payload.get("text", ""),
+                source="machine",
+            )
         else:
             andon_resolve_machine(workstation=ws, kind=payload["kind"], user=self.user)
 

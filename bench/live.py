@@ -1,0 +1,372 @@
+"""Live dashboards under load, and MQTT ingest, on PostgreSQL + Redis like production.
+
+With no arguments it
+1. drops and creates the PostgreSQL database `mes_bench_live`, migrates it and builds a plant
+   through the services: one site, 4 lines of 3 workstations, a released order per workstation
+   with its operation started, and a supervisor who sees the site;
+2. starts two ASGI processes (uvicorn) sharing channels_redis;
+3. opens 200 dashboard websockets (line view), half on each process, spread over the lines;
+   each applies deltas by sequence and re-reads the snapshot on a gap, like static/js/live.js;
+4. commits 100 good counts per second for 30 s through the services in this process (their
+   deltas go through Redis to both processes) and measures commit -> receive latency of every
+   delivery, deliveries missed after gap recovery (a client whose last sequence lags the
+   database's after the run), and the servers' memory per open connection;
+5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
+   for 20 s (cumulative counters of 10 workstations), and counts what reached the ledger.
+The last line is one JSON object. It measures; it exits 0 whatever the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    BASE_DIR,
+    RESULTS_DIR,
+    Server,
+    SetupFailed,
+    check_redis,
+    free_port,
+    load_average,
+    log,
+    percentiles,
+    recreate_database,
+    server_env,
+    setup_django,
+)
+
+DATABASE = "mes_bench_live"
+LINES, STATIONS = 4, 3
+CLIENTS = 200
+EVENT_RATE, EVENT_SECONDS = 100, 30.0
+MQTT_RATE, MQTT_SECONDS, MQTT_STATIONS = 500, 20.0, 10
+
+
+def build_plant():
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+
+    from mes import roles
+    from mes.models import Line, Shift, Site, User, Workstation
+    from workorders import services
+    from workorders.models import Product, ReasonCode, Routing, RoutingOperation
+    from workorders.states import Loss, ReasonKind
+
+    site = Site.objects.create(code="BENCH", name="Bench plant", time_zone="UTC")
+    Shift.objects.create(site=site, name="All day", start_time="00:00", end_time="00:00", weekdays="1234567")
+    supervisor = User.objects.create(username="bench-supervisor", all_sites=True)
+    supervisor.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    ReasonCode.objects.create(code="JAM", name="Jam", kind=ReasonKind.DOWNTIME, loss=Loss.SMALL_STOP)
+    ReasonCode.objects.create(code="MACHINE-REJECT", name="Reject", kind=ReasonKind.SCRAP)
+    stations, ops = [], []
+    product = Product.objects.create(part_number="B-1", name="Bench part")
+    for li in range(max(LINES, 1)):
+        line = Line.objects.create(site=site, code=f"L{li}", name=f"Line {li}")
+        for si in range(STATIONS + (MQTT_STATIONS // LINES + 1)):
+            ws = Workstation.objects.create(line=line, code=f"W{si}", name=f"Station {si}")
+            routing = Routing.objects.create(product=product, code=f"R{li}-{si}", name="Bench")
+            RoutingOperation.objects.create(
+                routing=routing, sequence=10, name="Run", workstation=ws, ideal_cycle_seconds=Decimal("1")
+            )
+            order = services.workorder_create(
+                number=f"WO-{li}-{si}",
+                product=product,
+                routing=routing,
+                line=line,
+                quantity=10**6,
+                user=supervisor,
+            )
+            services.workorder_transition(
+                work_order_id=order.pk, target="released", user=supervisor, key=uuid.uuid4()
+            )
+            op = order.operations.get()
+            services.operation_start(operation_id=op.pk, workstation=ws, user=supervisor, key=uuid.uuid4())
+            stations.append(ws)
+            ops.append(op)
+    return site, supervisor, stations, ops
+
+
+def session_cookie(user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def rss_kb(pid: int) -> int:
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("PPid", "0").strip()) == pid or int(entry) == pid:
+            total += int(fields.get("VmRSS", "0 kB").split()[0])
+    return total
+
+
+class Dashboard:
+    def __init__(self, url: str, line_id: int, cookie: str):
+        self.url, self.line_id, self.cookie = url, line_id, cookie
+        self.seq = 0
+        self.latencies: list[float] = []
+        self.gaps = 0
+        self.snapshots = 0
+        self.ws = None
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        import websockets
+
+        async with websockets.connect(
+            self.url,
+            additional_headers={"Cookie": self.cookie, "Origin": "http://127.0.0.1"},
+            max_size=2**22,
+            ping_interval=None,  # the dashboard's own heartbeat and sequence check are what count
+        ) as ws:
+            self.ws = ws
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                now = time.time()
+                msg = json.loads(raw)
+                if msg["type"] == "snapshot":
+                    self.snapshots += 1
+                    self.seq = max(self.seq, msg["lines"][0]["seq"])
+                elif msg["type"] == "delta":
+                    self.latencies.append((now - msg["committed_at"]) * 1000)
+                    if msg["seq"] > self.seq + 1:
+                        self.gaps += 1
+                        await ws.send(json.dumps({"type": "snapshot"}))
+                    self.seq = max(self.seq, msg["seq"])
+                elif msg["type"] == "heartbeat" and msg["seqs"].get(str(self.line_id), 0) > self.seq:
+                    await ws.send(json.dumps({"type": "snapshot"}))
+
+
+def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int:
+    """Commit `rate` good counts per second for `seconds`, from a few threads; returns how many."""
+    from django.db import close_old_connections
+
+    from workorders import services
+
+    count = [0]
+    lock = threading.Lock()
+    start = time.monotonic()
+    pairs = list(zip(ops, stations, strict=True))
+
+    def worker(index: int) -> None:
+        n = index
+        while True:
+            due = start + n / rate
+            if due - start >= seconds:
+                break
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            op, ws = pairs[n % len(pairs)]
+            services.operation_record_good(
+                operation_id=op.pk, workstation=ws, user=ops_user, quantity=1, key=uuid.uuid4()
+            )
+            with lock:
+                count[0] += 1
+            n += threads
+        close_old_connections()
+
+    from mes.models import User
+
+    ops_user = User.objects.get(username="bench-supervisor")
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return count[0]
+
+
+def websocket_phase(servers, site, stations, ops, cookie) -> dict:
+    from workorders.live.models import LineStatus
+
+    line_ids = sorted({ws.line_id for ws in stations})
+    work_ops = [op for op in ops if op.workstation.code in {f"W{i}" for i in range(STATIONS)}]
+    work_stations = [op.workstation for op in work_ops]
+    memory_before = sum(rss_kb(s.pid) for s in servers)
+
+    async def main():
+        stop = asyncio.Event()
+        clients = []
+        for i in range(CLIENTS):
+            server = servers[i % 2]
+            line_id = line_ids[i % len(line_ids)]
+            port = server.url.rsplit(":", 1)[1]
+            clients.append(Dashboard(f"ws://127.0.0.1:{port}/ws/live/lines/{line_id}/", line_id, cookie))
+        tasks = [asyncio.create_task(c.run(stop)) for c in clients]
+        deadline = time.monotonic() + 60
+        while sum(1 for c in clients if c.snapshots) < CLIENTS and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        connected = sum(1 for c in clients if c.snapshots)
+        memory_after = sum(rss_kb(s.pid) for s in servers)
+        log(f"{connected} dashboards connected; producing {EVENT_RATE}/s for {EVENT_SECONDS:.0f} s")
+        t0 = time.monotonic()
+        made = await asyncio.to_thread(produce, work_ops, work_stations, EVENT_SECONDS, EVENT_RATE)
+        took = time.monotonic() - t0
+        await asyncio.sleep(5)  # let the last deltas and a heartbeat arrive
+        finals = await asyncio.to_thread(
+            lambda: dict(LineStatus.objects.filter(pk__in=line_ids).values_list("pk", "sequence"))
+        )
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return clients, connected, made, took, finals, memory_after
+
+    clients, connected, made, took, finals, memory_after = asyncio.run(main())
+    latencies = [x for c in clients for x in c.latencies]
+    p = percentiles(latencies)
+    missed = sum(1 for c in clients if c.seq < finals.get(c.line_id, 0))
+    return {
+        "clients": connected,
+        "events": made,
+        "event_rate_per_s": round(made / took, 1),
+        "deliveries": len(latencies),
+        "gaps": sum(c.gaps for c in clients),
+        "p50_ms": round(p[50], 1),
+        "p95_ms": round(p[95], 1),
+        "p99_ms": round(p[99], 1),
+        "missed": missed,
+        "kb_per_connection": round(max(0, memory_after - memory_before) / max(1, connected), 1),
+    }
+
+
+def mqtt_phase(db_url: str, stations) -> dict:
+    import paho.mqtt.client as mqtt
+
+    from workorders.models import ProductionEvent
+    from workorders.states import EventKind
+
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"
+    )
+    broker = subprocess.Popen(
+        [mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(0.5)
+    env = server_env(db_url, MQTT_URL=f"mqtt://127.0.0.1:{port}")
+    ingest_log = open(RESULTS_DIR / "ingest_mqtt.log", "wb")  # noqa: SIM115
+    ingest = subprocess.Popen(
+        [sys.executable, "manage.py", "ingest_mqtt", "--stats-every", "5"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=ingest_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        targets = [ws for ws in stations if ws.code not in {f"W{i}" for i in range(STATIONS)}][:MQTT_STATIONS]
+        kinds = [EventKind.COMPLETE]
+        before = sum(
+            e
+            for e in ProductionEvent.objects.filter(workstation__in=targets, kind__in=kinds).values_list(
+                "quantity", flat=True
+            )
+        )
+        time.sleep(3)  # the ingestor connects and subscribes
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub")
+        client.max_inflight_messages_set(1000)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        counters = dict.fromkeys((ws.pk for ws in targets), 0)
+        sent = 0
+        start = time.monotonic()
+        while time.monotonic() - start < MQTT_SECONDS:
+            time.sleep(max(0.0, start + sent / MQTT_RATE - time.monotonic()))
+            ws = targets[sent % len(targets)]
+            counters[ws.pk] += 1
+            topic = f"mes/BENCH/{ws.line.code}/{ws.code}/count"
+            client.publish(topic, json.dumps({"id": f"b-{sent}", "good": counters[ws.pk]}), qos=1)
+            sent += 1
+        published = time.monotonic() - start
+        deadline = time.monotonic() + 60
+        recorded = 0
+        while time.monotonic() < deadline:
+            recorded = (
+                sum(
+                    e
+                    for e in ProductionEvent.objects.filter(
+                        workstation__in=targets, kind__in=kinds
+                    ).values_list("quantity", flat=True)
+                )
+                - before
+            )
+            if recorded >= sent:
+                break
+            time.sleep(0.5)
+        took = time.monotonic() - start
+        client.disconnect()
+        client.loop_stop()
+        return {
+            "mqtt_sent": sent,
+            "mqtt_publish_rate_per_s": round(sent / published, 1),
+            "mqtt_rate_per_s": round(float(recorded) / took, 1),
+            "mqtt_lost": int(sent - recorded),
+        }
+    finally:
+        ingest.terminate()
+        ingest.wait(10)
+        broker.terminate()
+        broker.wait(10)
+
+
+def main() -> int:
+    try:
+        check_redis()
+        db_url = recreate_database(DATABASE)
+        setup_django(db_url)
+    except SetupFailed as exc:
+        log(f"setup failed: {exc}")
+        return 2
+    log(f"load average {load_average()}")
+    site, supervisor, stations, ops = build_plant()
+    cookie = session_cookie(supervisor)
+    env = server_env(db_url)
+    with Server(env, name="live-a") as a, Server(env, name="live-b") as b:
+        figures = websocket_phase([a, b], site, stations, ops, cookie)
+    log(f"websockets: {figures}")
+    figures.update(mqtt_phase(db_url, stations))
+    log(f"load average {load_average()}")
+    result = {
+        k: figures[k]
+        for k in (
+            "clients",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "missed",
+            "kb_per_connection",
+            "mqtt_rate_per_s",
+            "mqtt_lost",
+        )
+    }
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
