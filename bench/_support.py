@@ -345,3 +345,7 @@ def percentiles(values: list[float], points=(50, 95, 99)) -> dict[int, float]:
         return {p: values[0] for p in points}
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {p: (statistics.median(values) if p == 50 else cuts[p - 1]) for p in points}
+
+
+if __name__ == "__main__":  # `make bench` runs every bench/*.py, this helper too
+    print("bench/_support.py is the benches' shared helper; it measures nothing itself.")

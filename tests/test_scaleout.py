@@ -5,6 +5,7 @@ import asyncio
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -87,4 +88,6 @@ def test_an_event_through_one_process_reaches_a_client_of_the_other(two_servers,
                     assert message["line"]["state"] == "running"
                     return
 
-    asyncio.run(scenario())
+    # Its own thread and loop: after browser tests, Playwright leaves a loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result(timeout=120)

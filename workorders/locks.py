@@ -11,7 +11,9 @@ from workorders.models import WorkOrder, WorkOrderOperation
 
 
 def lock_work_order(pk: int) -> WorkOrder:
-    return WorkOrder.objects.select_for_update().select_related("product").get(pk=pk)
+    # `of=("self",)`: lock the order row only, not the joined product that every order of the
+    # same part shares.
+    return WorkOrder.objects.select_for_update(of=("self",)).select_related("product").get(pk=pk)
 
 
 def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
@@ -22,5 +24,9 @@ def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
     """Lock an operation and its order, order first."""
     work_order_id = WorkOrderOperation.objects.values_list("work_order_id", flat=True).get(pk=pk)
     work_order = lock_work_order(work_order_id)
-    operation = WorkOrderOperation.objects.select_for_update().select_related("workstation__line").get(pk=pk)
+    operation = (
+        WorkOrderOperation.objects.select_for_update(of=("self",))
+        .select_related("workstation__line")
+        .get(pk=pk)
+    )
     return work_order, operation
