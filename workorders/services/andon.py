@@ -90,7 +90,10 @@ def andon_raise(
 
 def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:
     call = (
-        AndonCall.objects.select_for_update().select_related("workstation__line").filter(pk=call_id).first()
+        AndonCall.objects.select_for_update(of=("self",))
+        .select_related("workstation__line")
+        .filter(pk=call_id)
+        .first()
     )
     if call is None:
         raise ValidationFailed("No such andon call.", field="call", code="unknown_call")

@@ -431,7 +431,7 @@ def operation_record_scrap(
 
 
 def _lock_workstation(workstation: Workstation) -> Workstation:
-    return Workstation.objects.select_for_update().select_related("line").get(pk=workstation.pk)
+    return Workstation.objects.select_for_update(of=("self",)).select_related("line").get(pk=workstation.pk)
 
 
 def downtime_start(
