@@ -7,8 +7,11 @@ With no arguments it
    released order per workstation whose operation is already started;
 2. serves the project with uvicorn (PostgreSQL + Redis, like production) on a free loopback port;
 3. signs 50 simulated tablets in through /login/ (each its own httpx client, cookie jar and
-   session), has them hit GET /ping for the no-op baseline, then post completions (quantity 1, a
-   fresh idempotency key each) to /api/v1/events/ in a closed loop; about 1 in 20 posts re-sends
+   session), has them hit GET /ping back to back for the no-op baseline, then post completions
+   (quantity 1, a fresh idempotency key each) to /api/v1/events/ for 30 s, paced so that together
+   they offer the target rate (250/s: one every 200 ms per tablet, each waiting for its answer
+   like a real tablet; latency counts from the scheduled moment, so falling behind shows), and
+   then 10 s back to back for the most the server takes (capacity); about 1 in 20 posts re-sends
    an acknowledged request with its key, which must replay (200) and count nothing; a failed post
    is re-sent with its key, like a tablet would, up to 3 times;
 4. compares what was acknowledged with the ledger and the operation counters (lost: acknowledged
@@ -63,6 +66,7 @@ DATABASE = "mes_bench_completions"
 TABLETS = 50
 COMPLETE_SECONDS = 30.0
 PING_SECONDS = 10.0
+CAPACITY_SECONDS = 10.0
 WARMUP_SECONDS = 3.0
 RETRY_ONE_IN = 20
 ERROR_RETRIES = 3  # re-sends of a failed completion with its key before the tablet gives up
@@ -264,9 +268,12 @@ class Tablet:
             phase.statuses[response.status_code] += 1
             phase.ok += response.status_code == 200
 
-    async def _send(self, body: dict, phase: Phase) -> int | None:
-        """Post one completion; its latency and status go to the phase. None on an exception."""
-        t0 = time.perf_counter()
+    async def _send(self, body: dict, phase: Phase, scheduled: float | None = None) -> int | None:
+        """Post one completion; its latency and status go to the phase. None on an exception.
+
+        Latency counts from `scheduled` when given (the moment a paced tablet meant to send), so
+        a server that falls behind shows it as latency instead of hiding it by sending less."""
+        t0 = time.perf_counter() if scheduled is None else scheduled
         try:
             response = await self._post(body)
         except Exception as exc:
@@ -276,17 +283,27 @@ class Tablet:
         phase.statuses[response.status_code] += 1
         return response.status_code
 
-    async def complete_until(self, deadline: float, phase: Phase, ledger: Ledger) -> None:
+    async def complete_until(
+        self, deadline: float, phase: Phase, ledger: Ledger, interval: float | None = None
+    ) -> None:
+        """Post completions until the deadline: back to back, or one every `interval` seconds
+        (paced; a tablet that is behind its schedule sends at once and the delay counts)."""
         acked = ledger.acked.setdefault(self.station.operation, set())
+        scheduled = time.perf_counter() + (self.rng.uniform(0, interval) if interval else 0)
         while time.perf_counter() < deadline:
+            if interval:
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+                if scheduled >= deadline:
+                    break
+            at, scheduled = (scheduled if interval else None), scheduled + (interval or 0)
             if self.sent and self.rng.randrange(RETRY_ONE_IN) == 0:
                 # A deliberate retry of an acknowledged request: it must replay, not count.
-                status = await self._send(self.rng.choice(self.sent), phase)
+                status = await self._send(self.rng.choice(self.sent), phase, at)
                 ledger.retries += 1
                 ledger.retry_statuses[status or "exception"] += 1
                 continue
             body = self._body()
-            status = await self._send(body, phase)
+            status = await self._send(body, phase, at)
             # Like a real tablet, resend a failed request with the same key until it is
             # acknowledged (a few times); a 200 then means the failed attempt had been recorded.
             attempt = 0
@@ -342,12 +359,20 @@ async def run_load(server: Server, stations: list[Station], args) -> tuple[Phase
             lambda t, d, p: t.complete_until(d, p, ledger),
         )
         ping = await run(Phase("ping"), args.ping_seconds, lambda t, d, p: t.ping_until(d, p))
+        interval = len(tablets) / args.rate if args.rate > 0 else None
         complete = await run(
-            Phase("completions"), args.seconds, lambda t, d, p: t.complete_until(d, p, ledger)
+            Phase("completions"), args.seconds, lambda t, d, p: t.complete_until(d, p, ledger, interval)
         )
+        capacity = None
+        if interval and args.capacity_seconds > 0:
+            capacity = await run(
+                Phase("capacity"),
+                args.capacity_seconds,
+                lambda t, d, p: t.complete_until(d, p, ledger),
+            )
     finally:
         await asyncio.gather(*(t.close() for t in tablets), return_exceptions=True)
-    return ping, complete, ledger
+    return ping, complete, capacity, ledger
 
 
 # --- Check --------------------------------------------------------------------------------------
@@ -428,7 +453,15 @@ def _fmt_statuses(phase: Phase) -> str:
 
 
 def report(
-    ping: Phase, complete: Phase, ledger: Ledger, check: dict, workers: int, loads: str, probes: str
+    ping: Phase,
+    complete: Phase,
+    capacity: Phase | None,
+    ledger: Ledger,
+    check: dict,
+    workers: int,
+    loads: str,
+    probes: str,
+    rate: float,
 ) -> dict:
     throughput = complete.ok / complete.seconds
     ping_throughput = ping.ok / ping.seconds
@@ -454,7 +487,8 @@ def report(
     log(f"load average            {loads} (1/5/15 min, before -> after; others' work skews figures)")
     log(f"cpu speed probe         {probes} (a fixed loop; ~200 ms on an idle core, more when shared)")
     log(f"workers                 {workers} uvicorn worker(s) ({WORKER_CHOICE_NOTE})")
-    log(f"tablets                 {TABLETS} (own session each, HTTP/1.1 keep-alive, closed loop)")
+    pacing = f"paced: {rate:g} completions/s offered together" if rate > 0 else "closed loop"
+    log(f"tablets                 {TABLETS} (own session each, HTTP/1.1 keep-alive, {pacing})")
     log(f"completions             {complete.ok} acknowledged in {complete.seconds:.1f} s")
     log(f"  throughput            {throughput:.1f} /s {mark('throughput_per_s')}")
     log(
@@ -508,10 +542,22 @@ def report(
                 f"  on 2 idle cores       at most ~{2000 / (server_ms + db_ms + client_ms):.0f} completions/s "
                 "would fit (2 cores / CPU per completion, all three on this machine)"
             )
-    if complete.ok:
+    if capacity is not None and capacity.ok:
+        most = capacity.ok / capacity.seconds
+        cap_lat = percentiles(capacity.latencies_ms)
+        log(
+            f"capacity                {most:.1f} completions/s back to back for {capacity.seconds:.0f} s "
+            f"(p50 {cap_lat[50]:.1f} ms, p95 {cap_lat[95]:.1f} ms; {_fmt_statuses(capacity)})"
+        )
+    if complete.ok and rate <= 0:
         log(
             f"note                    closed loop: {TABLETS} tablets / {throughput:.0f} per s "
             f"= {TABLETS / throughput * 1000:.0f} ms mean latency by Little's law"
+        )
+    elif complete.ok:
+        log(
+            "note                    latency counts from each paced send's scheduled moment: a server "
+            "that falls behind the offered rate shows it as latency"
         )
     return result
 
@@ -520,6 +566,18 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="uvicorn worker processes")
     parser.add_argument("--seconds", type=float, default=COMPLETE_SECONDS, help="completions phase")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGETS["throughput_per_s"],
+        help="completions per second the tablets offer together (0: back to back)",
+    )
+    parser.add_argument(
+        "--capacity-seconds",
+        type=float,
+        default=CAPACITY_SECONDS,
+        help="after a paced run, this long back to back for the most the server takes",
+    )
     parser.add_argument("--ping-seconds", type=float, default=PING_SECONDS, help="ping baseline phase")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
     parser.add_argument("--reuse-data", action="store_true", help="skip recreating the database")
@@ -611,7 +669,7 @@ def main(argv=None) -> int:
     try:
         with server:
             log(f"server up at {server.url} with {args.workers} worker(s); log: {server.log_path}")
-            ping, complete, ledger = asyncio.run(run_load(server, stations, args))
+            ping, complete, capacity, ledger = asyncio.run(run_load(server, stations, args))
     except SetupFailed as exc:
         log(f"setup failed: {exc}")
         return 2
@@ -623,7 +681,7 @@ def main(argv=None) -> int:
     probes = f"{probe_before:.0f} ms -> {cpu_speed_probe():.0f} ms"
 
     check = check_ledger(ledger, baseline)
-    result = report(ping, complete, ledger, check, args.workers, loads, probes)
+    result = report(ping, complete, capacity, ledger, check, args.workers, loads, probes, args.rate)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     record = {**result, "workers": args.workers, "server_env": extra_env, "load": loads, "probe": probes}
     with open(RESULTS_DIR / "completions.jsonl", "a") as f:

@@ -26,6 +26,9 @@ def nudge() -> None:
     global _thread
     if not enabled:
         return
+    if _thread is not None and _thread.is_alive():
+        _wake.set()  # the running deliverer reads the configuration itself
+        return
     from integration.config import erp_config
 
     if erp_config() is None:

@@ -31,7 +31,7 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
     work_order: WorkOrder = event.work_order
     last = OutboxMessage.objects.filter(work_order_id=work_order.pk).aggregate(m=Max("sequence"))["m"]
     sequence = (last or 0) + 1
-    plant = Line.objects.filter(pk=work_order.line_id).values_list("site__code", flat=True).get()
+    plant = _site_code(work_order)
     message = OutboxMessage.objects.create(
         message_type=message_type,
         idempotency_key=message_key(event, message_type),
@@ -45,6 +45,13 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
     )
     transaction.on_commit(nudge_delivery, robust=True)
     return message
+
+
+def _site_code(work_order: WorkOrder) -> str:
+    # The production services load the order with its line and site; other callers may not.
+    if WorkOrder.line.is_cached(work_order) and Line.site.is_cached(work_order.line):
+        return work_order.line.site.code
+    return Line.objects.filter(pk=work_order.line_id).values_list("site__code", flat=True).get()
 
 
 def nudge_delivery() -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 
 from integration.states import MessageType
-from workorders.models import ProductionEvent, WorkOrder, WorkOrderOperation
+from workorders.models import Lot, ProductionEvent, WorkOrder
 from workorders.states import EventKind
 
-# Ledger event kind -> message type. Consumption joins when the ledger records lot consumption.
+# Ledger event kind -> message type.
 MESSAGE_TYPE_OF_EVENT: dict[str, str] = {
     EventKind.COMPLETE: MessageType.COMPLETION,
     EventKind.SCRAP: MessageType.SCRAP,
+    EventKind.CONSUME: MessageType.CONSUMPTION,
     EventKind.ORDER_STATUS: MessageType.ORDER_STATUS,
 }
 
@@ -56,12 +57,16 @@ def build_payload(
             "name": operation.name,
             "workstation": event.workstation.code if event.workstation_id else "",
             # The ERP books yield from the last operation; the routing was copied at release.
-            "last": not WorkOrderOperation.objects.filter(
-                work_order_id=work_order.pk, sequence__gt=operation.sequence
-            ).exists(),
+            "last": operation.is_last,
         }
     if event.reason_id:
         payload["reason"] = {"code": event.reason.code, "name": event.reason.name}
     if message_type == MessageType.ORDER_STATUS:
         payload["status"] = {"from": event.data.get("from"), "to": event.data.get("to")}
+    if message_type == MessageType.CONSUMPTION:
+        # The ERP books the component out of stock: its material, unit and lot, not the order's.
+        lot = Lot.objects.select_related("product").get(code=event.data["lot"])
+        payload.update(material=lot.product.part_number, unit=lot.product.unit, lot=lot.code)
+        if lot.supplier_lot:
+            payload["supplier_lot"] = lot.supplier_lot
     return payload

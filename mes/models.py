@@ -123,7 +123,9 @@ class User(AbstractUser):
         Site, blank=True, related_name="users", help_text="The sites this person may see."
     )
     all_sites = models.BooleanField(default=False, help_text="May see every site (plant-wide roles).")
-    history = HistoricalRecords(excluded_fields=["last_login", "password", "pin_hash"])
+    # Group membership is the person's role: `m2m_fields` keeps it in the history too (a changed
+    # membership writes a "~" row of the user with the groups it has from then on).
+    history = HistoricalRecords(excluded_fields=["last_login", "password", "pin_hash"], m2m_fields=["groups"])
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -190,6 +192,8 @@ class SignInAttempt(models.Model):
         )
 
 
-# The electronic signature lives in its own module; importing it here registers the model with
-# the mes app whatever other apps are installed.
+# The electronic signature and the audit seal (the hash chain over every history table) live in
+# their own modules; importing them here registers the models with the mes app whatever other
+# apps are installed.
+from mes.audit import AuditSeal, AuditSealPart  # noqa: E402, F401
 from mes.signatures import Signature  # noqa: E402, F401

@@ -164,6 +164,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
         }
     }
+    # Sessions read from Redis and written through to the database: one query less per request.
+    # Only with a cache every process shares; a per-process cache would keep a signed-out session.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -198,8 +201,11 @@ ERP_SEND_CONCURRENCY = env.int("ERP_SEND_CONCURRENCY", default=8)  # requests in
 ERP_LEASE_SECONDS = env.int("ERP_LEASE_SECONDS", default=120)
 ERP_SWEEP_SECONDS = env.float("ERP_SWEEP_SECONDS", default=15.0)
 ERP_NUDGE_TTL_SECONDS = env.int("ERP_NUDGE_TTL_SECONDS", default=5)
+# The audit trail's history rows are sealed into its hash chain this often (mes.audit).
+AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "integration.sweep_outbox", "schedule": ERP_SWEEP_SECONDS},
+    "audit-seal": {"task": "mes.seal_audit_trail", "schedule": AUDIT_SEAL_SECONDS},
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -313,3 +319,6 @@ MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 
 # The demo plant's own site code; exports and MQTT topics use it.
 MES_DEFAULT_SITE = env.str("MES_DEFAULT_SITE", default="")
+
+# GS1 company prefix for EPCIS exports' EPC URIs (traceability/reports/epcis.py); the default is the demo prefix of GS1's examples.
+GS1_COMPANY_PREFIX = env.str("GS1_COMPANY_PREFIX", default="4012345")

@@ -42,6 +42,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from mes.errors import Forbidden, ValidationFailed
 from mes.models import SignInAttempt, User
@@ -77,6 +78,8 @@ class Signature(models.Model):
     signed_at = models.DateTimeField(help_text="UTC.")
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the record's signed content.")
     comment = models.CharField(max_length=500, blank=True)
+    # A signature is append-only; its history row ("+") puts it in the sealed audit trail.
+    history = HistoricalRecords()
 
     class Meta:
         app_label = "mes"
@@ -220,7 +223,7 @@ def signature_sign(
         raise Forbidden("Re-enter your credentials for this signature.", code="reauth_expired")
     reauth.used = True
     with transaction.atomic():
-        return Signature.objects.create(
+        signature = Signature(
             content_type=ContentType.objects.get_for_model(record, for_concrete_model=True),
             object_id=str(record.pk),
             signer=signer,
@@ -231,6 +234,10 @@ def signature_sign(
             content_hash=content_hash(record),
             comment=(comment or "")[:500],
         )
+        signature._history_user = signer
+        signature._change_reason = f"{Meaning(meaning).label} {record._meta.verbose_name} {record.pk}"[:100]
+        signature.save(force_insert=True)
+        return signature
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ api_v1 = [
     path("", include(router.urls)),
     path("", include("workorders.api_urls")),
     path("", include("quality.api_urls")),
+    path("", include("traceability.api_audit")),
+    path("", include("traceability.api_urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +33,8 @@ urlpatterns = [
     path("", include("workorders.urls")),
     path("", include("integration.urls")),
     path("", include("quality.urls")),
+    path("", include("traceability.audit_urls")),
+    path("", include("traceability.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("admin/", admin.site.urls),

@@ -10,10 +10,17 @@ class QualityConfig(AppConfig):
         # the checklist interlock and "no work on a held order" guards.
         from mes import navigation
         from quality import demo, guards  # noqa: F401  (demo registers the quality part of seed_demo)
-        from workorders.extensions import register_operation_panel
+        from quality.live import line_figures
+        from workorders.extensions import (
+            register_board_panel,
+            register_line_figures,
+            register_operation_panel,
+        )
 
         guards.register()
         register_operation_panel("quality_operation_panel")
+        register_line_figures(line_figures)  # open nonconformances and holds on the dashboards
+        register_board_panel("quality_summary", "quality.view_nonconformance")
         navigation.register(
             navigation.NavItem("Quality", "quality_overview", "quality.view_nonconformance", order=40),
             navigation.NavItem("Checklists", "quality_templates", "quality.view_checklisttemplate", order=41),

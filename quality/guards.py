@@ -3,7 +3,8 @@
 - **checklist interlock**: an operation whose required checklist is not done cannot start,
   count its last units, or go past the next N units, with a message naming the checklist;
 - **no work on a held order**: nothing is recorded against an order with an active hold, and
-  the order does not leave its hold on the board while a quality hold is active.
+  the order does not leave its hold on the board while a quality hold is active;
+- **no consumption of a held lot**: a lot (or serial) under an active hold is not consumed.
 
 Guards run inside the production service's transaction, after it has locked the operation.
 """
@@ -15,7 +16,7 @@ from decimal import Decimal
 from mes.errors import Conflict
 from quality import selectors
 from quality.models import Hold
-from quality.states import HoldStatus, Trigger
+from quality.states import HoldStatus, HoldTarget, Trigger
 
 
 def _missing(name: str, moment: str):
@@ -31,6 +32,16 @@ def no_work_on_held_order(*, work_order, **context) -> None:
             f"Order {work_order.number} is on quality hold ({hold.reason}): nothing can be recorded against it.",
             field="work_order",
             code="order_held",
+        )
+
+
+def no_consume_of_held_lot(*, lot, **context) -> None:
+    hold = Hold.objects.filter(target=HoldTarget.LOT, lot_code=lot.code, status=HoldStatus.ACTIVE).first()
+    if hold is not None:
+        raise Conflict(
+            f"Lot {lot.code} is on quality hold ({hold.reason}): it cannot be consumed.",
+            field="lot",
+            code="lot_held",
         )
 
 
@@ -65,8 +76,9 @@ def checklist_before_units(*, work_order, operation, quantity: Decimal = Decimal
 def register() -> None:
     from mes.hooks import register_guard
 
-    for action in ("operation_start", "operation_record_good", "operation_record_scrap"):
+    for action in ("operation_start", "operation_record_good", "operation_record_scrap", "operation_consume"):
         register_guard(action, no_work_on_held_order)
+    register_guard("operation_consume", no_consume_of_held_lot)
     register_guard("workorder_release_hold", no_release_while_held)
     register_guard("operation_start", checklist_before_start)
     register_guard("operation_record_good", checklist_before_units)

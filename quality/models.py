@@ -308,6 +308,7 @@ class ChecklistResponse(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
     correction_reason = models.CharField(max_length=500, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["run", "item__position", "pk"]
@@ -430,8 +431,8 @@ class Nonconformance(models.Model):
 
 
 class Hold(models.Model):
-    """A hold on a work order (or, once traceability brings lots, on a lot): while it is active
-    nothing is recorded against the order and the lot is not consumed."""
+    """A hold on a work order or on a lot (or serial unit), the lot named by its code: while it is
+    active nothing is recorded against the order and the lot is not consumed."""
 
     target = models.CharField(max_length=16, choices=HoldTarget.choices, default=HoldTarget.WORK_ORDER)
     work_order = models.ForeignKey(
@@ -461,7 +462,10 @@ class Hold(models.Model):
                 name="hold_has_its_target",
             )
         ]
-        indexes = [models.Index(fields=["work_order", "status"], name="hold_order_status")]
+        indexes = [
+            models.Index(fields=["work_order", "status"], name="hold_order_status"),
+            models.Index(fields=["lot_code", "status"], name="hold_lot_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Hold on {self.target_label} ({self.get_status_display()})"
@@ -503,7 +507,10 @@ class SopVersion(models.Model):
     document = models.ForeignKey(SopDocument, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
-    body = models.TextField(blank=True, help_text="The instruction as text (paragraphs and lists).")
+    body = models.TextField(
+        blank=True,
+        help_text="The instruction in Markdown: headings, lists, tables, bold; images as ![caption](image:N).",
+    )
     pdf = models.FileField(upload_to="quality/sop/%Y/%m/", blank=True)
     change_note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -528,13 +535,38 @@ class SopVersion(models.Model):
         return f"{self.document.code} v{self.version} ({self.get_status_display()})"
 
     def signature_content(self) -> dict:
-        return {
+        content = {
             "document": self.document.code,
             "title": self.document.title,
             "version": self.version,
             "body": self.body,
             "pdf": self.pdf.name or "",
         }
+        images = [[i.number, i.image.name, i.caption] for i in self.images.order_by("number")]
+        if images:  # the signature covers the pictures the text shows
+            content["images"] = images
+        return content
+
+
+class SopImage(models.Model):
+    """An image of a work instruction version, placed in its text as `![caption](image:N)`.
+
+    Added to drafts only; a new draft version carries its predecessor's images with it."""
+
+    version = models.ForeignKey(SopVersion, on_delete=models.PROTECT, related_name="images")
+    number = models.PositiveIntegerField()
+    image = models.FileField(upload_to="quality/sop/images/%Y/%m/")
+    caption = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "number"]
+        constraints = [models.UniqueConstraint(fields=["version", "number"], name="sop_image_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.version} image {self.number}"
 
 
 class OperationSop(models.Model):
@@ -561,6 +593,7 @@ class SopAcknowledgement(models.Model):
     workstation = models.ForeignKey(
         Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-acknowledged_at"]

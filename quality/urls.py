@@ -1,3 +1,3 @@
-from quality.views import desk, tablet
+from quality.views import desk, files, tablet
 
-urlpatterns = [*tablet.urlpatterns, *desk.urlpatterns]
+urlpatterns = [*tablet.urlpatterns, *desk.urlpatterns, *files.urlpatterns]

@@ -25,3 +25,4 @@ class WorkordersConfig(AppConfig):
         # sequence in its own transaction; the dashboards get the delta after commit.
         hooks.register_event_handler(on_production_event)
         navigation.register(navigation.NavItem("Live", "live_home", "workorders.view_linestatus", order=20))
+        navigation.register(navigation.NavItem("Receiving", "lot_receive", "workorders.add_lot", order=35))

@@ -29,14 +29,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from mes.demo import DEMO_SITE, register_seeder
 from mes.models import Site, User, Workstation
 from mes.selectors import shift_windows
 from workorders import services
-from workorders.models import BomLine, Product, ReasonCode, Routing, RoutingOperation, WorkOrder
-from workorders.states import Loss, ReasonKind, Tracking, WorkOrderStatus
+from workorders.gs1 import gs1_check_digit
+from workorders.models import BomLine, Lot, Product, ReasonCode, Routing, RoutingOperation, WorkOrder
+from workorders.states import Loss, LotScope, LotStatus, ReasonKind, Tracking, WorkOrderStatus
 
 S = WorkOrderStatus
 SEED = 2026
@@ -80,6 +82,36 @@ PRODUCTS = [
     ("RAW-AL6061", "Aluminium bar 6061 Ø80", "kg", Tracking.LOT),
     ("RAW-STEEL42", "Steel bar 42CrMo4 Ø30", "kg", Tracking.LOT),
 ]
+# GS1 company prefix of the demo plant (a 7-digit prefix under the German GS1 range 400-440).
+GS1_COMPANY_PREFIX = "4012345"
+# part number: (GS1 item reference, numbering prefix, lot scope); bought parts carry the supplier's.
+LABELS = {
+    "FG-100": ("10001", "P", LotScope.ORDER),
+    "HSG-10": ("20010", "H", LotScope.SHIFT),
+    "SHF-20": ("20020", "S", LotScope.ORDER),
+    "SPK-100": ("10100", "K", LotScope.ORDER),
+}
+
+
+def demo_gtin(item_reference: str) -> str:
+    digits = GS1_COMPANY_PREFIX + item_reference
+    return digits + str(gs1_check_digit(digits))
+
+
+# Supplier lots in stores when the history starts: part, supplier, supplier lot, quantity.
+RECEIPTS = [
+    ("RAW-AL6061", "Alu Walzwerk GmbH", "AW-24-1187", "480"),
+    ("RAW-AL6061", "Alu Walzwerk GmbH", "AW-24-1203", "520"),
+    ("RAW-STEEL42", "Stahlhandel Ruhr AG", "SR-88412", "300"),
+    ("SEAL-5", "SealTec s.r.o.", "ST-7730", "400"),
+    ("SEAL-5", "SealTec s.r.o.", "ST-7741", "400"),
+    ("PKG-1", "Kartonagen Mayer", "KM-0932", "600"),
+    # Housings and shafts made before the history, booked to stock.
+    ("HSG-10", "", "", "60"),
+    ("SHF-20", "", "", "60"),
+]
+# Material is scanned in boxes: enough for this many units of the order at a time.
+CONSUME_UNITS_AHEAD = 10
 
 # product: [(component, quantity per unit)]
 BOM = {
@@ -247,11 +279,18 @@ def seed_master_data(say: Callable[[str], None]) -> dict[tuple[str, str], Routin
             {"name": name, "kind": kind, "loss": loss, "planned": planned},
             f"reason {code}",
         )
+
+    def labels(pn: str) -> dict:
+        if pn not in LABELS:
+            return {}
+        item, prefix, scope = LABELS[pn]
+        return {"gtin": demo_gtin(item), "number_prefix": prefix, "lot_scope": scope}
+
     products = {
         pn: _ensure(
             Product,
             {"part_number": pn},
-            {"name": name, "unit": unit, "tracking": tracking},
+            {"name": name, "unit": unit, "tracking": tracking, **labels(pn)},
             f"product {pn}",
         )
         for pn, name, unit, tracking in PRODUCTS
@@ -645,6 +684,66 @@ def _transition(order: WorkOrder, target: str, user: User, **kw) -> None:
     services.workorder_transition(work_order_id=order.pk, target=target, user=user, key=uuid.uuid4(), **kw)
 
 
+def _receive_stock(site: Site, at: datetime) -> None:
+    """The supplier lots (and earlier-made parts) in stores when the history starts."""
+    clerk = User.objects.get(username=SUPERVISOR)
+    for part, supplier, supplier_lot, quantity in RECEIPTS:
+        services.lot_receive(
+            product=Product.objects.get(part_number=part),
+            site=site,
+            quantity=quantity,
+            user=clerk,
+            supplier=supplier,
+            supplier_lot=supplier_lot,
+            reason="Goods receipt" if supplier else "Opening stock",
+            received_at=at,
+        )
+
+
+class _Material:
+    """Scans the components of an order's first operation as its units are counted: a box (for
+    `CONSUME_UNITS_AHEAD` units) at a time, from the lots made on the floor first (so finished
+    pumps trace back through housings and shafts to the bar stock), then from stores."""
+
+    def __init__(self, orders: dict[str, WorkOrder]):
+        self.orders = orders
+        self.counted: dict[str, int] = {}
+        self.covered: dict[str, int] = {}
+        self.bom: dict[int, list[BomLine]] = {}
+        for line in BomLine.objects.filter(
+            product__in={o.product_id for o in orders.values()}
+        ).select_related("component"):
+            self.bom.setdefault(line.product_id, []).append(line)
+
+    def before_count(self, a: Action, common: dict, first_sequence: int) -> None:
+        order = self.orders[a.order]
+        lines = self.bom.get(order.product_id)
+        if a.sequence != first_sequence or not lines:
+            return
+        counted = self.counted[a.order] = self.counted.get(a.order, 0) + a.quantity
+        covered = self.covered.get(a.order, 0)
+        while covered < counted:
+            units = max(counted - covered, min(CONSUME_UNITS_AHEAD, int(order.quantity) - covered))
+            for line in lines:
+                self._take(line.component, line.quantity * units, common)
+            covered += units
+        self.covered[a.order] = covered
+
+    @staticmethod
+    def _take(component: Product, need: Decimal, common: dict) -> None:
+        lots = Lot.objects.filter(product=component, status=LotStatus.AVAILABLE).order_by(
+            F("work_order").asc(nulls_last=True), "pk"
+        )
+        for lot in lots:
+            if need <= 0:
+                return
+            take = min(need, lot.quantity_left)
+            if take <= 0:
+                continue
+            services.operation_consume(lot_code=lot.code, quantity=take, **{**common, "key": uuid.uuid4()})
+            need -= take
+
+
 def _replay(plan: Plan, orders: dict[str, WorkOrder]) -> int:
     users = {u.username: u for u in User.objects.filter(username__in=[*OPERATORS, SUPERVISOR])}
     stations = {ws.code: ws for ws in Workstation.objects.filter(line__site__code=DEMO_SITE)}
@@ -652,6 +751,11 @@ def _replay(plan: Plan, orders: dict[str, WorkOrder]) -> int:
     operations = {
         (order.number, op.sequence): op.pk for order in orders.values() for op in order.operations.all()
     }
+    first_sequence = {
+        order.number: min((op.sequence for op in order.operations.all()), default=0)
+        for order in orders.values()
+    }
+    material = _Material(orders)
     for a in plan.actions:
         common = {
             "workstation": stations[a.station],
@@ -673,6 +777,7 @@ def _replay(plan: Plan, orders: dict[str, WorkOrder]) -> int:
         elif a.kind == "pause":
             services.operation_pause(reason=reasons[a.reason], note=a.note, **common)
         elif a.kind == "good":
+            material.before_count(a, common, first_sequence[a.order])
             override = users[SUPERVISOR] if a.override else None
             services.operation_record_good(quantity=a.quantity, override_by=override, **common)
         elif a.kind == "scrap":
@@ -697,6 +802,7 @@ def seed_production(say: Callable[[str], None]) -> None:
     plan = plan_history(site, now, rng)
     if plan.overtime:
         say(f"no regular shift in the last {HISTORY_HOURS} h: the history runs as weekend overtime")
+    _receive_stock(site, plan.start - timedelta(hours=2))
     orders: dict[str, WorkOrder] = {}
     for spec in ORDERS:
         routing = routings[(spec.product, spec.routing)]

@@ -1,11 +1,17 @@
-"""Panels other apps add to the tablet's operation screen, without production knowing them.
+"""What other apps add to production's screens, without production knowing them.
 
-Quality registers its "checklists and SOPs for this operation" panel here from its
-`AppConfig.ready()`; the screen loads each panel with htmx from the URL named.
+- **operation panels**: quality registers its "checklists and SOPs for this operation" panel
+  from its `AppConfig.ready()`; the tablet's operation screen loads each panel with htmx from the
+  URL named.
+- **board panels**: quality adds its summary (open nonconformances, holds, forms due) to the
+  supervisor's board, loaded the same way.
+- **line figures**: quality adds its open nonconformances and holds to each line's live status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from django.urls import reverse
@@ -21,3 +27,38 @@ def register_operation_panel(url_name: str) -> None:
 
 def operation_panel_urls(operation_id: int, next_path: str) -> list[str]:
     return [f"{reverse(name, args=[operation_id])}?next={quote(next_path)}" for name in _operation_panels]
+
+
+_board_panels: list[tuple[str, str]] = []
+
+
+def register_board_panel(url_name: str, permission: str) -> None:
+    """`url_name` takes no arguments and answers an htmx fragment; shown to holders of `permission`."""
+    if (url_name, permission) not in _board_panels:
+        _board_panels.append((url_name, permission))
+
+
+def board_panel_urls(user) -> list[str]:
+    return [reverse(name) for name, permission in _board_panels if user.has_perm(permission)]
+
+
+# --- Figures other apps add to a line's live status ---------------------------------------------
+
+LineFigures = Callable[[list[int]], dict[int, dict[str, Any]]]
+_line_figure_providers: list[LineFigures] = []
+
+
+def register_line_figures(provider: LineFigures) -> None:
+    """`provider(line_ids)` answers `{line_id: {name: value}}` (quality: open nonconformances and
+    holds). The dashboards' snapshots carry them; an app that changes them announces the line
+    (`workorders.live.broadcast.announce_line`) so a delta carries the new values."""
+    if provider not in _line_figure_providers:
+        _line_figure_providers.append(provider)
+
+
+def line_figures(line_ids: list[int]) -> dict[int, dict[str, Any]]:
+    merged: dict[int, dict[str, Any]] = {pk: {} for pk in line_ids}
+    for provider in _line_figure_providers:
+        for line_id, figures in provider(line_ids).items():
+            merged.setdefault(line_id, {}).update(figures)
+    return merged

@@ -7,13 +7,20 @@ primary-key order), so two services never wait on each other in opposite orders.
 
 from __future__ import annotations
 
+from django.db.models import Subquery
+
 from workorders.models import WorkOrder, WorkOrderOperation
 
 
+def _orders_for_update():
+    # `of=("self",)`: lock the order row only, not the joined product, line and site that every
+    # order of the same part or line shares. They come along because every production event
+    # needs them (units, the plant code of the ERP message, the site's shifts).
+    return WorkOrder.objects.select_for_update(of=("self",)).select_related("product", "line__site")
+
+
 def lock_work_order(pk: int) -> WorkOrder:
-    # `of=("self",)`: lock the order row only, not the joined product that every order of the
-    # same part shares.
-    return WorkOrder.objects.select_for_update(of=("self",)).select_related("product").get(pk=pk)
+    return _orders_for_update().get(pk=pk)
 
 
 def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
@@ -21,12 +28,15 @@ def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
 
 
 def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
-    """Lock an operation and its order, order first."""
-    work_order_id = WorkOrderOperation.objects.values_list("work_order_id", flat=True).get(pk=pk)
-    work_order = lock_work_order(work_order_id)
+    """Lock an operation and its order, order first (the order found by a subquery, one round trip)."""
+    order_of_operation = WorkOrderOperation.objects.filter(pk=pk).values("work_order_id")
+    work_order = _orders_for_update().filter(pk=Subquery(order_of_operation)).first()
+    if work_order is None:
+        raise WorkOrderOperation.DoesNotExist(f"No operation {pk}")
     operation = (
         WorkOrderOperation.objects.select_for_update(of=("self",))
         .select_related("workstation__line")
         .get(pk=pk)
     )
+    operation.work_order = work_order
     return work_order, operation

@@ -10,13 +10,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
-from mes.models import Line, Workstation, code_validator
-from workorders.states import EventKind, Loss, OperationStatus, ReasonKind, Tracking, WorkOrderStatus
+from mes.models import Line, Site, Workstation, code_validator
+from workorders.gs1 import validate_gtin
+from workorders.states import (
+    EventKind,
+    Loss,
+    LotKind,
+    LotScope,
+    LotStatus,
+    NumberDate,
+    OperationStatus,
+    ReasonKind,
+    Tracking,
+    WorkOrderStatus,
+)
 
 QTY = {"max_digits": 14, "decimal_places": 3}
 ZERO = Decimal("0")
@@ -27,6 +40,25 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=16, default="pcs", help_text="Unit of measure: pcs, kg, m ...")
     tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE)
+    gtin = models.CharField(
+        max_length=14,
+        blank=True,
+        validators=[validate_gtin],
+        help_text="GS1 trade item number, for labels and EPCIS.",
+    )
+    lot_scope = models.CharField(
+        max_length=8, choices=LotScope.choices, default=LotScope.ORDER, help_text="For lot tracking."
+    )
+    # Numbering of lots and serials: <prefix><date><sequence>, the sequence restarting per date.
+    number_prefix = models.CharField(
+        max_length=16, blank=True, help_text="Start of lot and serial numbers; the part number when blank."
+    )
+    number_date = models.CharField(
+        max_length=8, choices=NumberDate.choices, default=NumberDate.YYMMDD, blank=True
+    )
+    number_digits = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(3), MaxValueValidator(9)]
+    )
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
 
@@ -205,6 +237,13 @@ class WorkOrderOperation(models.Model):
     def quantity_remaining(self) -> Decimal:
         return max(ZERO, self.work_order.quantity - self.quantity_good)
 
+    @cached_property
+    def is_last(self) -> bool:
+        """The last operation of its order: its good count is the order's output."""
+        return not WorkOrderOperation.objects.filter(
+            work_order_id=self.work_order_id, sequence__gt=self.sequence
+        ).exists()
+
 
 class ProductionEvent(models.Model):
     """One immutable entry of the production ledger.
@@ -244,6 +283,7 @@ class ProductionEvent(models.Model):
     )
     occurred_at = models.DateTimeField(db_index=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -269,6 +309,7 @@ class Downtime(models.Model):
     end_event = models.OneToOneField(
         ProductionEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-started_at"]
@@ -283,6 +324,133 @@ class Downtime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workstation.code} {self.reason.code} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class NumberSequence(models.Model):
+    """The last sequence number given out for a product's lots or serials in one date period."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=16, blank=True, help_text="The date part of the numbers it counts.")
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "period"], name="number_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.period}: {self.last}"
+
+
+class Lot(models.Model):
+    """One identified quantity of a product: a lot, or a serial unit (a lot of one).
+
+    Made by completions at an order's last operation, or received from a supplier. Its counters
+    are projections of the ledger (completions add to `quantity`, consumptions to
+    `quantity_consumed`) and kept out of its history like the order counters.
+    """
+
+    code = models.CharField(max_length=64, unique=True, help_text="The lot or serial number.")
+    kind = models.CharField(max_length=8, choices=LotKind.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lots")
+    work_order = models.ForeignKey(
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lots",
+        help_text="The order that made it; empty for a received lot.",
+    )
+    shift_start = models.DateTimeField(
+        null=True, blank=True, help_text="For lots per shift: the start of the shift it belongs to."
+    )
+    created_event = models.ForeignKey(
+        ProductionEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lots_made",
+        help_text="The ledger event that first made it.",
+    )
+    quantity = models.DecimalField(**QTY, default=ZERO, help_text="Made or received.")
+    quantity_consumed = models.DecimalField(**QTY, default=ZERO)
+    status = models.CharField(max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
+    supplier = models.CharField(max_length=200, blank=True)
+    supplier_lot = models.CharField(max_length=64, blank=True)
+    produced_at = models.DateTimeField(help_text="Made, or received for a supplier lot.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["quantity", "quantity_consumed"])
+
+    class Meta:
+        ordering = ["-produced_at", "code"]
+        indexes = [
+            models.Index(fields=["product", "status"], name="lot_product_status"),
+            models.Index(fields=["work_order", "shift_start"], name="lot_order_shift"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=LotKind.LOT) | Q(quantity__lte=1), name="serial_is_one_unit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def quantity_left(self) -> Decimal:
+        return max(ZERO, self.quantity - self.quantity_consumed)
+
+
+class Consumption(models.Model):
+    """A component lot consumed at an operation (the consume ledger event's projection).
+
+    For a lot-tracked product the genealogy link to the order's output lot is made at once.
+    For a serial-tracked product the quantity is allocated to serial units as they complete
+    (`quantity_allocated` counts what is linked so far), by the BOM quantity per unit.
+    """
+
+    event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="consumption")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions")
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="consumptions")
+    operation = models.ForeignKey(WorkOrderOperation, on_delete=models.PROTECT, related_name="consumptions")
+    quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
+    quantity_allocated = models.DecimalField(**QTY, default=ZERO)
+    history = HistoricalRecords(excluded_fields=["quantity_allocated"])
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["work_order", "lot"], name="consumption_order_lot")]
+
+    def __str__(self) -> str:
+        return f"{self.lot.code} x {self.quantity} into {self.work_order.number}"
+
+
+class GenealogyLink(models.Model):
+    """An edge of the genealogy: `parent` went into `child`, in this quantity, by this event.
+
+    Genealogy is a DAG. Links only follow BOM lines, BOMs are kept acyclic, and the service
+    refuses a link whose child is already an ancestor of its parent.
+    """
+
+    parent = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links")
+    child = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links")
+    quantity = models.DecimalField(**QTY)
+    event = models.ForeignKey(ProductionEvent, on_delete=models.PROTECT, related_name="genealogy_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("child")), name="genealogy_not_self"),
+            models.UniqueConstraint(fields=["parent", "child", "event"], name="genealogy_link_once"),
+        ]
+        indexes = [
+            models.Index(fields=["parent", "child"], name="genealogy_down"),
+            models.Index(fields=["child", "parent"], name="genealogy_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent.code} -> {self.child.code}"
 
 
 # The live picture (status projection, andon, machine counters) lives in its own module.

@@ -49,12 +49,41 @@ class EventKind(models.TextChoices):
     SCRAP = "scrap", "Scrap recorded"
     DOWNTIME_START = "downtime_start", "Downtime started"
     DOWNTIME_END = "downtime_end", "Downtime ended"
+    CONSUME = "consume", "Material consumed"
 
 
 class Tracking(models.TextChoices):
     NONE = "none", "Not tracked"
     LOT = "lot", "By lot"
     SERIAL = "serial", "By serial"
+
+
+class LotScope(models.TextChoices):
+    """How a lot-tracked product's output is grouped into lots."""
+
+    ORDER = "order", "One lot per order"
+    SHIFT = "shift", "One lot per order and shift"
+
+
+class NumberDate(models.TextChoices):
+    """The date part of a lot or serial number (strftime patterns)."""
+
+    NONE = "", "No date"
+    YYYYMMDD = "%Y%m%d", "YYYYMMDD"
+    YYMMDD = "%y%m%d", "YYMMDD"
+    YYJJJ = "%y%j", "YY and day of year"
+
+
+class LotKind(models.TextChoices):
+    LOT = "lot", "Lot"
+    SERIAL = "serial", "Serial unit"
+
+
+class LotStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    CONSUMED = "consumed", "Consumed"
+    SCRAPPED = "scrapped", "Scrapped"
+    SHIPPED = "shipped", "Shipped"
 
 
 class ReasonKind(models.TextChoices):

@@ -1,3 +1,3 @@
-from workorders.views import board, dashboard, tablet
+from workorders.views import board, dashboard, lots, tablet
 
-urlpatterns = [*tablet.urlpatterns, *board.urlpatterns, *dashboard.urlpatterns]
+urlpatterns = [*tablet.urlpatterns, *board.urlpatterns, *dashboard.urlpatterns, *lots.urlpatterns]

@@ -5,7 +5,8 @@ Mapping (B2MML V0701, namespace http://www.mesa.org/xml/B2MML):
 - one `OperationsPerformance` (`OperationsType` Production, `HierarchyScope` = the plant as a Site),
   one `OperationsResponse` per work order (`OperationsRequestID` = the ERP order number), one
   `SegmentResponse` per operation (`ProcessSegmentID` = operation sequence);
-- a completion is a `MaterialActual` with `MaterialUse` Produced; consumption is Consumed; scrap is
+- a completion is a `MaterialActual` with `MaterialUse` Produced; consumption is Consumed (with the
+  consumed lot's material and `MaterialLotID`); scrap is
   `MaterialUse` Other with `OtherValue="Scrap"` and the reason in `Description`;
 - an order status change is the response's `ResponseState`.
 
@@ -98,6 +99,8 @@ def render_b2mml(message, *, created: datetime | None = None) -> bytes:
         actual = _el(segment, "MaterialActual")
         _el(actual, "ID", p["idempotency_key"])
         _el(actual, "MaterialDefinitionID", p["material"])
+        if p.get("lot"):
+            _el(actual, "MaterialLotID", p["lot"])
         if p.get("reason"):
             _el(actual, "Description", f"{p['reason']['code']}: {p['reason']['name']}")
         _el(actual, "MaterialUse", use, **({"OtherValue": other} if other else {}))

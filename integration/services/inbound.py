@@ -167,6 +167,7 @@ def _apply_bom(key: str, data: dict, user: User) -> tuple[str, int]:
             raise Conflict(
                 f"{component.part_number} appears twice.", field=f"{prefix}component", code="duplicate_line"
             )
+        production.bom_check_acyclic(product=product, component=component, field=f"{prefix}component")
         wanted[component.pk] = quantity
     existing = {b.component_id: b for b in BomLine.objects.select_for_update().filter(product=product)}
     changed = False

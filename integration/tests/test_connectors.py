@@ -60,27 +60,41 @@ def test_scrap_as_b2mml_is_other_with_other_value_scrap(started, schema):
     assert "SCRATCH" in doc.findtext(f".//{B2MML}MaterialActual/{B2MML}Description")
 
 
-def test_order_status_and_consumption_as_b2mml_are_valid(started, supervisor, schema):
+def test_order_status_as_b2mml_is_valid_and_held(started, supervisor, schema):
     services.workorder_transition(
         work_order_id=started.order.pk, target="on_hold", user=supervisor, key=key(), reason_code="QHOLD"
     )
     message = OutboxMessage.objects.filter(message_type="order_status").latest("sequence")
     doc = _valid(schema, render_b2mml(message))
     assert doc.findtext(f".//{B2MML}OperationsResponse/{B2MML}ResponseState") == "Held"
-    # Consumption (from traceability, later) maps to MaterialUse Consumed in the same document.
-    consumption = OutboxMessage(
-        idempotency_key=message.idempotency_key,
-        payload={
-            **message.payload,
-            "message_type": "consumption",
-            "quantity": "1.35",
-            "status": None,
-            "material": "RAW-AL6061",
-            "unit": "kg",
-        },
+
+
+def test_a_consumed_lot_is_a_message_in_the_components_terms_valid_as_b2mml(
+    site, supervisor, operator, schema
+):
+    from workorders.tests.lotdata import consume, products, receive, running_order
+
+    plant = products(supervisor)
+    raw = receive(plant.raw, site, 100, supervisor, code="BAR-7")
+    order, (op,) = running_order(plant.sub, supervisor, operator, site=site)
+    event = consume(op, operator, raw.code, "12.5").event
+    message = OutboxMessage.objects.get(event=event)
+    assert message.message_type == "consumption"
+    p = message.payload
+    assert (p["order_number"], p["material"], p["unit"], p["lot"], p["quantity"]) == (
+        order.number,
+        "RAW-1",
+        "kg",
+        "BAR-7",
+        "12.5",
     )
-    doc = _valid(schema, render_b2mml(consumption))
-    assert doc.findtext(f".//{B2MML}MaterialActual/{B2MML}MaterialUse") == "Consumed"
+    assert p["supplier_lot"] == "A1"
+    doc = _valid(schema, render_b2mml(message))
+    actual = doc.find(f".//{B2MML}MaterialActual")
+    assert actual.findtext(f"{B2MML}MaterialUse") == "Consumed"
+    assert actual.findtext(f"{B2MML}MaterialDefinitionID") == "RAW-1"
+    assert actual.findtext(f"{B2MML}MaterialLotID") == "BAR-7"
+    assert actual.findtext(f"{B2MML}Quantity/{B2MML}UnitOfMeasure") == "kg"
 
 
 def test_json_is_the_payload(started):

@@ -23,6 +23,7 @@ from quality.services.runs import (
 from quality.services.sops import (
     sop_acknowledge,
     sop_create,
+    sop_image_add,
     sop_version_approve,
     sop_version_make_effective,
     sop_version_new_draft,
@@ -65,6 +66,7 @@ __all__ = [
     "operation_sop_attach",
     "sop_acknowledge",
     "sop_create",
+    "sop_image_add",
     "sop_version_approve",
     "sop_version_make_effective",
     "sop_version_new_draft",

@@ -57,12 +57,16 @@ def run_once(key: uuid.UUID, action: str, request: dict, act: Callable[[], model
 def save(
     instance: models.Model, *, user, reason: str, fields: list[str] | None = None, clean: bool = True
 ) -> None:
-    """Save a regulated record so its history row carries who and why."""
+    """Save a regulated record so its history row carries who and why (and, for a
+    nonconformance or hold, tell its line's dashboards)."""
+    from quality.live import announce
+
     instance._history_user = user
     instance._change_reason = reason[:100]
     if clean:
         full_clean(instance)
     instance.save(update_fields=fields)
+    announce(instance)
 
 
 def lock(model: type[models.Model], pk: int, *related: str):

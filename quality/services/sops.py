@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import Site, User, Workstation
-from quality.models import SopAcknowledgement, SopDocument, SopVersion
+from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
 from quality.services._common import lock, require, save
 from quality.states import VersionStatus
@@ -15,6 +15,8 @@ from quality.states import VersionStatus
 V = VersionStatus
 AUTHOR = "quality.author_sop"
 MAX_PDF_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 
 
 def _check_pdf(pdf) -> None:
@@ -63,6 +65,15 @@ def sop_version_new_draft(*, document_id: int, user: User, change_note: str = ""
         change_note=(change_note or "")[:500],
     )
     save(version, user=user, reason=change_note or "New draft version")
+    for image in latest.images.all() if latest else []:
+        copy = SopImage(
+            version=version,
+            number=image.number,
+            image=image.image.name,
+            caption=image.caption,
+            uploaded_by=user,
+        )
+        save(copy, user=user, reason=f"Carried over from version {latest.version}")
     return version
 
 
@@ -78,6 +89,43 @@ def sop_version_update(*, version_id: int, user: User, body: str | None = None, 
         version.pdf.save(pdf.name, pdf, save=False)
     save(version, user=user, reason="Content changed")
     return version
+
+
+def _check_image(upload) -> None:
+    if upload is None:
+        raise ValidationFailed("Choose an image file.", field="image", code="required")
+    if upload.size > MAX_IMAGE_BYTES:
+        raise ValidationFailed("The image is larger than 10 MB.", field="image", code="too_large")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as picture:
+            picture.verify()
+            found = picture.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        found = None
+    if found not in IMAGE_FORMATS:
+        raise ValidationFailed(
+            "The file is not an image (JPEG, PNG, WebP or GIF).", field="image", code="not_an_image"
+        )
+    upload.seek(0)
+
+
+@transaction.atomic
+def sop_image_add(*, version_id: int, user: User, image, caption: str = "") -> SopImage:
+    """Add an image to a draft version; its text places it as `![caption](image:N)`."""
+    require(user, AUTHOR, "Only quality may author SOPs.")
+    version = lock(SopVersion, version_id)
+    versions.check_editable(version)
+    _check_image(image)
+    last = version.images.order_by("-number").values_list("number", flat=True).first() or 0
+    added = SopImage(
+        version=version, number=last + 1, caption=(caption or "").strip()[:200], uploaded_by=user
+    )
+    added.image.save(image.name, image, save=False)
+    save(added, user=user, reason=f"Image {added.number} added")
+    return added
 
 
 @transaction.atomic

@@ -173,3 +173,26 @@ def test_the_editor_adds_and_reorders_items_with_htmx(client_for, quality_user, 
 def test_operators_do_not_reach_the_quality_desk(client_for, make_user):
     operator = make_user(roles.OPERATOR, username="op2")
     assert client_for(operator).get("/quality/").status_code == 403
+
+
+def test_the_supervisor_board_loads_the_quality_summary_with_the_forms_due(
+    client_for, supervisor, quality_user, site, workstation
+):
+    from quality import services
+    from quality.tests.conftest import make_effective
+
+    template = make_effective(
+        site=site,
+        author=quality_user,
+        approver=quality_user,
+        code="CLEAR",
+        items=[{"kind": "check", "prompt": "Line clear"}],
+    )
+    services.form_assign(template=template, schedule="daily", workstation=workstation, user=quality_user)
+    client = client_for(supervisor)
+    board = client.get("/board/")
+    assert board.status_code == 200
+    assert b'hx-get="/quality/summary/"' in board.content
+    summary = client.get("/quality/summary/", HTTP_HX_REQUEST="true")
+    assert b"1</span> form due" in summary.content
+    assert f"{workstation.code}: {template.title}".encode() in summary.content

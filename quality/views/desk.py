@@ -64,10 +64,14 @@ def overview(request):
 
 @permission_required(VIEW_NC)
 def summary(request):
-    """The small summary a supervisor's board includes (htmx: hx-get this into a box)."""
-    return render(
-        request, "quality/partials/summary.html", {"summary": selectors.quality_summary(request.user)}
-    )
+    """The small summary the supervisor's board loads (open nonconformances, holds, forms due)."""
+    forms_due = selectors.forms_due_for_user(request.user)
+    context = {
+        "summary": selectors.quality_summary(request.user),
+        "forms_due": forms_due,
+        "overdue": sum(1 for _, form in forms_due if form.overdue),
+    }
+    return render(request, "quality/partials/summary.html", context)
 
 
 @permission_required(VIEW_NC)
@@ -474,6 +478,10 @@ def sop_act(request, pk: int):
         if action == "update":
             services.sop_version_update(
                 version_id=pk, user=user, body=post.get("body"), pdf=request.FILES.get("pdf")
+            )
+        elif action == "image":
+            services.sop_image_add(
+                version_id=pk, user=user, image=request.FILES.get("image"), caption=post.get("caption", "")
             )
         elif action == "submit":
             services.sop_version_submit(version_id=pk, user=user)

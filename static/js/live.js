@@ -123,6 +123,7 @@
       if (i >= 0) stations[i] = w; else stations.push(w);
     });
     d.workstations = stations;
+    if (d.figures === undefined) d.figures = cur.figures; // production deltas leave them out
     lines[d.id] = d;
     if (msg.event && scope === "line") { events.unshift(msg.event); events = events.slice(0, 15); }
     render();
@@ -195,6 +196,16 @@
       c.textContent = duration(l.downtime.since);
       dt.appendChild(c);
       t.appendChild(dt);
+    }
+    var fig = l.figures || {};
+    if (fig.nonconformances || fig.holds) {
+      var q = el("div", "tile-quality");
+      q.dataset.field = "quality";
+      var parts = [];
+      if (fig.nonconformances) parts.push(fig.nonconformances + " open nonconformance" + (fig.nonconformances > 1 ? "s" : ""));
+      if (fig.holds) parts.push(fig.holds + " order hold" + (fig.holds > 1 ? "s" : ""));
+      q.textContent = parts.join(" · ");
+      t.appendChild(q);
     }
     if (l.andon.length) {
       var a = el("div", "tile-andon");

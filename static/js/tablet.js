@@ -11,7 +11,7 @@
   "use strict";
 
   var CLOCK = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
-  var OPERATION_KINDS = ["start", "pause", "resume", "complete", "scrap"];
+  var OPERATION_KINDS = ["start", "pause", "resume", "complete", "scrap", "consume"];
   var SEND_TIMEOUT_MS = 15000;
   var MAX_RETRY_MS = 15000;
 
@@ -109,6 +109,7 @@
       operation: OPERATION_KINDS.indexOf(fields.kind) >= 0 ? String(fields.operation || currentOperation()) : "",
       quantity: fields.quantity ? String(fields.quantity) : "",
       reason: fields.reason || "",
+      lot: fields.lot || "",
       label: fields.label || fields.kind,
       occurred_at: nowIso(),
       user: cfg.operator,
@@ -179,6 +180,7 @@
       operation: t.operation,
       quantity: t.quantity,
       reason: t.reason,
+      lot: t.lot || "",
       occurred_at: t.occurred_at,
     }).then(function (r) {
       // Only a domain refusal of the request itself drops a tap; a tablet that is not bound or
@@ -419,6 +421,7 @@
       "act-good": status === "running",
       "act-good-n": status === "running",
       "act-scrap": status === "running" || status === "paused",
+      "act-consume": status === "running" || status === "paused",
     };
     Object.keys(enable).forEach(function (cls) {
       screen.querySelectorAll("." + cls).forEach(function (b) { b.disabled = !(enable[cls] && workable); });
@@ -528,6 +531,24 @@
     var kind = form.dataset.tapForm;
     if (!kind) return;
     evt.preventDefault();
+    if (kind === "consume") {
+      // A scanner types the label's content (a lot code or a GS1 string) and presses Enter; the
+      // server reads the lot or serial out of it. No quantity: what the order still needs.
+      var lot = form.elements.lot.value.trim();
+      var qty = form.elements.quantity.value.trim();
+      if (!lot) {
+        showFormError(form, "Scan or type the lot number.");
+        return;
+      }
+      if (qty && !(Number(qty) > 0)) {
+        showFormError(form, "Enter a quantity above zero, or leave it empty.");
+        return;
+      }
+      form.closest("dialog").close();
+      var shown = lot.replace(/[\x00-\x1f\xf1]/g, " ").slice(0, 40);
+      tap({ kind: "consume", quantity: qty, lot: lot, label: "Consume " + (qty ? qty + " of " : "") + shown });
+      return;
+    }
     var raw = form.elements.quantity.value.trim() || (kind === "scrap" ? "1" : "");
     var quantity = Number(raw);
     if (!raw || !isFinite(quantity) || quantity <= 0) {

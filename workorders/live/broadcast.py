@@ -43,29 +43,45 @@ def event_summary(event) -> dict:
 def schedule_delta(
     *,
     line_id: int,
-    site_id: int,
-    sequence: int,
+    site_id: int | None,
     workstations: list[int],
     event=None,
     andon: dict | None = None,
+    line=None,
+    figures: bool = False,
 ) -> None:
-    """Send `line.delta` to the line's and the site's groups once the transaction commits."""
+    """Once the transaction commits, raise the line's sequence number and send `line.delta` to
+    the line's and the site's groups."""
     summary = event_summary(event) if event is not None else None
+    at = event.occurred_at if event is not None else None
 
     def send() -> None:
+        from workorders.live.projection import next_sequence
         from workorders.selectors.live import line_delta
 
         committed_in = time.time()  # on_commit runs right after the commit
         try:
-            message = line_delta(line_id=line_id, sequence=sequence, workstation_ids=workstations)
-            message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
-            send_to_groups(
-                [line_group(line_id), site_group(site_id)], {"type": "line.delta", "delta": message}
+            sequence, last_event_at = next_sequence(line_id, at)
+            message = line_delta(
+                line_id=line_id,
+                sequence=sequence,
+                last_event_at=last_event_at,
+                workstation_ids=workstations,
+                line=line,
+                figures=figures,
             )
+            message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
+            site = site_id if site_id is not None else message["line"]["site"]
+            send_to_groups([line_group(line_id), site_group(site)], {"type": "line.delta", "delta": message})
         except Exception:
-            logger.exception("live delta for line %s #%s not sent", line_id, sequence)
+            logger.exception("live delta for line %s not sent", line_id)
 
     transaction.on_commit(send)
+
+
+def announce_line(line_id: int) -> None:
+    """After commit, send the line's dashboards a delta with its figures (for apps that add them)."""
+    schedule_delta(line_id=line_id, site_id=None, workstations=[], figures=True)
 
 
 def send_to_groups(groups: list[str], message: dict) -> None:

@@ -2,7 +2,7 @@
 
 `on_production_event` is registered as an in-transaction event handler: it applies the event to
 the workstation's status row (state, current order and operation, counts of the shift window,
-open downtime), raises the line's sequence number and schedules the after-commit delta.
+open downtime) and schedules the after-commit delta, which raises the line's sequence number.
 `rebuild_line_status` replays the whole ledger through the same `apply_event`, so the rebuilt
 rows equal the live ones by construction (a test proves it).
 """
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 
 from mes.models import Line, Site, Workstation
 from mes.selectors import shift_windows
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.states import BLOCKED_REASONS, OFFLINE_REASONS, AndonStatus, LiveState
-from workorders.models import ProductionEvent
+from workorders.models import ProductionEvent, WorkOrder
 from workorders.states import EventKind, Loss, WorkOrderStatus
 
 ZERO = Decimal("0")
@@ -165,23 +165,43 @@ def apply_event(row: WorkstationStatus, event: ProductionEvent, site: Site, good
 # --- The in-transaction handler -----------------------------------------------------------------
 
 
-def lock_line_status(line: Line | int) -> LineStatus:
-    """The line's status row, locked until the end of the transaction (created if missing).
+def ensure_line_status(line_id: int) -> None:
+    """Create the line's status row (before its first event), unless a concurrent call did."""
+    site_id = Line.objects.values_list("site_id", flat=True).get(pk=line_id)
+    try:
+        with transaction.atomic():
+            LineStatus.objects.create(line_id=line_id, site_id=site_id)
+    except IntegrityError:
+        pass
 
-    Taken last in every production transaction, after the order and workstation locks, so the
-    per-line sequence follows commit order without deadlocks.
+
+def next_sequence(line_id: int, at: datetime | None) -> tuple[int, datetime | None]:
+    """Raise the line's sequence number after a commit; returns it and the line's last event time.
+
+    One statement in its own (autocommit) transaction, so the row is locked for microseconds
+    and no production transaction waits on another station's. Numbers follow commit order
+    closely, not strictly: two commits a moment apart may send their deltas crossed, which a
+    dashboard sees as a gap and answers by re-reading the snapshot. A snapshot read between a
+    commit and its number sees the new rows with the old number, and the delta that follows
+    repeats what it already shows.
     """
-    line_id = line if isinstance(line, int) else line.pk
-    found = LineStatus.objects.select_for_update().filter(pk=line_id).first()
-    if found is None:
-        site_id = Line.objects.values_list("site_id", flat=True).get(pk=line_id)
-        try:
-            with transaction.atomic():
-                LineStatus.objects.create(line_id=line_id, site_id=site_id)
-        except IntegrityError:
-            pass  # created by a concurrent transaction
-        found = LineStatus.objects.select_for_update().get(pk=line_id)
-    return found
+    table = connection.ops.quote_name(LineStatus._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(at) if at is not None else None
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute(
+                f"UPDATE {table} SET sequence = sequence + 1, last_event_at = CASE "
+                "WHEN %s IS NOT NULL AND (last_event_at IS NULL OR last_event_at < %s) THEN %s "
+                "ELSE last_event_at END WHERE line_id = %s RETURNING sequence, last_event_at",
+                [stamp, stamp, stamp, line_id],
+            )
+            if (found := cursor.fetchone()) is not None:
+                break
+            ensure_line_status(line_id)  # the line's first event
+        sequence, last = found
+    if isinstance(last, str):  # SQLite hands back the stored text
+        last = LineStatus._meta.get_field("last_event_at").to_python(last)
+    return sequence, last
 
 
 def _status_row(workstation_id: int, line_id: int) -> WorkstationStatus:
@@ -196,24 +216,29 @@ def _status_row(workstation_id: int, line_id: int) -> WorkstationStatus:
     return row
 
 
-def bump_sequence(status: LineStatus, at: datetime | None) -> int:
-    status.sequence += 1
-    if at is not None and (status.last_event_at is None or at > status.last_event_at):
-        status.last_event_at = at
-    LineStatus.objects.filter(pk=status.pk).update(
-        sequence=F("sequence") + 1, last_event_at=status.last_event_at
-    )
-    return status.sequence
+def _line_of(event: ProductionEvent) -> Line:
+    # The production services load the order with its line and site, and the event shares them.
+    work_order = event.work_order if event.work_order_id else None
+    if (
+        work_order is not None
+        and work_order.line_id == event.line_id
+        and WorkOrder.line.is_cached(work_order)
+        and Line.site.is_cached(work_order.line)
+    ):
+        return work_order.line
+    return Line.objects.select_related("site").get(pk=event.line_id)
 
 
 def on_production_event(event: ProductionEvent) -> None:
-    """In-transaction handler: update the status rows of the event's line and schedule the delta."""
+    """In-transaction handler: update the status rows of the event's workstation (or, for an
+    order's status change, of the workstations working it) and schedule the delta. Only those
+    rows are locked; the line's sequence number is raised after the commit (`next_sequence`)."""
     if event.line_id is None:
         return
     from workorders.live.broadcast import schedule_delta
 
-    line_status = lock_line_status(event.line_id)
-    site = Site.objects.get(pk=line_status.site_id)
+    line = _line_of(event)
+    site = line.site
     changed: list[int] = []
     if event.workstation_id is not None:
         row = _status_row(event.workstation_id, event.line_id)
@@ -227,14 +252,7 @@ def on_production_event(event: ProductionEvent) -> None:
             apply_event(row, event, site, ZERO)
             row.save()
             changed.append(row.pk)
-    sequence = bump_sequence(line_status, event.occurred_at)
-    schedule_delta(
-        line_id=event.line_id,
-        site_id=line_status.site_id,
-        sequence=sequence,
-        workstations=changed,
-        event=event,
-    )
+    schedule_delta(line_id=event.line_id, site_id=site.pk, workstations=changed, event=event, line=line)
 
 
 def refresh_andon_count(workstation: Workstation) -> None:

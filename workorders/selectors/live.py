@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mes.models import Line, Site, Workstation
 from mes.selectors import sites_visible_to
+from workorders.extensions import line_figures
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.projection import OPEN_ANDON, Window, status_window
 from workorders.live.states import SEVERITY, LiveState
@@ -163,22 +164,40 @@ def _line(
     }
 
 
-def line_summaries(lines: QuerySet[Line] | list[Line], *, now: datetime | None = None) -> list[dict]:
-    """The live summary of each line (state, counts, OEE, order, downtime, andon, workstations).
+def line_summaries(
+    lines: QuerySet[Line] | list[Line],
+    *,
+    now: datetime | None = None,
+    statuses: dict[int, LineStatus] | None = None,
+    figures: bool = True,
+) -> list[dict]:
+    """The live summary of each line (state, counts, OEE, order, downtime, andon, workstations,
+    and with `figures` what other apps add, such as open nonconformances and holds).
 
-    Six queries plus one per site (its shift calendar), whatever the number of lines.
+    Four queries plus one per site (its shift calendar) and the figures' own, whatever the number
+    of lines; one less when the caller brings the lines' status rows (`statuses`, as the delta
+    after a commit does). A delta after a production event leaves the figures out (they did not
+    change); the client keeps the ones it has.
     """
     now = now or timezone.now()
     lines = list(lines)
     ids = [line.pk for line in lines]
-    statuses = LineStatus.objects.in_bulk(ids)
-    stations: dict[int, list[Workstation]] = defaultdict(list)
-    for ws in Workstation.objects.filter(line_id__in=ids, active=True).order_by("code"):
-        stations[ws.line_id].append(ws)
-    rows = WorkstationStatus.objects.filter(line_id__in=ids).select_related(
-        "work_order__product", "operation", "downtime_reason"
+    if statuses is None:
+        statuses = LineStatus.objects.in_bulk(ids)
+    stations: dict[int, list[tuple[Workstation, WorkstationStatus | None]]] = defaultdict(list)
+    workstations = (
+        Workstation.objects.filter(line_id__in=ids, active=True)
+        .select_related(
+            "live_status__work_order__product", "live_status__operation", "live_status__downtime_reason"
+        )
+        .order_by("code")
     )
-    rows = {row.pk: row for row in rows}
+    for ws in workstations:
+        try:
+            row = ws.live_status
+        except WorkstationStatus.DoesNotExist:
+            row = None
+        stations[ws.line_id].append((ws, row))
     andon: dict[int, list[dict]] = defaultdict(list)
     calls = AndonCall.objects.filter(line_id__in=ids, status__in=OPEN_ANDON).select_related(
         "workstation", "acknowledged_by"
@@ -191,8 +210,12 @@ def line_summaries(lines: QuerySet[Line] | list[Line], *, now: datetime | None =
         if line.site_id not in windows:
             windows[line.site_id] = status_window(line.site, now)
         window = windows[line.site_id]
-        ws_dicts = [_workstation(ws, rows.get(ws.pk), window, now) for ws in stations[line.pk]]
+        ws_dicts = [_workstation(ws, row, window, now) for ws, row in stations[line.pk]]
         out.append(_line(line, statuses.get(line.pk), ws_dicts, andon[line.pk], window))
+    if figures:
+        extra = line_figures(ids)
+        for summary in out:
+            summary["figures"] = extra.get(summary["id"], {})
     return out
 
 
@@ -240,10 +263,22 @@ def line_snapshot(line: Line, *, now: datetime | None = None) -> dict:
     }
 
 
-def line_delta(*, line_id: int, sequence: int, workstation_ids: list[int]) -> dict:
-    """The delta sent after a commit: the line's summary with only the workstations that changed."""
-    line = Line.objects.select_related("site").get(pk=line_id)
-    summary = line_summaries([line])[0]
+def line_delta(
+    *,
+    line_id: int,
+    sequence: int,
+    last_event_at: datetime | None,
+    workstation_ids: list[int],
+    line: Line | None = None,
+    figures: bool = False,
+) -> dict:
+    """The delta sent after a commit: the line's summary with only the workstations that changed.
+
+    `line` (with its site) when the caller has it loaded already."""
+    if line is None:
+        line = Line.objects.select_related("site").get(pk=line_id)
+    status = LineStatus(line_id=line_id, site_id=line.site_id, sequence=sequence, last_event_at=last_event_at)
+    summary = line_summaries([line], statuses={line_id: status}, figures=figures)[0]
     summary["workstations"] = [s for s in summary["workstations"] if s["id"] in set(workstation_ids)]
     summary["seq"] = sequence
     return {"seq": sequence, "line": summary, "at": timezone.now().isoformat()}

@@ -1,7 +1,7 @@
 """Andon: a call for help from a workstation, acknowledged and resolved by a supervisor.
 
-Each action is one transaction that also raises the line's sequence number and updates the
-workstation's status row; the dashboards get the delta after commit.
+Each action is one transaction that also updates the workstation's status row; after commit the
+line's sequence number is raised and the dashboards get the delta.
 """
 
 from __future__ import annotations
@@ -17,18 +17,15 @@ from mes.models import User, Workstation
 from mes.selectors import sites_visible_to
 from workorders.live.broadcast import schedule_delta
 from workorders.live.models import AndonCall
-from workorders.live.projection import bump_sequence, lock_line_status, refresh_andon_count
+from workorders.live.projection import refresh_andon_count
 from workorders.live.states import ANDON_TRANSITIONS, AndonKind, AndonStatus
 
 
 def _changed(call: AndonCall, at: datetime) -> None:
-    status = lock_line_status(call.line_id)
     refresh_andon_count(call.workstation)
-    sequence = bump_sequence(status, None)
     schedule_delta(
         line_id=call.line_id,
-        site_id=status.site_id,
-        sequence=sequence,
+        site_id=call.workstation.line.site_id,
         workstations=[call.workstation_id],
         andon={"id": call.pk, "status": call.status, "kind": call.kind, "at": at.isoformat()},
     )
@@ -59,8 +56,8 @@ def andon_raise(
     at = raised_at or timezone.now()
     try:
         with transaction.atomic():
-            status = lock_line_status(workstation.line_id)  # serialises raises on the line
-            del status
+            # Serialises raises at the workstation, so one call of a kind stays open there.
+            Workstation.objects.select_for_update().filter(pk=workstation.pk).first()
             already = AndonCall.objects.filter(
                 workstation=workstation, kind=kind, status__in=[AndonStatus.OPEN, AndonStatus.ACKNOWLEDGED]
             ).first()

@@ -7,6 +7,7 @@ from workorders.services.idempotency import Recorded
 from workorders.services.ledger import (
     downtime_end,
     downtime_start,
+    operation_consume,
     operation_pause,
     operation_record_good,
     operation_record_scrap,
@@ -20,7 +21,7 @@ def event_record(*, user: User, workstation: Workstation, data: dict) -> Recorde
     """Record one production event described by a request body (the API's and the tablet's).
 
     `data` holds `kind`, `idempotency_key` (a UUID) and the fields that kind needs: `operation`,
-    `quantity`, `reason` (a code), `note`, `occurred_at`, `override` (the caller allows more than
+    `quantity`, `reason` (a code), `lot` (for consume), `note`, `occurred_at`, `override` (the caller allows more than
     the remaining quantity, which needs the permission).
     """
     kind = data["kind"]
@@ -38,6 +39,8 @@ def event_record(*, user: User, workstation: Workstation, data: dict) -> Recorde
         return operation_pause(reason=data["reason"], note=data.get("note", ""), **op)
     if kind == EventKind.RESUME:
         return operation_resume(**op)
+    if kind == EventKind.CONSUME:
+        return operation_consume(lot_code=data["lot"], quantity=data.get("quantity") or None, **op)
     if kind == EventKind.COMPLETE:
         override_by = user if data.get("override") else None
         return operation_record_good(quantity=data["quantity"], override_by=override_by, **op)

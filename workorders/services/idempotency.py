@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from mes.errors import Conflict
+from mes.errors import Conflict, MesError
 from mes.idempotency import fingerprint
 from workorders.models import ProductionEvent
 
@@ -43,16 +43,17 @@ def run_once(key: uuid.UUID, request: dict, action: Callable[[str], ProductionEv
     """Call `action(fingerprint)` in one transaction unless `key` already recorded this request.
 
     A retry of the same request returns the first event; the same key with another request is a
-    409. Two concurrent requests with one key race on the ledger's unique constraint: the loser
-    rolls back whole and returns the winner's event.
+    409. The common case, a new key, goes straight to work: the ledger's unique constraint is the
+    check. A retry either collides on that constraint or is refused by the state the first
+    request left behind (a finished operation, say); both roll back whole and then look the key
+    up, so the retry gets the first answer. Two concurrent requests with one key race the same
+    way: the loser returns the winner's event.
     """
     request_fingerprint = fingerprint(request)
-    if (replayed := _replay(key, request_fingerprint)) is not None:
-        return replayed
     try:
         with transaction.atomic():
             event = action(request_fingerprint)
-    except IntegrityError:
+    except (IntegrityError, MesError):
         if (replayed := _replay(key, request_fingerprint)) is not None:
             return replayed
         raise

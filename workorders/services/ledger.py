@@ -1,4 +1,4 @@
-"""Production on the floor: start, pause, resume, good and scrap counts, downtime.
+"""Production on the floor: start, pause, resume, good and scrap counts, material consumed, downtime.
 
 Each action appends one event to the ledger and updates the projections (operation and order
 counters, statuses, open downtime) in the same transaction, once per idempotency key.
@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from mes import hooks
@@ -17,14 +18,26 @@ from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User, Workstation
 from workorders.locks import lock_operation
 from workorders.models import (
+    BomLine,
+    Consumption,
     Downtime,
+    Lot,
     ProductionEvent,
     ReasonCode,
     WorkOrder,
     WorkOrderOperation,
 )
+from workorders.services import lots
 from workorders.services.idempotency import Recorded, derived_key, run_once
-from workorders.states import WORKABLE, EventKind, OperationStatus, ReasonKind, WorkOrderStatus
+from workorders.states import (
+    WORKABLE,
+    EventKind,
+    LotStatus,
+    OperationStatus,
+    ReasonKind,
+    Tracking,
+    WorkOrderStatus,
+)
 
 # A tablet that was offline sends its taps late with the time they were made; older or
 # future times are refused rather than silently moved.
@@ -286,12 +299,6 @@ def operation_resume(
     return run_once(key, {"action": "resume", "operation": operation_id, "workstation": workstation.pk}, act)
 
 
-def _is_last_operation(operation: WorkOrderOperation) -> bool:
-    return not WorkOrderOperation.objects.filter(
-        work_order_id=operation.work_order_id, sequence__gt=operation.sequence
-    ).exists()
-
-
 def operation_record_good(
     *,
     operation_id: int,
@@ -306,7 +313,10 @@ def operation_record_good(
 
     More than the order's remaining quantity needs `override_by`, a person allowed to override,
     and is recorded with their name. Reaching the order quantity finishes the operation; the
-    last operation finishing completes the order.
+    last operation finishing completes the order. At the last operation the units become
+    stock: a serial unit each for a serial-tracked product (linked to the material the order
+    consumed), or more of the order's output lot for a lot-tracked one; the event's `data` names
+    them (`serials` or `lot`).
     """
     at = clean_occurred_at(occurred_at)
 
@@ -336,6 +346,9 @@ def operation_record_good(
         hooks.run_guards(
             "operation_record_good", work_order=work_order, operation=operation, user=user, quantity=qty
         )
+        last = operation.is_last
+        made = lots.completion_numbers(work_order, qty, at) if last else {"data": {}}
+        data = {"remaining_before": str(remaining)} if override else {}
         event = append_event(
             kind=EventKind.COMPLETE,
             key=key,
@@ -346,14 +359,15 @@ def operation_record_good(
             operation=operation,
             quantity=qty,
             override_by=override,
-            data={"remaining_before": str(remaining)} if override else {},
+            data={**data, **made["data"]},
         )
         good = operation.quantity_good + qty
         changes = {"quantity_good": good}
         if good >= work_order.quantity:
             changes["status"] = OperationStatus.DONE
         _touch(operation, at, **changes)
-        if _is_last_operation(operation):
+        if last:
+            lots.completion_lots_make(made, work_order=work_order, event=event, quantity=qty, user=user)
             WorkOrder.objects.filter(pk=work_order.pk).update(quantity_good=good)
             if good >= work_order.quantity:
                 from workorders.services.orders import record_status_change
@@ -426,6 +440,132 @@ def operation_record_scrap(
         "workstation": workstation.pk,
         "quantity": str(quantity),
         "reason": reason.code,
+    }
+    return run_once(key, request, act)
+
+
+def _consumed_of(work_order: WorkOrder, component_id: int) -> Decimal:
+    total = Consumption.objects.filter(work_order=work_order, lot__product_id=component_id).aggregate(
+        total=Sum("quantity")
+    )["total"]
+    return total or Decimal(0)
+
+
+def _consume_quantity(quantity, *, lot: Lot, bom: BomLine, work_order: WorkOrder) -> Decimal:
+    """The quantity given, or by default what the order still needs of the component (its BOM
+    quantity per unit times the order quantity, less what it consumed already), at most the
+    lot's rest."""
+    if quantity not in (None, ""):
+        return clean_quantity(quantity, unit=lot.product.unit)
+    need = bom.quantity * work_order.quantity - _consumed_of(work_order, lot.product_id)
+    if need <= 0:
+        raise ValidationFailed(
+            f"Order {work_order.number} has all the {lot.product.part_number} it needs; "
+            "enter the quantity to consume more.",
+            field="quantity",
+            code="quantity_required",
+        )
+    return min(need, lot.quantity_left)
+
+
+def operation_consume(
+    *,
+    operation_id: int,
+    workstation: Workstation,
+    user: User,
+    lot_code: str,
+    quantity=None,
+    key: uuid.UUID,
+    occurred_at: datetime | None = None,
+) -> Recorded:
+    """Consume a component lot at a started operation, once per key.
+
+    The lot must exist at the order's site, be of a component in the BOM of the order's product,
+    be available (quality guards refuse a held lot) and have the quantity left; without a
+    quantity, what the order still needs of it is taken, at most the lot's rest. Records the
+    consume event (`data.lot`), the consumption and the lot's new rest, and the genealogy: for a
+    lot-tracked product at once a link to the order's current output lot (made on first need);
+    for a serial-tracked product the links are made as serial units complete.
+    """
+    at = clean_occurred_at(occurred_at)
+    code = (lot_code or "").strip()
+    if not code:
+        raise ValidationFailed("Scan or type the lot number.", field="lot", code="required")
+
+    def act(fp: str) -> ProductionEvent:
+        work_order, operation = _load(operation_id, workstation)
+        if operation.status not in (OperationStatus.RUNNING, OperationStatus.PAUSED):
+            raise Conflict(
+                "Start the operation before consuming material.", field="operation", code="not_started"
+            )
+        lot = Lot.objects.select_for_update(of=("self",)).select_related("product").filter(code=code).first()
+        if lot is None:
+            raise ValidationFailed(f"There is no lot {code}.", field="lot", code="unknown_lot")
+        product = work_order.product
+        if lot.site_id != work_order.line.site_id:
+            raise ValidationFailed(f"Lot {code} is at another site.", field="lot", code="lot_other_site")
+        bom = BomLine.objects.filter(product=product, component=lot.product).first()
+        if bom is None:
+            raise ValidationFailed(
+                f"Lot {code} is of part {lot.product.part_number}, which is not in the bill of materials "
+                f"of {product.part_number}.",
+                field="lot",
+                code="not_in_bom",
+            )
+        if lot.status != LotStatus.AVAILABLE:
+            raise Conflict(
+                f"Lot {code} is {lot.get_status_display().lower()}: nothing of it can be consumed.",
+                field="lot",
+                code="lot_not_available",
+            )
+        qty = _consume_quantity(quantity, lot=lot, bom=bom, work_order=work_order)
+        left = lot.quantity_left
+        if qty > left:
+            raise Conflict(
+                f"Only {left.normalize():f} {lot.product.unit} of lot {code} is left.",
+                field="quantity",
+                code="over_lot_quantity",
+            )
+        hooks.run_guards(
+            "operation_consume", work_order=work_order, operation=operation, user=user, lot=lot, quantity=qty
+        )
+        output = lots.output_lot_find(work_order, at) if product.tracking == Tracking.LOT else None
+        event = append_event(
+            kind=EventKind.CONSUME,
+            key=key,
+            request_fingerprint=fp,
+            user=user,
+            occurred_at=at,
+            work_order=work_order,
+            operation=operation,
+            quantity=qty,
+            data={
+                "lot": lot.code,
+                "product": lot.product.part_number,
+                "unit": lot.product.unit,
+                **({"into": output.code} if output else {}),
+            },
+        )
+        consumption = Consumption(
+            event=event, lot=lot, work_order=work_order, operation=operation, quantity=qty
+        )
+        consumption._history_user = user
+        consumption._change_reason = f"Consumed at {operation}"
+        consumption.save()
+        lots.lot_consumed(lot, qty, user, f"Consumed by order {work_order.number}")
+        if output is not None:
+            into = lots.output_lot_make(output, work_order=work_order, event=event, user=user)
+            lots.genealogy_link(parent=lot, child=into, quantity=qty, event=event, user=user)
+            Consumption.objects.filter(pk=consumption.pk).update(quantity_allocated=qty)
+        _touch(operation, at)
+        return event
+
+    request = {
+        "action": "consume",
+        "operation": operation_id,
+        "workstation": workstation.pk,
+        "lot": code,
+        "quantity": "" if quantity is None else str(quantity),
     }
     return run_once(key, request, act)
 

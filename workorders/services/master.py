@@ -6,13 +6,19 @@ from django.db import models, transaction
 
 from mes.errors import Conflict, full_clean
 from mes.models import User
-from workorders.models import Routing, RoutingOperation
+from workorders.models import BomLine, Routing, RoutingOperation
+from workorders.services.lots import bom_check_acyclic
 
 
 @transaction.atomic
 def master_data_save(*, instance: models.Model, user: User, reason: str = "") -> models.Model:
-    """Validate and save one master-data record, with its author and reason in the history."""
+    """Validate and save one master-data record, with its author and reason in the history.
+
+    A BOM line whose component already contains the product (at any depth) is refused: BOMs stay
+    acyclic, which keeps the genealogy a DAG."""
     full_clean(instance)
+    if isinstance(instance, BomLine):
+        bom_check_acyclic(product=instance.product, component=instance.component)
     instance._history_user = user
     instance._change_reason = reason or ("Changed" if instance.pk else "Created")
     instance.save()

@@ -10,9 +10,18 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q, Sum
 
-from workorders.models import Downtime, ProductionEvent, WorkOrder, WorkOrderOperation
-from workorders.states import EventKind, OperationStatus, WorkOrderStatus
+from workorders.models import (
+    Consumption,
+    Downtime,
+    GenealogyLink,
+    Lot,
+    ProductionEvent,
+    WorkOrder,
+    WorkOrderOperation,
+)
+from workorders.states import EventKind, LotKind, LotStatus, OperationStatus, WorkOrderStatus
 
 ZERO = Decimal(0)
 STAMPS = {
@@ -71,6 +80,7 @@ def rebuild_projections(*, work_order_ids: list[int] | None = None) -> int:
             )
         changes = order_projection(order, events, operations)
         WorkOrder.objects.filter(pk=order.pk).update(**changes)
+    rebuild_lots(orders if work_order_ids is not None else None)
     if work_order_ids is None:
         rebuild_downtime()
         from workorders.live.projection import rebuild_line_status
@@ -123,3 +133,51 @@ def rebuild_downtime() -> None:
             planned=downtime.start_event.data.get("planned", False),
             started_at=downtime.start_event.occurred_at,
         )
+
+
+def rebuild_lots(orders: list[WorkOrder] | None = None) -> None:
+    """Recompute lot counters from the ledger: a made lot's quantity from the completions naming
+    it (`data.lot`, or one unit per code in `data.serials`), every lot's consumed quantity from
+    the consume events naming it, and each consumption's share linked to serial units from the
+    genealogy. A received lot keeps its received quantity. `orders`: only the lots those orders
+    made or consumed (None: all)."""
+    lots = Lot.objects.select_for_update(of=("self",)).order_by("pk")
+    if orders is not None:
+        lots = lots.filter(Q(work_order__in=orders) | Q(consumptions__work_order__in=orders)).distinct()
+    lots = list(lots)
+    codes = [lot.code for lot in lots]
+    made: dict[str, Decimal] = defaultdict(Decimal)
+    consumed: dict[str, Decimal] = defaultdict(Decimal)
+    produced_by = {lot.work_order_id for lot in lots if lot.work_order_id}
+    for event in ProductionEvent.objects.filter(kind=EventKind.COMPLETE, work_order__in=produced_by):
+        if event.data.get("lot"):
+            made[event.data["lot"]] += event.quantity
+        for code in event.data.get("serials", []):
+            made[code] += 1
+    for event in ProductionEvent.objects.filter(kind=EventKind.CONSUME, data__lot__in=codes):
+        consumed[event.data["lot"]] += event.quantity
+    for lot in lots:
+        quantity = lot.quantity if lot.work_order_id is None else made[lot.code]
+        if lot.kind == LotKind.SERIAL and lot.work_order_id is not None:
+            quantity = min(quantity, Decimal(1))
+        Lot.objects.filter(pk=lot.pk).update(quantity=quantity, quantity_consumed=consumed[lot.code])
+        if lot.status in (LotStatus.AVAILABLE, LotStatus.CONSUMED):
+            status = (
+                LotStatus.CONSUMED if quantity > 0 and consumed[lot.code] >= quantity else LotStatus.AVAILABLE
+            )
+            if status != lot.status:
+                lot.status = status
+                lot._change_reason = "Rebuilt from the ledger"
+                lot.save(update_fields=["status"])
+    consumptions = Consumption.objects.all()
+    if orders is not None:
+        consumptions = consumptions.filter(work_order__in=orders)
+    consumptions = list(consumptions.values_list("pk", "event_id", "lot_id"))
+    linked = {
+        (row["event_id"], row["parent_id"]): row["total"]
+        for row in GenealogyLink.objects.filter(event_id__in=[c[1] for c in consumptions])
+        .values("event_id", "parent_id")
+        .annotate(total=Sum("quantity"))
+    }
+    for pk, event_id, lot_id in consumptions:
+        Consumption.objects.filter(pk=pk).update(quantity_allocated=linked.get((event_id, lot_id), ZERO))

@@ -51,7 +51,8 @@ def test_events_update_the_workstation_and_raise_the_line_sequence(
     assert row.operation_id == op.pk and row.work_order_id == order.pk
     assert (row.good, row.scrap) == (Decimal(3), Decimal(1))
     seq = LineStatus.objects.get(pk=workstation.line_id).sequence
-    services.downtime_start(workstation=workstation, user=operator, reason="JAM", key=key())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.downtime_start(workstation=workstation, user=operator, reason="JAM", key=key())
     row.refresh_from_db()
     assert row.state == LiveState.DOWN and row.downtime_reason.code == "JAM"
     assert LineStatus.objects.get(pk=workstation.line_id).sequence == seq + 1
@@ -62,13 +63,19 @@ def test_events_update_the_workstation_and_raise_the_line_sequence(
     assert row.stop_seconds >= 0
 
 
-def test_a_retried_event_does_not_raise_the_sequence_again(reasons, supervisor, operator, workstation):
+def test_a_retried_event_does_not_raise_the_sequence_again(
+    reasons, supervisor, operator, workstation, django_capture_on_commit_callbacks
+):
     order = released_order(user=supervisor, workstations=[workstation], quantity=5)
     op = order.operations.get()
     k = key()
-    services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=k)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=k)
     seq = LineStatus.objects.get(pk=workstation.line_id).sequence
-    services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=k)
+    assert seq > 0
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=k)
+    assert callbacks == []
     assert LineStatus.objects.get(pk=workstation.line_id).sequence == seq
 
 
@@ -101,7 +108,7 @@ def test_rebuild_equals_live(reasons, supervisor, operator, workstation, all_day
     assert live[second.pk]["state"] == LiveState.BLOCKED  # its order is on hold
     assert live[workstation.pk]["state"] == LiveState.SETUP  # planned maintenance
     assert live[second.pk]["andon_open"] == 1
-    before = LineStatus.objects.get(pk=workstation.line_id).sequence
+    before = LineStatus.objects.filter(pk=workstation.line_id).values_list("sequence", flat=True).first() or 0
     WorkstationStatus.objects.update(good=99, state=LiveState.OFFLINE)  # damage it
     rebuild_line_status()
     assert snapshot_rows() == live

@@ -15,6 +15,7 @@ from mes.models import Line
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from workorders import services
+from workorders.extensions import board_panel_urls
 from workorders.models import Routing
 from workorders.selectors.floor import board_orders, reasons_of
 from workorders.states import WORK_ORDER_TRANSITIONS, WorkOrderStatus
@@ -55,8 +56,9 @@ def _context(request, **extra) -> dict:
 
 @permission_required("workorders.view_workorder")
 def board(request):
-    template = "workorders/board.html#order_table" if request.htmx else "workorders/board.html"
-    return render(request, template, _context(request))
+    if request.htmx:
+        return render(request, "workorders/board.html#order_table", _context(request))
+    return render(request, "workorders/board.html", _context(request, panels=board_panel_urls(request.user)))
 
 
 def _row(request, order_id: int, *, status: int = 200, error: MesError | None = None):

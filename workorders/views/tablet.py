@@ -27,11 +27,12 @@ from mes.errors import Forbidden, MesError, ValidationFailed
 from mes.idempotency import parse_key
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
-from workorders import services
+from workorders import gs1, services
 from workorders.extensions import operation_panel_urls
 from workorders.models import WorkOrderOperation
 from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
-from workorders.states import EventKind, ReasonKind
+from workorders.selectors.lots import consumptions_of_operation, serials_of_order
+from workorders.states import EventKind, ReasonKind, Tracking
 
 PERMISSION = "workorders.record_production"
 OPERATION_KINDS = {
@@ -40,6 +41,7 @@ OPERATION_KINDS = {
     EventKind.RESUME,
     EventKind.COMPLETE,
     EventKind.SCRAP,
+    EventKind.CONSUME,
 }
 DOWNTIME_KINDS = {EventKind.DOWNTIME_START, EventKind.DOWNTIME_END}
 _ID = re.compile(r"[0-9]{1,12}")
@@ -101,15 +103,23 @@ def operation(request, workstation, pk: int):
     if op is None:
         raise Http404("No such operation at this workstation.")
     order = op.work_order
+    is_last = not op.work_order.operations.filter(sequence__gt=op.sequence).exists()
     context = {
         **_screen_context(request, workstation),
         "op": op,
         "order": order,
         "progress": min(100, int(op.quantity_good * 100 / order.quantity)) if order.quantity else 0,
         "panels": operation_panel_urls(op.pk, request.path),
+        "consumptions": consumptions_of_operation(op),
+        "has_bom": order.product.bom_lines.exists(),
+        "serials": serials_of_order(order.pk)
+        if is_last and order.product.tracking == Tracking.SERIAL
+        else [],
     }
     template = _fragment(
-        request, "workorders/tablet/operation.html", {"ws-screen": "screen", "op-counters": "counters"}
+        request,
+        "workorders/tablet/operation.html",
+        {"ws-screen": "screen", "op-counters": "counters", "op-material": "material"},
     )
     return render(request, template, context)
 
@@ -154,6 +164,7 @@ def _tap(post) -> dict:
         "quantity": post.get("quantity", "").strip(),
         "reason": post.get("reason", "").strip(),
         "note": post.get("note", "")[:500],
+        "lot": gs1.code_from_scan(post.get("lot", "")[:200]),
     }
     if kind in OPERATION_KINDS:
         data["operation"] = _id(post.get("operation"), field="operation", message="Choose an operation.")

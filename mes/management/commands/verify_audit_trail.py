@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from mes import audit
+
+
+class Command(BaseCommand):
+    help = (
+        "Walk the audit trail's hash chain and recompute every seal from the history rows it covers. "
+        "Exits non-zero at the first broken seal, naming it and its rows."
+    )
+
+    def handle(self, *args, verbosity=1, **options):
+        result = audit.audit_verify()
+        if not result.ok:
+            self.stderr.write(self.style.ERROR("Audit trail BROKEN:"))
+            self.stderr.write(str(result.problem))
+            raise CommandError(f"audit trail verification failed at seal {result.problem.seal}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit trail OK: {result.seals} seals, {result.rows} history rows in "
+                f"{len(result.tables)} tables; last seal hash {result.last_hash}."
+            )
+        )
+        if verbosity > 1:
+            for table, count in sorted(result.tables.items()):
+                self.stdout.write(f"  {table}: {count} rows sealed")
+        if result.unsealed:
+            self.stdout.write(
+                f"{sum(result.unsealed.values())} newer history rows are not sealed yet "
+                "(the next seal covers them): "
+                + ", ".join(f"{t} {n}" for t, n in sorted(result.unsealed.items()))
+            )

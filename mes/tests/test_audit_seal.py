@@ -1,0 +1,283 @@
+"""The audit trail's coverage and its seal: history on every regulated model, the hash chain,
+and a verify that finds a changed, deleted or slipped-in history row."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from mes import audit, roles
+from mes.audit import AuditSeal, audit_verify, history_models, seal_audit_trail
+from mes.models import Site, User
+from mes.signatures import Meaning, Signature, signature_sign
+from mes.tests.factories import SiteFactory, UserFactory
+
+REGULATED = [
+    # work orders and operations, the ledger, downtime, lots and genealogy
+    "workorders.workorder",
+    "workorders.workorderoperation",
+    "workorders.productionevent",
+    "workorders.downtime",
+    "workorders.lot",
+    "workorders.consumption",
+    "workorders.genealogylink",
+    "workorders.product",
+    "workorders.bomline",
+    "workorders.routing",
+    "workorders.routingoperation",
+    "workorders.reasoncode",
+    # quality records
+    "quality.checklisttemplate",
+    "quality.checklisttemplateversion",
+    "quality.checklistitem",
+    "quality.checklistrun",
+    "quality.nonconformance",
+    "quality.hold",
+    "quality.sopdocument",
+    "quality.sopversion",
+    # the plant, people, their roles, tablets and signatures
+    "mes.site",
+    "mes.line",
+    "mes.workstation",
+    "mes.shift",
+    "mes.user",
+    "mes.kiosk",
+    "mes.signature",
+    # the ERP link
+    "integration.outboxmessage",
+    "integration.erpendpoint",
+]
+
+
+def _history_table(label: str) -> str:
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    return getattr(model, model._meta.simple_history_manager_attribute).model._meta.db_table
+
+
+@pytest.mark.parametrize("label", REGULATED)
+def test_every_regulated_model_has_a_sealed_history_table(label):
+    assert _history_table(label) in history_models()
+
+
+@pytest.mark.django_db
+def test_a_change_of_role_is_in_the_history_with_who_and_why(make_user):
+    admin = make_user(roles.ADMIN, username="ada")
+    person = make_user(roles.OPERATOR, username="otto")
+    person._history_user = admin
+    person._change_reason = "Promoted to supervisor"
+    person.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+
+    latest = person.history.order_by("-history_id").first()
+    assert latest.history_type == "~"
+    assert latest.history_user == admin
+    assert latest.history_change_reason == "Promoted to supervisor"
+    assert sorted(g.group.name for g in latest.groups.all()) == ["operator", "supervisor"]
+    assert "mes_historicaluser_groups" in history_models()
+
+
+@pytest.mark.django_db
+def test_a_signature_is_in_the_history_with_its_signer(make_user, site):
+    signer = make_user(roles.QUALITY, username="quinn")
+    signature = signature_sign(record=site, signer=signer, meaning=Meaning.REVIEWED, password="pass-word-1")
+
+    row = Signature.history.get(id=signature.pk)
+    assert (row.history_type, row.history_user) == ("+", signer)
+    assert row.history_change_reason.startswith("Reviewed")
+
+
+# --- sealing ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seal_covers_every_history_row_and_links_to_the_previous_seal(make_user):
+    SiteFactory.create_batch(3)
+    first = seal_audit_trail()
+    assert len(first) == 1 and first[0].number == 1
+    assert first[0].previous_hash == audit.GENESIS_HASH
+    sealed = {p.table: p.row_count for p in first[0].parts.all()}
+    assert sealed["mes_historicalsite"] == Site.history.count()
+
+    assert seal_audit_trail() == []  # nothing new: no empty seal
+
+    SiteFactory()
+    second = seal_audit_trail()
+    assert [s.number for s in second] == [2]
+    assert second[0].previous_hash == first[0].hash
+    assert [p.table for p in second[0].parts.all()] == ["mes_historicalsite"]
+    assert second[0].row_count == 1
+
+
+@pytest.mark.django_db
+def test_a_large_backlog_is_sealed_in_batches_that_chain():
+    SiteFactory.create_batch(5)
+    seals = seal_audit_trail(batch_rows=2)
+    assert len(seals) >= 3
+    assert sum(s.row_count for s in seals) == sum(m.objects.count() for m in history_models().values())
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_an_untouched_audit_trail_verifies(capsys):
+    SiteFactory.create_batch(2)
+    UserFactory(role=roles.OPERATOR)
+    call_command("seal_audit_trail")
+    call_command("verify_audit_trail")
+    out = capsys.readouterr().out
+    assert "Audit trail OK: 1 seals" in out
+
+
+@pytest.mark.django_db
+def test_verify_names_the_seal_and_the_row_changed_by_raw_sql(capsys):
+    sites = SiteFactory.create_batch(3)
+    seal_audit_trail()
+    SiteFactory()
+    seal_audit_trail()
+    target = Site.history.get(id=sites[1].pk)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE mes_historicalsite SET name = %s WHERE history_id = %s", ["Forged", target.history_id]
+        )
+
+    result = audit_verify()
+    assert not result.ok
+    assert result.problem.seal == 1
+    assert result.problem.table == "mes_historicalsite"
+    assert result.problem.changed == [target.history_id]
+    with pytest.raises(CommandError, match="seal 1"):
+        call_command("verify_audit_trail")
+    err = capsys.readouterr().err
+    assert "seal 1" in err and f"history ids {target.history_id}" in err
+    assert "mes_historicalsite" in err
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_deleted_sealed_row():
+    sites = SiteFactory.create_batch(3)
+    seal_audit_trail()
+    target = Site.history.get(id=sites[0].pk)
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM mes_historicalsite WHERE history_id = %s", [target.history_id])
+
+    result = audit_verify()
+    assert not result.ok
+    assert (result.problem.seal, result.problem.missing) == (1, [target.history_id])
+    assert "deleted rows of mes_historicalsite" in str(result.problem)
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_broken_link_between_seals():
+    SiteFactory()
+    seal_audit_trail()
+    SiteFactory()
+    seal_audit_trail()
+    if connection.vendor == "postgresql":
+        from django.db import DatabaseError, transaction
+
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("UPDATE mes_auditseal SET digest = %s WHERE number = 2", ["0" * 64])
+        return  # seals are append-only on PostgreSQL: the forgery below can't happen there
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE mes_auditseal SET digest = %s WHERE number = 2", ["0" * 64])
+    result = audit_verify()
+    assert not result.ok and result.problem.seal == 2
+
+
+@pytest.mark.django_db
+def test_a_row_committed_late_below_the_sealed_ids_is_sealed_by_the_next_seal():
+    # Stand-in for a slow transaction: its row has a lower id than rows already sealed.
+    sites = SiteFactory.create_batch(3)
+    late = Site.history.get(id=sites[1].pk)
+    values = {f.attname: getattr(late, f.attname) for f in late._meta.concrete_fields}
+    late_id = late.history_id
+    late.delete()  # not yet visible when the first seal runs
+    first = seal_audit_trail()[0]
+    state = first.state["mes_historicalsite"]
+    assert audit._in_ranges(late_id, [p[:2] for p in state["pending"]])
+
+    Site.history.model.objects.create(**values)  # ... the slow transaction commits
+    second = seal_audit_trail()[0]
+    part = second.parts.get(table="mes_historicalsite")
+    assert part.ranges == [[late_id, late_id]]
+    assert not audit._in_ranges(late_id, [p[:2] for p in second.state["mes_historicalsite"]["pending"]])
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_row_slipped_into_an_abandoned_gap_fails_the_verify(settings):
+    settings.AUDIT_SEAL_GAP_HORIZON_SECONDS = -1  # every gap is given up at the next seal
+    sites = SiteFactory.create_batch(3)
+    gap = Site.history.get(id=sites[1].pk)
+    values = {f.attname: getattr(gap, f.attname) for f in gap._meta.concrete_fields}
+    gap_id = gap.history_id
+    gap.delete()
+    seal_audit_trail()
+    SiteFactory()
+    second = seal_audit_trail()[0]
+    assert audit._in_ranges(gap_id, second.state["mes_historicalsite"]["abandoned"])
+    assert audit_verify().ok
+
+    Site.history.model.objects.create(**values)
+    result = audit_verify()
+    assert not result.ok and result.problem.extra == [gap_id]
+
+
+@pytest.mark.django_db
+def test_the_beat_task_seals_and_is_scheduled(settings):
+    from mes.tasks import seal_audit_trail as task
+
+    SiteFactory()
+    assert task.delay().get() is None or True
+    assert AuditSeal.objects.get().trigger == audit.Trigger.BEAT
+    assert settings.CELERY_BEAT_SCHEDULE["audit-seal"]["task"] == "mes.seal_audit_trail"
+
+
+def test_canonical_rows_are_the_same_whatever_the_database_returns():
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    utc = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    berlin = utc.astimezone(ZoneInfo("Europe/Berlin"))
+    key = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert audit.canonical_row(["a", "b", "c"], [utc, Decimal("1.500"), key]) == audit.canonical_row(
+        ["a", "b", "c"], [berlin, Decimal("1.5"), key]
+    )
+    assert audit.canonical_row(["j"], [{"b": 1, "a": [1, 2]}]) == b'[["j",{"a":[1,2],"b":1}]]'
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_sealers_at_once_never_fork_the_chain():
+    SiteFactory.create_batch(5)
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def seal():
+        try:
+            barrier.wait()
+            seal_audit_trail()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=seal) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert AuditSeal.objects.count() == 1
+    assert audit_verify().ok
+    assert User.objects.count() >= 0

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from traceability import api
+
+urlpatterns = [
+    path("trace/<str:code>/", api.TraceView.as_view(), name="api_trace"),
+    path("reports/", api.ReportJobListCreate.as_view(), name="api_reports"),
+    path("reports/<int:pk>/", api.ReportJobDetail.as_view(), name="api_report_detail"),
+    path("reports/<int:pk>/download/", api.ReportJobDownload.as_view(), name="api_report_download"),
+]

@@ -1,0 +1,390 @@
+"""The trace report of a serial or lot: PDF, CSV and JSON of the same data.
+
+The data is `selectors.trace_data` of the trace with its context; its content hash is the
+SHA-256 of that data's canonical JSON (sorted keys, no spaces, UTF-8), printed in the PDF, put in
+the JSON and recorded with a report job, so an auditor can check a copy against a fresh export.
+Who generated a report and when are printed beside the hash but are not part of it: the same
+genealogy gives the same hash whoever exports it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
+from reportlab.lib.units import mm
+from reportlab.platypus import CondPageBreak, KeepTogether, SimpleDocTemplate, Spacer
+
+from traceability import selectors
+from traceability.reports.base import (
+    MARGIN,
+    PAGE,
+    Built,
+    Progress,
+    fmt_time,
+    key_values,
+    no_progress,
+    numbered_canvas,
+    para,
+    tables,
+)
+from traceability.selectors import BACKWARD, FORWARD, Trace
+from workorders.models import Lot
+
+
+@dataclass
+class TraceDocument:
+    trace: Trace
+    data: dict
+    content_hash: str
+    generated_by: str
+    generated_at: datetime
+
+    @property
+    def root(self):
+        return self.trace.root
+
+    @property
+    def stem(self) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.root.code)
+        return f"trace-{safe}-{self.trace.direction}"
+
+
+def trace_document(*, lot: Lot, direction: str, user, progress: Progress = no_progress) -> TraceDocument:
+    """Trace `lot` with the context of every node, as `user` sees it."""
+    trace = selectors.trace(lot, direction, user=user)
+    progress(10)
+    trace.context = selectors.trace_context(trace)
+    progress(30)
+    data = selectors.trace_data(trace)
+    return TraceDocument(
+        trace=trace,
+        data=data,
+        content_hash=selectors.trace_hash(data),
+        generated_by=user.printed_name if user is not None else "system",
+        generated_at=timezone.now().astimezone(UTC),
+    )
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+
+def build_json(doc: TraceDocument, progress: Progress = no_progress) -> Built:
+    body = {
+        "report": "trace",
+        "generated_by": doc.generated_by,
+        "generated_at": doc.generated_at.isoformat(),
+        "content_hash": doc.content_hash,
+        "hash_algorithm": "sha256 of the canonical JSON of 'trace' (sorted keys, no spaces, UTF-8)",
+        "trace": doc.data,
+    }
+    progress(100)
+    return Built(
+        content=json.dumps(body, indent=1, ensure_ascii=False).encode(),
+        filename=f"{doc.stem}.json",
+        content_type="application/json",
+        content_hash=doc.content_hash,
+    )
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "record", "lot", "depth", "product", "kind", "status", "work_order", "operation", "workstation",
+    "person", "at", "value", "spec", "note",
+]  # fmt: skip
+
+
+def csv_rows(data: dict):
+    """One row per record of the trace: each lot, link, operation (per operator), measurement,
+    nonconformance, hold and signature, keyed by the lot it belongs to."""
+
+    def sig_rows(lot, depth, items, what):
+        for s in items:
+            yield ["signature", lot, depth, "", "", "intact" if s["intact"] else "BROKEN", "", "", "",
+                   s["printed_name"], s["signed_at"], s["meaning"], "", what]  # fmt: skip
+
+    for node in data["nodes"]:
+        lot, depth = node["lot"], node["depth"]
+        if not node["visible"]:
+            yield [
+                "lot",
+                lot,
+                depth,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"on site {node['site']}, not visible",
+            ]
+            continue
+        hold = "on hold" if node["on_hold"] else ""
+        yield ["lot", lot, depth, node["product"], node["kind"], node["status"], node["work_order"] or "",
+               "", "", node.get("made_by", ""), node["produced_at"], f"{node['quantity']} {node['unit']}", "",
+               "; ".join(x for x in (hold, node["supplier"], node["supplier_lot"]) if x)]  # fmt: skip
+        order = node.get("order")
+        if order:
+            for op in order["operations"]:
+                for w in op["operators"] or [{"name": "", "first_at": None, "last_at": None, "good": None,
+                                              "scrap": None}]:  # fmt: skip
+                    yield ["operation", lot, depth, node["product"], "", op["status"], order["number"],
+                           f"{op['sequence']} {op['name']}", op["workstation"], w["name"], w["first_at"],
+                           f"good {w['good'] or 0} scrap {w['scrap'] or 0}", "", f"until {w['last_at'] or ''}"]  # fmt: skip
+            for run in order["checklist_runs"]:
+                for m in run["responses"]:
+                    spec = f"{m['lsl'] or ''}..{m['usl'] or ''}" if m["lsl"] or m["usl"] else ""
+                    in_spec = {True: "in spec", False: "OUT OF SPEC", None: ""}[m["in_spec"]]
+                    yield ["measurement", lot, depth, node["product"], run["template"], run["status"],
+                           order["number"], run["operation"] or "", run["workstation"], m["recorded_by"],
+                           m["recorded_at"], m["value"], spec, f"{m['prompt']} {in_spec}".strip()]  # fmt: skip
+                yield from sig_rows(lot, depth, run["signatures"], f"checklist {run['template']}")
+            for nc in order["nonconformances"]:
+                yield ["nonconformance", lot, depth, node["product"], "", nc["status"], order["number"],
+                       "", "", "", nc["opened_at"], nc["number"], "", nc["title"]]  # fmt: skip
+                yield from sig_rows(lot, depth, nc["signatures"], f"nonconformance {nc['number']}")
+            for h in order["holds"]:
+                yield ["hold", lot, depth, node["product"], "order", h["status"], order["number"], "", "",
+                       h["placed_by"], h["placed_at"], "", "", h["reason"]]  # fmt: skip
+            yield from sig_rows(lot, depth, order["signatures"], f"order {order['number']}")
+        for nc in node.get("nonconformances", []):
+            if not order or nc not in order["nonconformances"]:
+                yield ["nonconformance", lot, depth, node["product"], "", nc["status"], "", "", "", "",
+                       nc["opened_at"], nc["number"], "", nc["title"]]  # fmt: skip
+        for h in node.get("holds", []):
+            yield ["hold", lot, depth, node["product"], "lot", h["status"], "", "", "", h["placed_by"],
+                   h["placed_at"], "", "", h["reason"]]  # fmt: skip
+        yield from sig_rows(lot, depth, node.get("signatures", []), f"lot {lot}")
+    for link in data["links"]:
+        yield ["link", link["child"], "", "", "", "", "", "", "", "", "", link["quantity"], "",
+               f"from {link['parent']} (event {link['event']})"]  # fmt: skip
+    for unit in data.get("affected", []):
+        yield ["affected", unit["lot"], "", unit["product"], unit["kind"], unit["status"], "", "", "", "", "",
+               "finished" if unit["finished"] else "not finished", "", "on hold" if unit["on_hold"] else ""]  # fmt: skip
+
+
+def build_csv(doc: TraceDocument, progress: Progress = no_progress) -> Built:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in csv_rows(doc.data):
+        writer.writerow(["" if v is None else v for v in row])
+    progress(100)
+    return Built(
+        content=out.getvalue().encode("utf-8"),
+        filename=f"{doc.stem}.csv",
+        content_type="text/csv",
+        content_hash=doc.content_hash,
+    )
+
+
+# --- PDF -------------------------------------------------------------------------------------------
+
+
+def _tree_rows(trace: Trace) -> list[list]:
+    """The genealogy as an indented table, depth first from the traced lot. A lot reached again
+    on another path is listed again but not expanded twice."""
+    rows: list[list] = []
+    expanded: set[int] = set()
+    stack = [(trace.root, 0)]
+    while stack:
+        node, level = stack.pop()
+        again = node.id in expanded
+        label = ("    " * level) + ("└ " if level else "") + node.code + ("  (see above)" if again else "")
+        if node.visible:
+            rows.append([str(level), label, node.kind, f"{node.part_number} {node.product_name}",
+                         node.work_order_number, node.status + (" · ON HOLD" if node.on_hold else ""),
+                         f"{selectors._num(node.quantity)} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
+        else:
+            rows.append([str(level), label, "", f"(site {node.site_code}: not visible)", "", "", "", ""])
+        if again:
+            continue
+        expanded.add(node.id)
+        for nxt in reversed(trace.next_of(node)):
+            stack.append((nxt, level + 1))
+    return rows
+
+
+def _sig_text(items: list[dict]) -> list:
+    return [para(f"Signed: {s['text']}", "small") for s in items]
+
+
+def _order_flowables(order: dict) -> list:
+    out: list = [
+        para(
+            f"Order {order['number']} · line {order['line']} · {order['status']} · quantity {order['quantity']}"
+            f" · started {fmt_time(order['started_at'])} · completed {fmt_time(order['completed_at'])}",
+            "body",
+        )
+    ]
+    ops = [
+        [
+            op["sequence"],
+            op["name"],
+            op["workstation"],
+            w["name"],
+            fmt_time(w["first_at"]),
+            fmt_time(w["last_at"]),
+            w["good"],
+            w["scrap"],
+        ]
+        for op in order["operations"]
+        for w in (
+            op["operators"] or [{"name": "", "first_at": None, "last_at": None, "good": "", "scrap": ""}]
+        )
+    ]
+    if ops:
+        out += tables(["Seq", "Operation", "Workstation", "Operator", "From", "To", "Good", "Scrap"], ops,
+                      [8, 30, 18, 30, 28, 28, 10, 10])  # fmt: skip
+    measurements = []
+    for run in order["checklist_runs"]:
+        for m in run["responses"]:
+            spec = f"{m['lsl'] or ''} … {m['usl'] or ''}" if m["lsl"] or m["usl"] else ""
+            measurements.append([f"{run['template']} v{run['version']}", run["operation"] or "", m["prompt"],
+                                 m["value"], spec, {True: "yes", False: "NO", None: ""}[m["in_spec"]],
+                                 m["recorded_by"], fmt_time(m["recorded_at"])])  # fmt: skip
+    if measurements:
+        out.append(Spacer(1, 2 * mm))
+        out += tables(["Checklist", "Op", "Item", "Value", "Spec", "In spec", "By", "At"], measurements,
+                      [22, 6, 40, 18, 18, 8, 24, 26])  # fmt: skip
+    for run in order["checklist_runs"]:
+        if run["signatures"]:
+            out += [
+                para(f"Checklist {run['template']} v{run['version']}:", "small"),
+                *_sig_text(run["signatures"]),
+            ]
+    out += _nc_hold_flowables(order["nonconformances"], order["holds"])
+    out += _sig_text(order["signatures"])
+    return out
+
+
+def _nc_hold_flowables(ncs: list[dict], holds: list[dict]) -> list:
+    out: list = []
+    if ncs:
+        out.append(Spacer(1, 2 * mm))
+        out += tables(["Nonconformance", "Title", "Status", "Disposition", "Opened"],
+                      [[n["number"], n["title"], n["status"], n["disposition"], fmt_time(n["opened_at"])]
+                       for n in ncs], [20, 60, 16, 20, 28])  # fmt: skip
+        for n in ncs:
+            if n["signatures"]:
+                out += [para(f"Nonconformance {n['number']}:", "small"), *_sig_text(n["signatures"])]
+    if holds:
+        out.append(Spacer(1, 2 * mm))
+        out += tables(["Hold", "Status", "Reason", "Placed by", "Placed", "Released"],
+                      [[h["lot"] or h["target"], h["status"], h["reason"], h["placed_by"],
+                        fmt_time(h["placed_at"]), fmt_time(h["released_at"])] for h in holds],
+                      [18, 12, 50, 24, 28, 28])  # fmt: skip
+        for h in holds:
+            if h["signatures"]:
+                out += [para(f"Hold ({h['reason'][:40]}):", "small"), *_sig_text(h["signatures"])]
+    return out
+
+
+def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
+    trace, data = doc.trace, doc.data
+    what = "serial" if trace.root.kind == "serial" else "lot"
+    title = f"{'Backward' if trace.direction == BACKWARD else 'Forward'} trace of {what} {trace.root.code}"
+    story: list = [
+        para(title, "title"),
+        key_values(
+            [
+                ("Serial / lot", f"{trace.root.code} ({trace.root.kind})"),
+                ("Product", f"{trace.root.part_number} {trace.root.product_name}"),
+                ("Site", trace.root.site_code),
+                (
+                    "Direction",
+                    "backward: everything that went into it"
+                    if trace.direction == BACKWARD
+                    else "forward: everything it went into",
+                ),
+                (
+                    "Records",
+                    f"{len(trace.nodes)} lots and serials, {len(trace.edges)} links, "
+                    f"{trace.max_depth} levels",
+                ),
+                ("Generated by", doc.generated_by),
+                ("Generated at", fmt_time(doc.generated_at)),
+                ("Content hash", f"sha256 {doc.content_hash}"),
+            ]
+        ),
+        para(
+            "The content hash is the SHA-256 of the canonical JSON of this trace's data (the JSON export's "
+            "'trace'); a fresh export of unchanged records gives the same hash.",
+            "small",
+        ),
+        para("Genealogy", "h2"),
+    ]
+    story += tables(["Level", "Lot / serial", "Kind", "Product", "Order", "Status", "Quantity", "Produced"],
+                    _tree_rows(trace), [8, 52, 10, 40, 20, 22, 14, 26])  # fmt: skip
+    progress(45)
+    if trace.direction == FORWARD:
+        story += [CondPageBreak(30 * mm), para("Affected units (recall list)", "h2")]
+        affected = data.get("affected", [])
+        if affected:
+            story += tables(["Serial / lot", "Kind", "Product", "Status", "On hold", "Finished good", "Site"],
+                            [[a["lot"], a["kind"], a["product"], a["status"], "ON HOLD" if a["on_hold"] else "",
+                              "yes" if a["finished"] else "no", a["site"]] for a in affected],
+                            [30, 12, 30, 16, 12, 12, 14])  # fmt: skip
+        else:
+            story.append(para("Nothing has been made from this lot yet."))
+    story += [CondPageBreak(30 * mm), para("Production context", "h2")]
+    shown_orders: set[str] = set()
+    nodes = data["nodes"]
+    for index, node in enumerate(nodes):
+        if not node["visible"]:
+            continue
+        block: list = [
+            para(f"{node['lot']} · {node['product']} {node['product_name']} · level {node['depth']}", "h3")
+        ]
+        if node["supplier"] or node["supplier_lot"]:
+            block.append(para(f"Received from {node['supplier']} as lot {node['supplier_lot']}"
+                              f" on {fmt_time(node['produced_at'])}"))  # fmt: skip
+        elif node.get("made_by"):
+            block.append(para(f"Made by {node['made_by']} at {fmt_time(node['made_at'])}"))
+        order = node.get("order")
+        if order and order["number"] in shown_orders:
+            block.append(para(f"Order {order['number']}: see its context above."))
+        elif order:
+            shown_orders.add(order["number"])
+            block += _order_flowables(order)
+        lot_ncs = [
+            nc for nc in node.get("nonconformances", []) if not order or nc not in order["nonconformances"]
+        ]
+        block += _nc_hold_flowables(lot_ncs, node.get("holds", []))
+        block += _sig_text(node.get("signatures", []))
+        story.append(KeepTogether(block) if len(block) <= 4 else block[0])
+        if len(block) > 4:
+            story += block[1:]
+        if index % 50 == 0:
+            progress(45 + int(40 * index / max(len(nodes), 1)))
+    out = io.BytesIO()
+    template = SimpleDocTemplate(
+        out,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=14 * mm,
+        title=title,
+        author=doc.generated_by,
+        subject=f"sha256 {doc.content_hash}",
+        creator="Shop-floor MES",
+    )
+    footer = f"{title} · generated {fmt_time(doc.generated_at)} by {doc.generated_by} · sha256 {doc.content_hash[:16]}…"
+    template.build(story, canvasmaker=numbered_canvas(footer))
+    progress(100)
+    return Built(
+        content=out.getvalue(),
+        filename=f"{doc.stem}.pdf",
+        content_type="application/pdf",
+        content_hash=doc.content_hash,
+    )

@@ -1,0 +1,112 @@
+"""Report jobs: create one (checking what it asks for), and run one (build the file, keep its
+state and progress). The job row is the truth; the task that runs it is only a nudge."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mes.errors import Forbidden, ValidationFailed
+from traceability.models import ReportJob, ReportKind, ReportStatus
+from traceability.reports import registry
+from traceability.selectors import DIRECTIONS, lot_for_trace
+
+log = logging.getLogger("traceability.reports")
+# A job running longer than this is taken as lost with its worker and may be claimed again.
+LEASE = timedelta(minutes=30)
+TRACE_PERMISSION = "workorders.view_lot"
+AUDIT_PERMISSION = "traceability.view_reportjob"
+
+
+def _trace_params(*, user, params: dict) -> dict:
+    direction = (params.get("direction") or "backward").strip()
+    if direction not in DIRECTIONS:
+        raise ValidationFailed(
+            "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
+        )
+    lot = lot_for_trace(user=user, code=str(params.get("code") or ""))
+    return {"code": lot.code, "direction": direction}
+
+
+def _audit_params(params: dict) -> dict:
+    from traceability.reports.audit_trail import filter_params
+
+    return filter_params(registry.audit_filter(params))
+
+
+@transaction.atomic
+def report_job_create(*, user, kind: str, params: dict) -> ReportJob:
+    """Queue a report for `user`. Guarantees: the kind and parameters are checked now (an unknown
+    serial, a lot on a site the user may not see, an impossible period are refused here with the
+    field at fault), and the job is handed to a worker only once this transaction commits."""
+    if kind not in ReportKind.values:
+        raise ValidationFailed(f"'{kind}' is not a kind of report.", field="kind", code="unknown_kind")
+    params = params or {}
+    if kind in registry.TRACE_FORMATS:
+        if not user.has_perm(TRACE_PERMISSION):
+            raise Forbidden("You may not trace lots and serials.", code="forbidden")
+        clean = _trace_params(user=user, params=params)
+    else:
+        if not (user.has_perm(AUDIT_PERMISSION) and (user.is_superuser or user.all_sites)):
+            raise Forbidden("Audit-trail reports are for plant-wide auditors.", code="forbidden")
+        clean = _audit_params(params)
+    job = ReportJob.objects.create(kind=kind, params=clean, requested_by=user)
+    transaction.on_commit(lambda: _dispatch(job.pk))
+    return job
+
+
+def _dispatch(job_id: int) -> None:
+    from traceability import tasks
+
+    tasks.enqueue(job_id)
+
+
+def _claim(job_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        ReportJob.objects.filter(pk=job_id)
+        .filter(Q(status=ReportStatus.QUEUED) | Q(status=ReportStatus.RUNNING, started_at__lt=now - LEASE))
+        .update(status=ReportStatus.RUNNING, started_at=now, progress=0, error="")
+    )
+
+
+def report_job_run(*, job_id: int) -> ReportJob:
+    """Build the report of a queued job and store it. Idempotent: a job that is running
+    (within its lease), done or failed is left as it is, so a redelivered task does nothing.
+    A failure is kept on the job with its reason; it never escapes to the caller."""
+    if not _claim(job_id):
+        return ReportJob.objects.get(pk=job_id)
+    job = ReportJob.objects.select_related("requested_by").get(pk=job_id)
+    last = [0]
+
+    def progress(percent: int) -> None:
+        percent = max(0, min(99, int(percent)))
+        if percent >= last[0] + 5:
+            last[0] = percent
+            ReportJob.objects.filter(pk=job_id, status=ReportStatus.RUNNING).update(progress=percent)
+
+    try:
+        built = registry.build(job.kind, job.params, user=job.requested_by, progress=progress)
+    except Exception as exc:
+        log.exception("report job %s failed", job_id)
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        ReportJob.objects.filter(pk=job_id).update(
+            status=ReportStatus.FAILED, error=str(message)[:2000], finished_at=timezone.now()
+        )
+        return ReportJob.objects.get(pk=job_id)
+    job.file.save(built.filename, ContentFile(built.content), save=False)
+    ReportJob.objects.filter(pk=job_id).update(
+        status=ReportStatus.DONE,
+        progress=100,
+        file=job.file.name,
+        filename=built.filename,
+        content_type=built.content_type,
+        content_hash=built.content_hash,
+        finished_at=timezone.now(),
+    )
+    return ReportJob.objects.get(pk=job_id)

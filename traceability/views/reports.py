@@ -1,0 +1,59 @@
+"""Report jobs in the browser: ask for one, watch its progress, download it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from mes.errors import MesError
+from mes.permissions import permission_required
+from traceability import services
+from traceability.models import ReportJob, ReportStatus
+
+VIEW_LOT = "workorders.view_lot"
+
+
+def job_for(user, pk: int) -> ReportJob:
+    """A report job its requester (or an administrator) may see; others get 404."""
+    jobs = ReportJob.objects.all() if user.is_superuser else ReportJob.objects.filter(requested_by=user)
+    return get_object_or_404(jobs, pk=pk)
+
+
+@require_POST
+@permission_required(VIEW_LOT)
+def report_create(request):
+    post = request.POST
+    params = {k: post.get(k, "") for k in ("code", "direction", "model", "record", "user", "start", "end")}
+    try:
+        job = services.report_job_create(user=request.user, kind=post.get("kind", ""), params=params)
+    except MesError as exc:
+        messages.error(request, exc.message)
+        back = request.META.get("HTTP_REFERER") or "/trace/"
+        return redirect(back)
+    return redirect("report_detail", pk=job.pk)
+
+
+@permission_required(VIEW_LOT)
+def report_detail(request, pk: int):
+    job = job_for(request.user, pk)
+    template = "traceability/report_job.html#progress" if request.htmx else "traceability/report_job.html"
+    return render(request, template, {"job": job, "statuses": ReportStatus})
+
+
+@permission_required(VIEW_LOT)
+def report_list(request):
+    jobs = ReportJob.objects.filter(requested_by=request.user).order_by("-created_at", "-pk")[:50]
+    return render(request, "traceability/report_jobs.html", {"jobs": jobs})
+
+
+@permission_required(VIEW_LOT)
+def report_download(request, pk: int):
+    job = job_for(request.user, pk)
+    if job.status != ReportStatus.DONE or not job.file:
+        raise Http404("This report is not ready.")
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
+                            content_type=job.content_type)  # fmt: skip
+    response["X-Content-SHA256"] = job.content_hash
+    return response

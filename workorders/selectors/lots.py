@@ -1,0 +1,53 @@
+"""Reads of lots for the floor and the API: one level of genealogy, what an operation consumed,
+the serial units an order just made. The deep trace (all ancestors / descendants) lives in
+`traceability.selectors`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from workorders.models import Consumption, GenealogyLink, Lot, WorkOrderOperation
+from workorders.states import LotKind
+
+
+def lots_visible(sites) -> QuerySet[Lot]:
+    return Lot.objects.filter(site__in=sites).select_related("product", "work_order", "site")
+
+
+@dataclass
+class LotDetail:
+    lot: Lot
+    parents: list[GenealogyLink]
+    children: list[GenealogyLink]
+    consumptions: list[Consumption]
+
+
+def lot_detail(lot: Lot) -> LotDetail:
+    """A lot with its direct parents and children and where it was consumed (three queries)."""
+    parents = list(GenealogyLink.objects.filter(child=lot).select_related("parent__product").order_by("pk"))
+    children = list(GenealogyLink.objects.filter(parent=lot).select_related("child__product").order_by("pk"))
+    consumptions = list(
+        Consumption.objects.filter(lot=lot)
+        .select_related("work_order", "operation", "event__user", "event__workstation")
+        .order_by("pk")
+    )
+    return LotDetail(lot, parents, children, consumptions)
+
+
+def consumptions_of_operation(operation: WorkOrderOperation, limit: int = 50) -> list[Consumption]:
+    return list(
+        Consumption.objects.filter(operation=operation)
+        .select_related("lot__product", "event__user")
+        .order_by("-pk")[:limit]
+    )
+
+
+def serials_of_order(work_order_id: int, limit: int = 12) -> list[Lot]:
+    """The serial units an order made last, newest first."""
+    return list(
+        Lot.objects.filter(work_order_id=work_order_id, kind=LotKind.SERIAL).order_by(
+            "-created_event_id", "-code"
+        )[:limit]
+    )

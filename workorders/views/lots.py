@@ -1,0 +1,142 @@
+"""Lot pages: a printable GS1 label per lot or serial unit, and the supervisor's receiving form."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+
+from mes.errors import MesError
+from mes.permissions import permission_required
+from mes.selectors import sites_visible_to
+from workorders import gs1
+from workorders.api_lots import receive_from
+from workorders.models import Lot, Product
+from workorders.states import Tracking
+
+LABEL_SIZE = (100 * mm, 62 * mm)
+MARGIN = 4 * mm
+
+
+def label_pdf(lot: Lot) -> bytes:
+    """A 100 x 62 mm label: part number and name, the code, the quantity, and a GS1-128 barcode
+    of the GS1 element string with its human-readable line (a plain Code 128 of the code when the
+    product has no GTIN)."""
+    width, height = LABEL_SIZE
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=LABEL_SIZE, pageCompression=1)
+    pdf.setTitle(f"Label {lot.code}")
+    product = lot.product
+    y = height - MARGIN - 4 * mm
+    pdf.setFont("Helvetica-Bold", 12)
+    pdf.drawString(MARGIN, y, product.part_number)
+    pdf.setFont("Helvetica", 8)
+    pdf.drawRightString(width - MARGIN, y, f"{lot.get_kind_display()} · {lot.site.code}")
+    y -= 4.5 * mm
+    pdf.drawString(MARGIN, y, product.name[:60])
+    y -= 6 * mm
+    pdf.setFont("Helvetica-Bold", 14)
+    pdf.drawString(MARGIN, y, lot.code)
+    pdf.setFont("Helvetica", 10)
+    pdf.drawRightString(width - MARGIN, y, f"{lot.quantity.normalize():f} {product.unit}")
+    try:
+        data, text = gs1.element_string(lot, raw=True), gs1.element_string(lot)
+    except MesError:
+        data, text = lot.code, f"{lot.code} (no GTIN: not a GS1 label)"
+    bar_width = 0.33 * mm
+    barcode = Code128(data, barWidth=bar_width, barHeight=16 * mm, humanReadable=False, quiet=True)
+    while barcode.width > width - 2 * MARGIN and bar_width > 0.19 * mm:
+        bar_width -= 0.02 * mm
+        barcode = Code128(data, barWidth=bar_width, barHeight=16 * mm, humanReadable=False, quiet=True)
+    barcode.drawOn(pdf, (width - barcode.width) / 2, MARGIN + 5 * mm)
+    pdf.setFont("Helvetica", 8)
+    pdf.drawCentredString(width / 2, MARGIN + 1 * mm, text)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _visible_lot(request, code: str) -> Lot:
+    lot = (
+        Lot.objects.filter(code=code, site__in=sites_visible_to(request.user))
+        .select_related("product", "site")
+        .first()
+    )
+    if lot is None:
+        raise Http404("No such lot.")
+    return lot
+
+
+@require_GET
+def label(request, code: str):
+    """The label of a lot or serial: for whoever may read lots, and operators at the floor."""
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    user = request.user
+    if not (user.has_perm("workorders.view_lot") or user.has_perm("workorders.record_production")):
+        raise PermissionDenied
+    lot = _visible_lot(request, code)
+    response = HttpResponse(label_pdf(lot), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="label-{lot.code}.pdf"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("workorders.add_lot")
+def receive(request):
+    """Receive a supplier lot: part, quantity, supplier and their lot number, and why."""
+    values = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            lot = receive_from(
+                {
+                    "product": values.get("product", ""),
+                    "site": int(values["site"]) if values.get("site", "").isdigit() else None,
+                    "code": values.get("code", ""),
+                    "quantity": values.get("quantity", ""),
+                    "supplier": values.get("supplier", ""),
+                    "supplier_lot": values.get("supplier_lot", ""),
+                    "reason": values.get("reason", "") or "Goods receipt",
+                },
+                request.user,
+            )
+        except MesError as exc:
+            return render(
+                request, "workorders/lot_receive.html", _receive_context(request, values, exc), status=400
+            )
+        messages.success(
+            request, f"Lot {lot.code} received: {lot.quantity.normalize():f} {lot.product.unit}."
+        )
+        return redirect(f"{request.path}?received={lot.code}")
+    return render(request, "workorders/lot_receive.html", _receive_context(request, values, None))
+
+
+def _receive_context(request, values, error: MesError | None) -> dict:
+    sites = sites_visible_to(request.user)
+    received = request.GET.get("received", "")
+    return {
+        "products": Product.objects.filter(active=True).exclude(tracking=Tracking.NONE),
+        "sites": sites,
+        "values": values,
+        "error": error,
+        "received": Lot.objects.filter(code=received, site__in=sites).first() if received else None,
+        "recent": Lot.objects.filter(site__in=sites, work_order__isnull=True)
+        .select_related("product")
+        .order_by("-created_at")[:10],
+    }
+
+
+urlpatterns = [
+    path("lots/receive/", receive, name="lot_receive"),
+    path("lots/<str:code>/label.pdf", label, name="lot_label"),
+]
