@@ -322,3 +322,7 @@ MES_DEFAULT_SITE = env.str("MES_DEFAULT_SITE", default="")
 
 # GS1 company prefix for EPCIS exports' EPC URIs (traceability/reports/epcis.py); the default is the demo prefix of GS1's examples.
 GS1_COMPANY_PREFIX = env.str("GS1_COMPANY_PREFIX", default="4012345")
+
+# The official B2MML and EPCIS schemas the tests validate exports against (kept beside the
+# project, not in it); tests that need them skip, saying where they looked, when they are absent.
+STANDARDS_DIR = env.path("MES_STANDARDS_DIR", default=BASE_DIR.parent / "shared" / "standards")

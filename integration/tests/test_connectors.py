@@ -18,7 +18,7 @@ from integration.models import OutboxMessage
 from workorders import services
 from workorders.tests.factories import key
 
-XSD_DIR = Path(settings.BASE_DIR).parent / "shared" / "standards" / "b2mml" / "Schema"
+XSD_DIR = Path(settings.STANDARDS_DIR) / "b2mml" / "Schema"
 B2MML = "{http://www.mesa.org/xml/B2MML}"
 
 
@@ -26,7 +26,7 @@ B2MML = "{http://www.mesa.org/xml/B2MML}"
 def schema():
     xsd = XSD_DIR / "B2MML-OperationsPerformance.xsd"
     if not xsd.exists():
-        pytest.skip(f"the B2MML schemas are not at {XSD_DIR}")
+        pytest.skip(f"the B2MML schemas are not at {XSD_DIR} (set MES_STANDARDS_DIR)")
     return etree.XMLSchema(etree.parse(str(xsd)))
 
 

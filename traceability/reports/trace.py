@@ -203,7 +203,7 @@ def _tree_rows(trace: Trace) -> list[list]:
         if node.visible:
             rows.append([str(level), label, node.kind, f"{node.part_number} {node.product_name}",
                          node.work_order_number, node.status + (" · ON HOLD" if node.on_hold else ""),
-                         f"{selectors._num(node.quantity)} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
+                         f"{selectors.quantity_text(node.quantity)} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
         else:
             rows.append([str(level), label, "", f"(site {node.site_code}: not visible)", "", "", "", ""])
         if again:

@@ -1,0 +1,50 @@
+"""Trace queries over the genealogy and the context of every lot on the way.
+
+- `graph`: the backward and forward walks (one recursive query per direction) and finding what
+  to trace;
+- `context`: the production context of all nodes of a trace, in bulk;
+- `data`: a trace as plain data and its content hash, for the exports and the API.
+"""
+
+from traceability.selectors.context import TraceContext, trace_context
+from traceability.selectors.data import canonical_json, node_data, quantity_text, trace_data, trace_hash
+from traceability.selectors.graph import (
+    BACKWARD,
+    DIRECTIONS,
+    FORWARD,
+    Lookup,
+    Trace,
+    TraceEdge,
+    TraceNode,
+    bare_walk_sql,
+    lot_for_trace,
+    trace,
+    trace_backward,
+    trace_forward,
+    trace_lookup,
+    trace_sql,
+)
+
+__all__ = [
+    "BACKWARD",
+    "DIRECTIONS",
+    "FORWARD",
+    "Lookup",
+    "Trace",
+    "TraceContext",
+    "TraceEdge",
+    "TraceNode",
+    "bare_walk_sql",
+    "canonical_json",
+    "lot_for_trace",
+    "node_data",
+    "quantity_text",
+    "trace",
+    "trace_backward",
+    "trace_context",
+    "trace_data",
+    "trace_forward",
+    "trace_hash",
+    "trace_lookup",
+    "trace_sql",
+]

@@ -1,0 +1,348 @@
+"""Trace queries over the genealogy: backward (everything that went into a lot) and forward
+(everything a lot went into), and the production context of every lot on the way.
+
+Genealogy is a DAG (a lot has many parents and many children). Each direction is ONE recursive
+query: the walk collects lot *ids* with `UNION` — not `UNION ALL`, which would enumerate every
+path of the DAG and explode — so each lot is visited once, a cycle ends the walk instead of
+looping, and there is no depth limit. The same statement returns the nodes (joined with their
+product, site, order and the event that made them) and the edges between them. Depths are the
+shortest distance from the traced lot, computed from the edges in Python (a depth column in the
+walk would defeat the de-duplication).
+
+The context (orders, operations, workstations, operators and times from the ledger, checklist
+runs with their measurements, nonconformances, holds and signatures) is fetched for all nodes
+at once by `trace_context`: a fixed handful of queries whatever the size of the trace, never a
+query per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from mes.errors import NotFound, ValidationFailed
+from mes.models import Site
+from mes.selectors import sites_visible_to
+from quality.models import Hold
+from quality.states import HoldStatus, HoldTarget
+from workorders.models import (
+    BomLine,
+    GenealogyLink,
+    Lot,
+    Product,
+    WorkOrder,
+)
+
+if TYPE_CHECKING:
+    from traceability.selectors.context import TraceContext
+
+BACKWARD = "backward"
+FORWARD = "forward"
+DIRECTIONS = (BACKWARD, FORWARD)
+
+
+# --- the graph -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TraceNode:
+    id: int
+    code: str
+    kind: str
+    status: str
+    product_id: int
+    part_number: str
+    product_name: str
+    gtin: str
+    unit: str
+    site_id: int
+    site_code: str
+    work_order_id: int | None
+    work_order_number: str
+    quantity: Decimal
+    produced_raw: object  # parsed on use: a big trace needs few of its times
+    supplier: str
+    supplier_lot: str
+    on_hold: bool  # an active hold on the lot or on the order that made it
+    is_component: bool  # its product is a component in some BOM
+    visible: bool = True  # on a site the user may see; otherwise only its code is shown
+    depth: int = 0
+    parents: list[int] = field(default_factory=list)
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """A finished good: its product goes into no other product."""
+        return not self.is_component
+
+    @property
+    def produced_at(self) -> datetime | None:
+        """Made (the completion that made it), or received for a supplier lot."""
+        return _datetime(self.produced_raw)
+
+
+class TraceEdge(NamedTuple):
+    parent_id: int
+    child_id: int
+    quantity: Decimal
+    event_id: int
+
+
+@dataclass
+class Trace:
+    root: TraceNode
+    direction: str
+    nodes: dict[int, TraceNode]  # by lot id
+    edge_rows: list[tuple]  # the link rows as read ('e', parent, ..., child, ..., event, _, quantity, ...)
+    context: TraceContext | None = None
+
+    @cached_property
+    def edges(self) -> list[TraceEdge]:
+        # Made on first use: a big trace's links are mostly only counted or walked.
+        return [TraceEdge(r[1], r[5], _decimal(r[14]), r[12]) for r in self.edge_rows]
+
+    @property
+    def ordered_nodes(self) -> list[TraceNode]:
+        """The nodes by depth, then code."""
+        return sorted(self.nodes.values(), key=lambda n: (n.depth, n.code))
+
+    def next_of(self, node: TraceNode) -> list[TraceNode]:
+        """The nodes one step further in the trace's direction, by code."""
+        ids = node.parents if self.direction == BACKWARD else node.children
+        return sorted((self.nodes[i] for i in ids if i in self.nodes), key=lambda n: n.code)
+
+    @property
+    def affected(self) -> list[TraceNode]:
+        """For a forward trace, the recall list: every lot or serial at the end of the trace
+        (nothing has been made from it yet) — finished goods first. Empty for a backward trace."""
+        if self.direction != FORWARD:
+            return []
+        leaves = [n for n in self.nodes.values() if not n.children and n.id != self.root.id]
+        return sorted(leaves, key=lambda n: (not n.finished, n.part_number, n.code))
+
+    @property
+    def max_depth(self) -> int:
+        return max((n.depth for n in self.nodes.values()), default=0)
+
+
+_TABLES = {
+    "lot": Lot._meta.db_table,
+    "link": GenealogyLink._meta.db_table,
+    "product": Product._meta.db_table,
+    "site": Site._meta.db_table,
+    "order": WorkOrder._meta.db_table,
+    "hold": Hold._meta.db_table,
+    "bom": BomLine._meta.db_table,
+}
+
+
+def _walk_sql(direction: str) -> str:
+    """The bare recursive walk: the ids of the lot and all its ancestors (or descendants)."""
+    step_to, step_from = ("parent_id", "child_id") if direction == BACKWARD else ("child_id", "parent_id")
+    return (
+        f"WITH RECURSIVE walk(lot_id) AS ("
+        f" SELECT CAST(%s AS BIGINT)"
+        f" UNION"
+        f" SELECT g.{step_to} FROM {_TABLES['link']} g JOIN walk w ON g.{step_from} = w.lot_id"
+        f")"
+    )
+
+
+def bare_walk_sql(direction: str) -> str:
+    """Only the walk and the links, as ids (a floor for the bench to compare with)."""
+    step_from = "child_id" if direction == BACKWARD else "parent_id"
+    return (
+        f"{_walk_sql(direction)} SELECT walk.lot_id, NULL, NULL FROM walk"
+        f" UNION ALL SELECT NULL, g.parent_id, g.child_id FROM {_TABLES['link']} g"
+        f" JOIN walk w ON g.{step_from} = w.lot_id"
+    )
+
+
+def trace_sql(direction: str) -> tuple[str, list]:
+    """The one statement a trace runs, and its parameters but the lot id (the first one).
+
+    Node rows ('n') carry the lot; link rows ('e') reuse four of the columns for the link:
+    parent in the lot id's column, child in the product's, the event in the order's and the
+    quantity in the lot quantity's. Holds and BOM components are joined as small sets, not
+    looked up per node.
+    """
+    t = _TABLES
+    step_from = "child_id" if direction == BACKWARD else "parent_id"
+    sql = f"""{_walk_sql(direction)}
+SELECT 'n', l.id, l.code, l.kind, l.status, l.product_id, p.part_number, p.name, p.gtin, p.unit,
+       l.site_id, s.code, l.work_order_id, wo.number, l.quantity, CAST(l.produced_at AS TEXT),
+       l.supplier, l.supplier_lot,
+       CASE WHEN hl.lot_code IS NOT NULL OR ho.work_order_id IS NOT NULL THEN 1 ELSE 0 END,
+       CASE WHEN c.component_id IS NOT NULL THEN 1 ELSE 0 END
+FROM walk
+JOIN {t["lot"]} l ON l.id = walk.lot_id
+JOIN {t["product"]} p ON p.id = l.product_id
+JOIN {t["site"]} s ON s.id = l.site_id
+LEFT JOIN {t["order"]} wo ON wo.id = l.work_order_id
+LEFT JOIN (SELECT DISTINCT lot_code FROM {t["hold"]} WHERE status = %s AND target = %s) hl
+       ON hl.lot_code = l.code
+LEFT JOIN (SELECT DISTINCT work_order_id FROM {t["hold"]} WHERE status = %s AND work_order_id IS NOT NULL) ho
+       ON ho.work_order_id = l.work_order_id
+LEFT JOIN (SELECT DISTINCT component_id FROM {t["bom"]}) c ON c.component_id = l.product_id
+UNION ALL
+SELECT 'e', g.parent_id, NULL, NULL, NULL, g.child_id, NULL, NULL, NULL, NULL,
+       NULL, NULL, g.event_id, NULL, g.quantity, NULL, NULL, NULL, NULL, NULL
+FROM {t["link"]} g JOIN walk w ON g.{step_from} = w.lot_id"""
+    return sql, [HoldStatus.ACTIVE, HoldTarget.LOT, HoldStatus.ACTIVE]
+
+
+def _decimal(value) -> Decimal:
+    if value is None:
+        return Decimal("0")
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # SQLite keeps UTC without an offset
+    return parsed
+
+
+def _trace(lot: Lot, direction: str, *, user=None, context: bool = False) -> Trace:
+    if direction not in DIRECTIONS:
+        raise ValidationFailed(
+            "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
+        )
+    sql, params = trace_sql(direction)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lot.pk, *params])
+        rows = cursor.fetchall()
+    visible_sites = None if user is None else _visible_site_ids(user)
+    nodes: dict[int, TraceNode] = {}
+    edges: list[tuple] = []
+    for row in rows:
+        if row[0] == "e":
+            edges.append(row)
+            continue
+        nodes[row[1]] = TraceNode(
+            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9], row[10], row[11],
+            row[12], row[13] or "", _decimal(row[14]), row[15], row[16] or "", row[17] or "", bool(row[18]),
+            bool(row[19]), visible_sites is None or row[10] in visible_sites,
+        )  # fmt: skip
+    for edge in edges:
+        parent_id, child_id = edge[1], edge[5]
+        child, parent = nodes.get(child_id), nodes.get(parent_id)
+        if child is not None and parent_id not in child.parents:
+            child.parents.append(parent_id)
+        if parent is not None and child_id not in parent.children:
+            parent.children.append(child_id)
+    # Shortest distance from the traced lot, breadth first over the edges just read.
+    root = nodes[lot.pk]
+    seen = {lot.pk}
+    frontier = [root]
+    level = 0
+    backward = direction == BACKWARD
+    while frontier:
+        following = []
+        for node in frontier:
+            node.depth = level
+            for nxt in node.parents if backward else node.children:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    following.append(nodes[nxt])
+        frontier = following
+        level += 1
+    trace = Trace(root=root, direction=direction, nodes=nodes, edge_rows=edges)
+    if context:
+        from traceability.selectors.context import trace_context
+
+        trace.context = trace_context(trace)
+    return trace
+
+
+def trace_backward(lot: Lot, *, user=None, context: bool = False) -> Trace:
+    """Everything that went into `lot`: all its ancestors and the links between them, in one
+    query. With `user`, nodes on sites they may not see are marked not visible. With `context`,
+    the production context of every node too (a fixed number of further queries)."""
+    return _trace(lot, BACKWARD, user=user, context=context)
+
+
+def trace_forward(lot: Lot, *, user=None, context: bool = False) -> Trace:
+    """Everything `lot` went into: all its descendants and the links between them, in one
+    query; `Trace.affected` is the recall list (the lots and serials at the end)."""
+    return _trace(lot, FORWARD, user=user, context=context)
+
+
+def trace(lot: Lot, direction: str, *, user=None, context: bool = False) -> Trace:
+    return _trace(lot, direction, user=user, context=context)
+
+
+# --- finding what to trace -----------------------------------------------------------------------
+
+
+def _visible_site_ids(user) -> set[int] | None:
+    if user.is_superuser or getattr(user, "all_sites", False):
+        return None
+    return set(sites_visible_to(user).values_list("id", flat=True))
+
+
+@dataclass
+class Lookup:
+    """What a search found: lots and serials, and the order when an order number was given."""
+
+    query: str
+    lots: list[Lot]
+    work_order: WorkOrder | None = None
+
+
+def trace_lookup(*, user, query: str) -> Lookup:
+    """Find what to trace by serial, lot code, supplier lot or order number (an order gives its
+    output lots), on the sites `user` may see.
+
+    An unknown code and one on another site get the same answer, so a search does not reveal
+    what exists elsewhere.
+    """
+    query = (query or "").strip()
+    if not query:
+        raise ValidationFailed("Enter a serial, lot or order number.", field="q", code="required")
+    if len(query) > 64:
+        raise ValidationFailed("A serial, lot or order number has at most 64 characters.", field="q")
+    visible = sites_visible_to(user)
+    lots = Lot.objects.select_related("product", "site", "work_order")
+    found = list(lots.filter(code=query, site__in=visible))
+    if found:
+        return Lookup(query=query, lots=found)
+    order = WorkOrder.objects.filter(number=query, line__site__in=visible).select_related("product").first()
+    if order is not None:
+        return Lookup(
+            query=query, lots=list(lots.filter(work_order=order).order_by("code")), work_order=order
+        )
+    found = list(lots.filter(supplier_lot=query, site__in=visible).order_by("code")[:100])
+    if found:
+        return Lookup(query=query, lots=found)
+    raise NotFound(
+        f"No serial, lot or order '{query}' on the sites you may see.", field="q", code="unknown_code"
+    )
+
+
+def lot_for_trace(*, user, code: str) -> Lot:
+    """The lot or serial with this code, if `user` may see its site; else a clear 404."""
+    code = (code or "").strip()
+    if not code:
+        raise ValidationFailed("Enter a serial or lot number.", field="code", code="required")
+    lot = (
+        Lot.objects.filter(code=code, site__in=sites_visible_to(user))
+        .select_related("product", "site")
+        .first()
+    )
+    if lot is None:
+        raise NotFound(
+            f"No serial or lot '{code}' on the sites you may see.", field="code", code="unknown_code"
+        )
+    return lot
