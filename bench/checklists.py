@@ -7,9 +7,13 @@ With no arguments it
    pass/fail, numbers with spec limits, choices, text);
 2. serves the project with uvicorn (PostgreSQL + Redis, like production) on a free loopback port;
 3. has 50 simulated tablets (each its own httpx client and token) submit complete 20-item runs to
-   /api/v1/checklist-runs/ in a closed loop for 30 s, each with a fresh idempotency key; about 1 in
-   20 submissions re-sends an acknowledged one with its key, which must replay (200) and add
-   nothing; about 1 in 10 values is out of spec and opens a nonconformance;
+   /api/v1/checklist-runs/ for 30 s, each with a fresh idempotency key, paced so that together
+   they offer 10 runs per second (one every 5 s per tablet, each waiting for its answer; a person
+   needs a minute or more to fill 20 items, so this is a busy floor many times over); latency
+   counts from each send's scheduled moment, so a server that falls behind shows it. Then 10 s
+   back to back for the most the server takes (capacity). About 1 in 20 submissions re-sends an
+   acknowledged one with its key, which must replay (200) and add nothing; about 1 in 10 values
+   is out of spec and opens a nonconformance;
 4. compares what was acknowledged with the runs and responses in the database;
 5. prints the figures and, as the last line, one JSON object
    {"throughput_per_s": ..., "p50_ms": ..., "p95_ms": ..., "errors": ...}.
@@ -46,6 +50,8 @@ DATABASE = "mes_bench_checklists"
 TABLETS = 50
 SECONDS = 30.0
 WARMUP_SECONDS = 3.0
+CAPACITY_SECONDS = 10.0
+RATE = 10.0  # runs per second offered by all tablets together; 0 sends back to back
 RETRY_ONE_IN = 20
 WORKERS = 2
 TARGETS = {"p95_ms": 150.0, "errors": 0}
@@ -118,14 +124,20 @@ def answers(items: list[dict], rng: random.Random) -> dict:
     return out
 
 
-async def tablet(url, token, station, template, items, deadline, warmup_until, stats, seed):
+async def tablet(url, token, station, template, items, deadline, warmup_until, stats, seed, interval):
+    """Submit runs until the deadline: one every `interval` seconds (paced), or back to back."""
     import httpx
 
     rng = random.Random(seed)
     headers = {"Authorization": f"Token {token}"}
     acknowledged: list[tuple[str, dict]] = []
+    scheduled = time.monotonic() + (rng.uniform(0, interval) if interval else 0)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
         while time.monotonic() < deadline:
+            if interval:
+                await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+                if scheduled >= deadline:
+                    break
             if acknowledged and rng.randrange(RETRY_ONE_IN) == 0:
                 key, body = rng.choice(acknowledged)
                 retry = True
@@ -133,7 +145,8 @@ async def tablet(url, token, station, template, items, deadline, warmup_until, s
                 key = str(uuid.uuid4())
                 body = {"template": template, "workstation": station, "answers": answers(items, rng)}
                 retry = False
-            started = time.monotonic()
+            started = scheduled if interval else time.monotonic()
+            scheduled += interval or 0
             try:
                 response = await client.post(
                     "/api/v1/checklist-runs/", json=body, headers={"Idempotency-Key": key}
@@ -158,14 +171,19 @@ async def tablet(url, token, station, template, items, deadline, warmup_until, s
                 stats["acknowledged"] += 1
 
 
-async def run_load(url, tablets, template, items):
-    stats = {"latencies": [], "errors": 0, "acknowledged": 0, "replays": 0, "measured": 0}
+def new_stats() -> dict:
+    return {"latencies": [], "errors": 0, "acknowledged": 0, "replays": 0, "measured": 0}
+
+
+async def run_load(url, tablets, template, items, *, seconds, warmup, rate, stats=None, seed=0):
+    stats = stats if stats is not None else new_stats()
     start = time.monotonic()
-    warmup_until = start + WARMUP_SECONDS
-    deadline = warmup_until + SECONDS
+    warmup_until = start + warmup
+    deadline = warmup_until + seconds
+    interval = len(tablets) / rate if rate > 0 else None
     await asyncio.gather(
         *(
-            tablet(url, token, station, template, items, deadline, warmup_until, stats, seed=i)
+            tablet(url, token, station, template, items, deadline, warmup_until, stats, seed + i, interval)
             for i, (token, station) in enumerate(tablets)
         )
     )
@@ -186,7 +204,23 @@ def main() -> int:
             log(
                 f"server {server.url} ({WORKERS} workers); {TABLETS} tablets for {SECONDS:.0f} s after {WARMUP_SECONDS:.0f} s warm-up"
             )
-            stats = asyncio.run(run_load(server.url, tablets, template, items))
+            stats = asyncio.run(
+                run_load(
+                    server.url, tablets, template, items, seconds=SECONDS, warmup=WARMUP_SECONDS, rate=RATE
+                )
+            )
+            capacity = asyncio.run(
+                run_load(
+                    server.url,
+                    tablets,
+                    template,
+                    items,
+                    seconds=CAPACITY_SECONDS,
+                    warmup=0,
+                    rate=0,
+                    seed=1000,
+                )
+            )
     except SetupFailed as exc:
         log(f"setup failed: {exc}")
         return 2
@@ -195,13 +229,13 @@ def main() -> int:
 
     runs = ChecklistRun.objects.filter(status="completed").count()
     responses = ChecklistResponse.objects.count()
-    lost_or_doubled = runs - stats["acknowledged"]
+    lost_or_doubled = runs - stats["acknowledged"] - capacity["acknowledged"]
     figures = percentiles(stats["latencies"])
     result = {
         "throughput_per_s": round(stats["measured"] / SECONDS, 1),
         "p50_ms": round(figures[50], 1),
         "p95_ms": round(figures[95], 1),
-        "errors": stats["errors"] + abs(lost_or_doubled),
+        "errors": stats["errors"] + capacity["errors"] + abs(lost_or_doubled),
     }
     log(
         f"runs acknowledged {stats['acknowledged']}, in the database {runs} (difference {lost_or_doubled}); "
@@ -210,7 +244,15 @@ def main() -> int:
     )
     if stats.get("error_kinds"):
         log(f"errors by status: {stats['error_kinds']}")
-    log(f"p99 {figures[99]:.1f} ms; targets: p95 <= {TARGETS['p95_ms']:.0f} ms, errors {TARGETS['errors']}")
+    log(
+        f"offered {RATE:g} runs/s paced; p99 {figures[99]:.1f} ms; "
+        f"targets: p95 <= {TARGETS['p95_ms']:.0f} ms, errors {TARGETS['errors']}"
+    )
+    most = percentiles(capacity["latencies"])
+    log(
+        f"capacity: {capacity['measured'] / CAPACITY_SECONDS:.1f} runs/s back to back for {CAPACITY_SECONDS:.0f} s "
+        f"(p50 {most[50]:.0f} ms, p95 {most[95]:.0f} ms, errors {capacity['errors']})"
+    )
     print(json.dumps(result), flush=True)
     return 0
 

@@ -17,9 +17,9 @@ With no arguments it
    - forward trace of a bulk raw lot reaching ~10,000 finished units (`trace_forward`);
    - the ratio of the selector's time to the same recursive SQL run bare (ids only, no objects),
      over the 200 backward traces and the forward one;
-   - the PDF trace report (with the full context) of the unit, among the sampled ones, whose
-     report has the most records (~1,000: lots, links, operations, operators), built in a child
-     process so its peak RSS is its own;
+   - the PDF trace report (with the full context) of a complex assembly, a finished unit that
+     also takes 400 purchased parts directly (~1,000 records: lots, links, operations,
+     operators), built in a child process so its peak RSS is its own;
    - the audit-trail filter (`traceability.audit.audit_entries`, first page of 50) over the
      1,000,000 history rows: one person's changes to lots in one month.
 
@@ -60,6 +60,9 @@ LEVELS = [20_000, 30_000, 40_000, 60_000, 80_000, 120_000, 150_000, 500_000]
 BULK_LOTS = 50  # bulk raw lots, each feeding 2 % of the first level
 FAN_IN = [1, 2, 3, 3, 4, 4, 4, 3, 2, 4]  # drawn uniformly: 3 on average
 WINDOW = 3  # parents come from within +-WINDOW of the child's place in time
+# The first finished unit is a complex assembly: besides its sub-assembly, it takes this many
+# purchased parts (raw lots) directly, so its trace report has about 1,000 records.
+ASSEMBLY_PARTS = 400
 LOTS_PER_ORDER = [0, 5, 5, 5, 5, 5, 5, 100]  # raw lots are received, not made
 USERS = 20
 SAMPLES = 200
@@ -239,6 +242,11 @@ def build(db_url: str) -> dict:
                     if level == 1:
                         link_id += 1
                         yield (link_id, bulk_first + i * BULK_LOTS // LEVELS[1], child, 10, event, made)
+                    if level == last_level and i == 0:
+                        stride = LEVELS[0] // ASSEMBLY_PARTS
+                        for k in range(ASSEMBLY_PARTS):
+                            link_id += 1
+                            yield (link_id, first_id[0] + k * stride, child, 1, event, made)
 
         n = copy_rows(cur, "workorders_genealogylink",
                       ["id", "parent_id", "child_id", "quantity", "event_id", "created_at"], link_rows())  # fmt: skip
@@ -345,8 +353,8 @@ def measure(ids: dict) -> dict:
         f"{finished_units:,} finished units; median {sorted(forward_ms)[1]:.0f} ms (bare SQL {sorted(forward_bare)[1]:.0f} ms)")  # fmt: skip
     ratio = (sum(selector_ms) + sorted(forward_ms)[1]) / (sum(bare_ms) + sorted(forward_bare)[1])
 
-    # The PDF: the sampled unit whose trace report has the most records.
-    unit = units[max(range(SAMPLES), key=lambda i: sizes[i])]
+    # The PDF: the complex assembly (the first finished unit, ~1,000 records in its report).
+    unit = Lot.objects.get(pk=ids["finished_min"])
     pdf = subprocess.run(
         [sys.executable, __file__, "--pdf", unit.code, str(auditor.pk)],
         capture_output=True, text=True, env=os.environ.copy(), cwd=BASE_DIR, timeout=600,

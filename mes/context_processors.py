@@ -4,9 +4,12 @@ from mes import kiosk, navigation
 
 
 def mes_context(request) -> dict:
-    """Navigation for the signed-in role and the workstation this tablet is bound to."""
+    """Navigation for the signed-in role (with its counts of things waiting for a person) and the
+    workstation this tablet is bound to. An htmx request renders a fragment, not the navigation."""
+    items = navigation.items_for(request.user)
     return {
-        "nav_items": navigation.items_for(request.user),
+        "nav_items": items,
+        "nav_badges": {} if getattr(request, "htmx", False) else navigation.badges_for(items),
         "kiosk_workstation": kiosk.bound_workstation(request),
         "embedded_mode": settings.EMBEDDED,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -11,6 +12,8 @@ class NavItem:
     url_name: str
     permission: str
     order: int = 50
+    # A count shown beside the label when it is not zero: something waits for a person there.
+    badge: Callable[[], int] | None = None
 
 
 _items: list[NavItem] = []
@@ -26,6 +29,12 @@ def items_for(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
     return sorted((i for i in _items if user.has_perm(i.permission)), key=lambda i: i.order)
+
+
+def badges_for(items: list[NavItem]) -> dict[str, int]:
+    """The non-zero counts of the items given, by URL name (one small query per counted item)."""
+    counts = {i.url_name: i.badge() for i in items if i.badge is not None}
+    return {name: n for name, n in counts.items() if n}
 
 
 # The page each role lands on after sign-in; apps replace entries as they add their pages.

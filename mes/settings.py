@@ -321,6 +321,12 @@ MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 MES_DEFAULT_SITE = env.str("MES_DEFAULT_SITE", default="")
 
 # GS1 company prefix for EPCIS exports' EPC URIs (traceability/reports/epcis.py); the default is the demo prefix of GS1's examples.
+# Mail (dead-letter alerts): EMAIL_URL such as smtp+tls://user:password@mail.example.com:587;
+# without it mail is printed to the console of the process that sends it.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mes@localhost")
+
 GS1_COMPANY_PREFIX = env.str("GS1_COMPANY_PREFIX", default="4012345")
 
 # The official B2MML and EPCIS schemas the tests validate exports against (kept beside the

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integration.alerts import alert_dead_letters
 from integration.config import ErpConfig, erp_config
 from integration.connectors import Ack, connector_for
 from integration.models import OutboxMessage
@@ -161,6 +162,11 @@ def outbox_deliver_due(
     with transaction.atomic():
         for message, ack in zip(messages, acks, strict=True):
             _record(message, ack, now, report)
+    if report.dead:
+        died = [m.pk for m in messages]
+        transaction.on_commit(
+            lambda: alert_dead_letters(list(OutboxMessage.objects.filter(pk__in=died, status=M.DEAD)))
+        )
     return report
 
 
@@ -183,6 +189,12 @@ def outbox_reclaim_expired(*, now: datetime | None = None) -> int:
     )
     if dead or back:
         log.warning("reclaimed %s messages from expired leases (%s dead)", back, dead)
+    if dead:
+        transaction.on_commit(
+            lambda: alert_dead_letters(
+                dead, cause="The worker sending them stopped answering on the last attempt."
+            )
+        )
     return back + dead
 
 

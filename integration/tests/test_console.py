@@ -151,3 +151,31 @@ def test_seed_demo_points_the_endpoint_at_the_fake_erp_and_delivers(started, fak
     assert erp_config().source == "endpoint fake-erp"
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {M.ACKNOWLEDGED}
     assert any("acknowledged" in line for line in lines)
+
+
+def test_a_dead_letter_alerts_the_people_who_resolve_messages(
+    client_for, make_user, started, fake_erp, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.ERP_MAX_ATTEMPTS = 1
+    sam = make_user(roles.SUPERVISOR, username="sam-mail", email="sam@plant.example")
+    make_user(roles.SUPERVISOR, username="no-address")  # nobody to mail
+    make_user(roles.OPERATOR, username="otto", email="otto@plant.example")  # may not resolve
+    fake_erp.faults(error_rate=1.0)
+    started.good(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.outbox_deliver_due()
+    assert report.dead >= 1
+    [mail] = mailoutbox
+    assert mail.to == ["sam@plant.example"]
+    assert "need attention" in mail.subject and started.order.number in mail.body
+    assert "/integration/" in mail.body
+
+    # Until someone retries or skips them, the console's entry carries the count on every page.
+    page = client_for(sam).get("/board/").content.decode()
+    assert f'<span class="nav-badge" title="{report.dead} waiting for a person">{report.dead}</span>' in page
+
+    # A later round with nothing newly dead sends nothing more.
+    fake_erp.faults()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.outbox_deliver_due()
+    assert len(mailoutbox) == 1
