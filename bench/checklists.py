@@ -197,9 +197,7 @@ def main() -> int:
         log(f"database {DATABASE}: migrating and building the plant")
         setup_django(db_url)
         template, tablets, items = build_plant(TABLETS)
-        # Under ASGI each request runs in its own thread: persistent connections would pile up
-        # past max_connections, so the server opens one per request.
-        env = server_env(db_url, REDIS_URL, DB_CONN_MAX_AGE="0")
+        env = server_env(db_url, REDIS_URL)
         with Server(env, workers=WORKERS, name="checklists-server") as server:
             log(
                 f"server {server.url} ({WORKERS} workers); {TABLETS} tablets for {SECONDS:.0f} s after {WARMUP_SECONDS:.0f} s warm-up"

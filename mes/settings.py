@@ -129,9 +129,20 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
         )
+    elif env.bool("DB_POOL", default=True):
+        # A connection pool per process (psycopg_pool): under ASGI each request runs in its own
+        # thread, so persistent per-thread connections would pile up, and a new connection per
+        # request costs PostgreSQL a process each time. Pooled connections are handed back at the
+        # end of each request.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a pooled connection the server closed is replaced
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=20),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
     else:
-        # Under ASGI every request thread would keep its own persistent connection and exhaust
-        # the server's limit; connect per request unless a plant sets it deliberately.
+        # Without a pool, connect per request unless a plant sets a lifetime deliberately.
         DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
         DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

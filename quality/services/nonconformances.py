@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mes.errors import Forbidden, IllegalTransition, ValidationFailed, full_clean
@@ -24,7 +24,16 @@ from workorders.models import WorkOrder, WorkOrderOperation
 N = NonconformanceStatus
 
 
+NUMBER_SEQUENCE = "quality_nonconformance_number_seq"  # quality/migrations/0005
+
+
 def _next_number() -> str:
+    """The next NC number. On PostgreSQL a sequence hands it out, so concurrent openings never
+    draw the same one; on SQLite writers are serialised, so the highest so far plus one is free."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCE])
+            return f"NC-{cursor.fetchone()[0]:06d}"
     last = Nonconformance.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     number = last + 1
     while Nonconformance.objects.filter(number=f"NC-{number:06d}").exists():
@@ -33,8 +42,9 @@ def _next_number() -> str:
 
 
 def _create(**fields) -> Nonconformance:
-    """Number and save a nonconformance. Two tablets may take the same next number at once: the
-    unique constraint refuses the second, which retries (in a savepoint) with the next one."""
+    """Number and save a nonconformance. The unique constraint has the last word: should a number
+    be taken already (on SQLite, or one entered by hand), the save retries, in a savepoint, with
+    the next one."""
     user = fields["opened_by"]
     for attempt in range(10):
         nc = Nonconformance(number=_next_number(), opened_at=timezone.now(), **fields)

@@ -10,6 +10,7 @@ and the consumers' periodic sequence check bring every dashboard back in line.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from asgiref.sync import async_to_sync
@@ -61,22 +62,36 @@ def schedule_delta(
 
         committed_in = time.time()  # on_commit runs right after the commit
         try:
-            sequence, last_event_at = next_sequence(line_id, at)
-            message = line_delta(
-                line_id=line_id,
-                sequence=sequence,
-                last_event_at=last_event_at,
-                workstation_ids=workstations,
-                line=line,
-                figures=figures,
-            )
-            message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
-            site = site_id if site_id is not None else message["line"]["site"]
-            send_to_groups([line_group(line_id), site_group(site)], {"type": "line.delta", "delta": message})
+            # One line's deltas leave this process in the order of their numbers; otherwise two
+            # threads finishing a moment apart would cross and make every dashboard re-read.
+            with _line_lock(line_id):
+                sequence, last_event_at = next_sequence(line_id, at)
+                message = line_delta(
+                    line_id=line_id,
+                    sequence=sequence,
+                    last_event_at=last_event_at,
+                    workstation_ids=workstations,
+                    line=line,
+                    figures=figures,
+                )
+                message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
+                site = site_id if site_id is not None else message["line"]["site"]
+                send_to_groups(
+                    [line_group(line_id), site_group(site)], {"type": "line.delta", "delta": message}
+                )
         except Exception:
             logger.exception("live delta for line %s not sent", line_id)
 
     transaction.on_commit(send)
+
+
+_line_locks: dict[int, threading.Lock] = {}
+_line_locks_guard = threading.Lock()
+
+
+def _line_lock(line_id: int) -> threading.Lock:
+    with _line_locks_guard:
+        return _line_locks.setdefault(line_id, threading.Lock())
 
 
 def announce_line(line_id: int) -> None:
