@@ -175,10 +175,7 @@ def record(started: list, count: int) -> float:
 
     from django.db import connections
 
-    connections.close_all()  # the children open their own connections...
-    for conn in connections.all():
-        if hasattr(conn, "close_pool"):
-            conn.close_pool()  # ...and their own pools: a pool must not cross a fork
+    connections.close_all()  # the children open their own connections
     began = time.monotonic()
     share = [count // len(started) + (1 if i < count % len(started) else 0) for i in range(len(started))]
     with multiprocessing.get_context("fork").Pool(len(started)) as pool:

@@ -5,6 +5,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+# The web server pools its PostgreSQL connections (see DATABASES in settings); workers and
+# commands keep a connection of their own.
+os.environ.setdefault("DB_POOL", "on")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -129,11 +129,12 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
         )
-    elif env.bool("DB_POOL", default=True):
-        # A connection pool per process (psycopg_pool): under ASGI each request runs in its own
-        # thread, so persistent per-thread connections would pile up, and a new connection per
-        # request costs PostgreSQL a process each time. Pooled connections are handed back at the
-        # end of each request.
+    elif env.bool("DB_POOL", default=False):
+        # A connection pool per process (psycopg_pool), on in the ASGI server (mes/asgi.py turns
+        # it on): there each request runs in its own thread, so persistent per-thread connections
+        # would pile up, and a new connection per request costs PostgreSQL a process each time.
+        # Django hands pooled connections back at the end of each request. Celery workers and
+        # commands, whose threads are not requests, keep their own connections.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a pooled connection the server closed is replaced
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
