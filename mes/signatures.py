@@ -273,29 +273,26 @@ class Manifestation:
         text = f"{self.meaning} by {self.printed_name} on {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
         return text if self.intact else f"{text} — BROKEN: the record changed after signing"
 
+    @classmethod
+    def of(cls, signature: Signature, *, current_hash: str | None) -> Manifestation:
+        """The manifestation of `signature`, given the signed record's content hash now (None
+        when the record is gone)."""
+        return cls(
+            printed_name=signature.printed_name,
+            meaning=Meaning(signature.meaning).label,
+            signed_at=signature.signed_at.astimezone(UTC),
+            method=Method(signature.method).label,
+            intact=current_hash is not None and signature.content_hash == current_hash,
+            comment=signature.comment,
+        )
+
 
 def manifestation(signature: Signature, record: models.Model | None = None) -> Manifestation:
-    return Manifestation(
-        printed_name=signature.printed_name,
-        meaning=Meaning(signature.meaning).label,
-        signed_at=signature.signed_at.astimezone(UTC),
-        method=Method(signature.method).label,
-        intact=signature_is_intact(signature, record),
-        comment=signature.comment,
-    )
+    record = record if record is not None else signature.record
+    return Manifestation.of(signature, current_hash=content_hash(record) if record is not None else None)
 
 
 def manifestations(record: models.Model) -> list[Manifestation]:
     """Every signature on a record as shown to people, oldest first; one hash of the record."""
     current = content_hash(record)
-    return [
-        Manifestation(
-            printed_name=s.printed_name,
-            meaning=Meaning(s.meaning).label,
-            signed_at=s.signed_at.astimezone(UTC),
-            method=Method(s.method).label,
-            intact=s.content_hash == current,
-            comment=s.comment,
-        )
-        for s in signatures_for(record)
-    ]
+    return [Manifestation.of(s, current_hash=current) for s in signatures_for(record)]

@@ -1,8 +1,8 @@
 """What quality adds to the live line status: open nonconformances and active holds per line.
 
-Registered from `QualityConfig.ready()`: `line_figures` feeds the dashboards' snapshots, and
-every save of a nonconformance or a hold (through `quality.services._common.save`) announces its
-line, so the dashboards get a delta with the new counts after the commit.
+Registered from `QualityConfig.ready()`: `line_figures` feeds the dashboards' snapshots. The
+nonconformance and hold services announce the line of each one they open, move, place or
+release, so the dashboards get a delta with the new counts after the commit.
 """
 
 from __future__ import annotations
@@ -39,10 +39,8 @@ def _line_of(record: Nonconformance | Hold) -> int | None:
     return record.work_order.line_id if record.work_order_id else None
 
 
-def announce(record) -> None:
+def announce(record: Nonconformance | Hold) -> None:
     """After a nonconformance or hold changed: its line's dashboards hear of it after commit."""
-    if not isinstance(record, Nonconformance | Hold):
-        return
     line_id = _line_of(record)
     if line_id is not None:
         from workorders.live.broadcast import announce_line

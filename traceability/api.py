@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +14,7 @@ from mes.errors import ValidationFailed
 from mes.permissions import HasPermission
 from traceability import selectors, services
 from traceability.models import ReportJob, ReportKind, ReportStatus
-from traceability.views.reports import job_for
+from traceability.views.reports import file_response, job_for
 
 VIEW_LOT = "workorders.view_lot"
 
@@ -150,10 +149,7 @@ class ReportJobDownload(APIView):
         },
     )
     def get(self, request, pk: int):
-        job = job_for(request.user, pk)
-        if job.status != ReportStatus.DONE or not job.file:
+        response = file_response(job_for(request.user, pk))
+        if response is None:
             raise NotFound("This report is not ready.")
-        response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
-                                content_type=job.content_type)  # fmt: skip
-        response["X-Content-SHA256"] = job.content_hash
         return response

@@ -352,23 +352,14 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventRequestSerializer(serializers.Serializer):
+class ProductionRequestSerializer(serializers.Serializer):
+    """What every production request carries: the client's key, the workstation and, for a tap
+    sent late, when it happened."""
+
     idempotency_key = serializers.CharField(help_text="A UUID made by the client; a retry reuses it.")
-    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in RECORDABLE])
     workstation = serializers.IntegerField()
-    operation = serializers.IntegerField(required=False)
-    quantity = serializers.CharField(required=False, help_text="For complete and scrap.")
-    reason = serializers.CharField(
-        required=False, help_text="Reason code, for pause, scrap and downtime_start."
-    )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     occurred_at = serializers.CharField(
         required=False, help_text="When it happened, if sent late (ISO 8601)."
-    )
-    override = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Allow more than the remaining quantity (needs the permission).",
     )
 
     def validate_idempotency_key(self, value):
@@ -379,6 +370,33 @@ class EventRequestSerializer(serializers.Serializer):
         if value and parsed is None:
             raise ValidationError("Not an ISO 8601 date and time.")
         return parsed
+
+
+def visible_workstation(user, pk: int) -> Workstation:
+    """The workstation a production request names, if it is on a site `user` sees."""
+    workstation = (
+        Workstation.objects.filter(pk=pk, line__site__in=plant.sites_visible_to(user))
+        .select_related("line")
+        .first()
+    )
+    if workstation is None:
+        raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
+    return workstation
+
+
+class EventRequestSerializer(ProductionRequestSerializer):
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in RECORDABLE])
+    operation = serializers.IntegerField(required=False)
+    quantity = serializers.CharField(required=False, help_text="For complete and scrap.")
+    reason = serializers.CharField(
+        required=False, help_text="Reason code, for pause, scrap and downtime_start."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Allow more than the remaining quantity (needs the permission).",
+    )
 
     def validate(self, attrs):
         needs = {
@@ -432,15 +450,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         body = EventRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        workstation = (
-            Workstation.objects.filter(
-                pk=data["workstation"], line__site__in=plant.sites_visible_to(request.user)
-            )
-            .select_related("line")
-            .first()
-        )
-        if workstation is None:
-            raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
+        workstation = visible_workstation(request.user, data["workstation"])
         recorded = services.event_record(user=request.user, workstation=workstation, data=data)
         code = status.HTTP_200_OK if recorded.replayed else status.HTTP_201_CREATED
         return Response(EventSerializer(recorded.event).data, status=code)

@@ -3,7 +3,6 @@ lots, and consume a lot at an operation (idempotent like every production endpoi
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,11 +12,9 @@ from rest_framework.response import Response
 
 from mes import selectors as plant
 from mes.errors import MesError, ValidationFailed
-from mes.idempotency import parse_key
-from mes.models import Workstation
 from mes.permissions import HasPermission
 from workorders import gs1, services
-from workorders.api import EventSerializer
+from workorders.api import EventSerializer, ProductionRequestSerializer, visible_workstation
 from workorders.models import Consumption, GenealogyLink, Lot, Product
 from workorders.selectors.lots import lot_detail, lots_visible
 from workorders.states import LotKind, LotStatus
@@ -232,9 +229,7 @@ class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return Response(LotSerializer(lot).data, status=status.HTTP_201_CREATED)
 
 
-class ConsumeRequestSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(help_text="A UUID made by the client; a retry reuses it.")
-    workstation = serializers.IntegerField()
+class ConsumeRequestSerializer(ProductionRequestSerializer):
     lot = serializers.CharField(
         max_length=200, help_text="The lot or serial code, or a scanned GS1 element string holding it."
     )
@@ -244,18 +239,6 @@ class ConsumeRequestSerializer(serializers.Serializer):
         default="",
         help_text="Blank: what the order still needs of this component, at most what is left of the lot.",
     )
-    occurred_at = serializers.CharField(
-        required=False, help_text="When it happened, if sent late (ISO 8601)."
-    )
-
-    def validate_idempotency_key(self, value):
-        return parse_key(value)
-
-    def validate_occurred_at(self, value):
-        parsed = parse_datetime(value) if value else None
-        if value and parsed is None:
-            raise ValidationError("Not an ISO 8601 date and time.")
-        return parsed
 
 
 @extend_schema(
@@ -270,15 +253,7 @@ def operation_consume(request, pk: int):
     body = ConsumeRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     data = body.validated_data
-    workstation = (
-        Workstation.objects.filter(
-            pk=data["workstation"], line__site__in=plant.sites_visible_to(request.user)
-        )
-        .select_related("line")
-        .first()
-    )
-    if workstation is None:
-        raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
+    workstation = visible_workstation(request.user, data["workstation"])
     recorded = services.operation_consume(
         operation_id=pk,
         workstation=workstation,

@@ -57,16 +57,28 @@ def run_once(key: uuid.UUID, action: str, request: dict, act: Callable[[], model
 def save(
     instance: models.Model, *, user, reason: str, fields: list[str] | None = None, clean: bool = True
 ) -> None:
-    """Save a regulated record so its history row carries who and why (and, for a
-    nonconformance or hold, tell its line's dashboards)."""
-    from quality.live import announce
-
+    """Save a regulated record so its history row carries who and why."""
     instance._history_user = user
     instance._change_reason = reason[:100]
     if clean:
         full_clean(instance)
     instance.save(update_fields=fields)
-    announce(instance)
+
+
+def image_format(upload) -> str | None:
+    """The format Pillow reads in an uploaded file ("JPEG", "PNG" ...), or None when it is not an
+    image; the file is left at its start."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.verify()
+            return image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    finally:
+        upload.seek(0)
 
 
 def lock(model: type[models.Model], pk: int, *related: str):

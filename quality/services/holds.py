@@ -15,6 +15,7 @@ from django.utils import timezone
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
+from quality.live import announce
 from quality.models import Hold, Nonconformance
 from quality.services._common import Done, lock, require, run_once, save
 from quality.states import HoldStatus, HoldTarget
@@ -64,6 +65,7 @@ def hold_place(
             placed_at=timezone.now(),
         )
         save(hold, user=user, reason="Hold placed")
+        announce(hold)
         if order.status in HOLDABLE:
             production.workorder_transition(
                 work_order_id=order.pk,
@@ -118,6 +120,7 @@ def hold_release(
             reason=f"Hold released: {reason.strip()}",
             fields=["status", "released_by", "released_at", "release_reason"],
         )
+        announce(hold)
         signature_sign(
             record=hold, signer=user, meaning=Meaning.RELEASED, reauth=reauth, comment=reason.strip()
         )

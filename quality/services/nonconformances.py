@@ -11,6 +11,7 @@ from django.utils import timezone
 from mes.errors import Forbidden, IllegalTransition, ValidationFailed, full_clean
 from mes.models import Site, User, Workstation
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
+from quality.live import announce
 from quality.models import ChecklistResponse, ChecklistRun, Nonconformance
 from quality.services._common import Done, lock, require, run_once, save
 from quality.states import (
@@ -53,6 +54,7 @@ def _create(**fields) -> Nonconformance:
             full_clean(nc, exclude=["number"])
             with transaction.atomic():
                 save(nc, user=user, reason="Nonconformance opened", clean=False)
+            announce(nc)
             return nc
         except IntegrityError:
             if attempt == 9:
@@ -138,6 +140,7 @@ def _move(nc: Nonconformance, target: str, user: User, reason: str, fields: list
         )
     nc.status = target
     save(nc, user=user, reason=reason, fields=["status", *fields])
+    announce(nc)
 
 
 @transaction.atomic

@@ -26,7 +26,7 @@ from quality.models import (
     FormAssignment,
     OperationChecklist,
 )
-from quality.services._common import Done, lock, run_once, save
+from quality.services._common import Done, image_format, lock, run_once, save
 from quality.services.templates import effective_version
 from quality.states import ItemKind, RunStatus, Trigger
 from workorders.models import WorkOrderOperation
@@ -125,18 +125,8 @@ def clean_number(item: ChecklistItem, value) -> Decimal:
 def clean_photo(item: ChecklistItem, upload: UploadedFile) -> UploadedFile:
     if upload.size > max_photo_bytes():
         _refuse(item, f"The photo is larger than {max_photo_bytes() // (1024 * 1024)} MB.", "too_large")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.verify()
-            found = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    if image_format(upload) not in PHOTO_TYPES.values():
         _refuse(item, "The file is not a photo (JPEG, PNG or WebP).", "not_an_image")
-    if found not in PHOTO_TYPES.values():
-        _refuse(item, "The file is not a photo (JPEG, PNG or WebP).", "not_an_image")
-    upload.seek(0)
     return upload
 
 

@@ -9,7 +9,7 @@ from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import Site, User, Workstation
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
-from quality.services._common import lock, require, save
+from quality.services._common import image_format, lock, require, save
 from quality.states import VersionStatus
 
 V = VersionStatus
@@ -96,20 +96,10 @@ def _check_image(upload) -> None:
         raise ValidationFailed("Choose an image file.", field="image", code="required")
     if upload.size > MAX_IMAGE_BYTES:
         raise ValidationFailed("The image is larger than 10 MB.", field="image", code="too_large")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        upload.seek(0)
-        with Image.open(upload) as picture:
-            picture.verify()
-            found = picture.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        found = None
-    if found not in IMAGE_FORMATS:
+    if image_format(upload) not in IMAGE_FORMATS:
         raise ValidationFailed(
             "The file is not an image (JPEG, PNG, WebP or GIF).", field="image", code="not_an_image"
         )
-    upload.seek(0)
 
 
 @transaction.atomic

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Max, Min, Q, Sum
 
-from mes.signatures import Manifestation, Meaning, Method, Signature, content_hash
+from mes.signatures import Manifestation, Signature, content_hash
 from quality.models import ChecklistResponse, ChecklistRun, Hold, Nonconformance
 from quality.states import HoldTarget
 from traceability.selectors.graph import Trace, TraceNode
@@ -292,14 +292,7 @@ def trace_context(trace: Trace) -> TraceContext:
 
     def manifest(model, pk, current_hash: str | None) -> list[Manifestation]:
         return [
-            Manifestation(
-                printed_name=s.printed_name,
-                meaning=Meaning(s.meaning).label,
-                signed_at=s.signed_at.astimezone(UTC),
-                method=Method(s.method).label,
-                intact=current_hash is not None and s.content_hash == current_hash,
-                comment=s.comment,
-            )
+            Manifestation.of(s, current_hash=current_hash)
             for s in signatures.get((types[model].pk, str(pk)), [])
         ]
 

@@ -15,6 +15,16 @@ from traceability.models import ReportJob, ReportStatus
 VIEW_LOT = "workorders.view_lot"
 
 
+def file_response(job: ReportJob) -> FileResponse | None:
+    """The finished report as a download carrying its content hash; None while it is not ready."""
+    if job.status != ReportStatus.DONE or not job.file:
+        return None
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
+                            content_type=job.content_type)  # fmt: skip
+    response["X-Content-SHA256"] = job.content_hash
+    return response
+
+
 def job_for(user, pk: int) -> ReportJob:
     """A report job its requester (or an administrator) may see; others get 404."""
     jobs = ReportJob.objects.all() if user.is_superuser else ReportJob.objects.filter(requested_by=user)
@@ -50,10 +60,7 @@ def report_list(request):
 
 @permission_required(VIEW_LOT)
 def report_download(request, pk: int):
-    job = job_for(request.user, pk)
-    if job.status != ReportStatus.DONE or not job.file:
+    response = file_response(job_for(request.user, pk))
+    if response is None:
         raise Http404("This report is not ready.")
-    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename,
-                            content_type=job.content_type)  # fmt: skip
-    response["X-Content-SHA256"] = job.content_hash
     return response

@@ -1,13 +1,13 @@
 """Two tablets recording on one operation at the same moment never lose an update (PostgreSQL)."""
 
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from mes.tests.factories import WorkstationFactory
+from mes.tests.threads import run_in_threads
 from workorders import services
 from workorders.models import ProductionEvent, WorkOrderOperation
 from workorders.tests.factories import key, released_order
@@ -16,28 +16,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 
 THREADS = 8
 TAPS_PER_THREAD = 15
-
-
-def run_in_threads(target, count):
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def worker(i):
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # surfaced to the test below
-            errors.append(exc)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
 
 
 def test_concurrent_completions_on_one_operation_are_all_counted(site, operator, supervisor):
