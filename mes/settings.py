@@ -190,7 +190,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# When the broker connection drops, a running late-ack task can no longer be acknowledged: cancel
+# it and let the broker hand it out again (the outbox leases make a repeat harmless) rather than
+# keep a slot busy with a task whose ack has nowhere to go.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Redis as the broker: no blocking call waits forever on a connection the broker dropped without
+# closing it, and an idle or stuck connection is checked and replaced within seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 3,
+    "health_check_interval": 10,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -120,16 +120,17 @@ def asgi_server(django_db_setup, django_db_blocker):
 _rollback_snapshots: dict[str, str] = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; the Django ORM calls the tests make
-    # around it are still plain synchronous calls.
+    # around it are still plain synchronous calls. The browser lives for one module, so the tests
+    # after it run with no event loop in their thread, as the services do in production.
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
-    # Playwright's greenlets give the rest of the session another contextvars context, and Django
+    # Playwright's greenlets give the module's tests another contextvars context, and Django
     # keeps one connection object per context: keep the snapshot `serialized_rollback` restores
     # after each flush (the roles the migrations made) to hand to the new connection objects.
     for alias in connections:

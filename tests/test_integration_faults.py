@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -81,19 +82,20 @@ def _redis_up(port: int) -> bool:
         return False
 
 
-def _wait(condition, timeout: float, message: str, interval: float = 0.2) -> None:
+def _wait(condition, timeout: float, message: str, interval: float = 0.2, explain=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(interval)
-    raise AssertionError(message)
+    raise AssertionError(f"{message}\n{explain()}" if explain else message)
 
 
 class Worker:
     """`celery -A mes worker` (or `beat`, which sweeps every second) in its own process group."""
 
     count = 0
+    started: list[Worker] = []
 
     def __init__(self, env: dict, tmp: Path, kind: str = "worker"):
         Worker.count += 1
@@ -138,7 +140,13 @@ class Worker:
             f"{self.kind} did not start: see {self.log_path}",
         )
         assert self.process.poll() is None, f"worker exited: see {self.log_path}"
+        Worker.started.append(self)
         return self
+
+    def tail(self, lines: int = 25) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        state = "running" if self.process.poll() is None else f"exited {self.process.returncode}"
+        return f"--- {self.name} ({state}), last lines of {self.log_path.name}:\n" + "\n".join(text)
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -233,8 +241,20 @@ def _all_acknowledged() -> bool:
     return not OutboxMessage.objects.exclude(status=M.ACKNOWLEDGED).exists()
 
 
+def _delivery_state() -> str:
+    """What a failed wait shows: the outbox by status, and the ends of the workers' logs."""
+    counts = dict(Counter(OutboxMessage.objects.values_list("status", flat=True)))
+    return "\n".join([f"outbox by status: {counts}", *(w.tail() for w in Worker.started)])
+
+
 def _settle(erp, timeout: float = 90) -> None:
-    _wait(_all_acknowledged, timeout, "not every message was acknowledged in time", interval=0.3)
+    _wait(
+        _all_acknowledged,
+        timeout,
+        "not every message was acknowledged in time",
+        interval=0.3,
+        explain=_delivery_state,
+    )
     committed = ProductionEvent.objects.filter(kind__in=KINDS, work_order__isnull=False)
     keys = {str(k) for k in OutboxMessage.objects.values_list("idempotency_key", flat=True)}
     assert OutboxMessage.objects.count() == committed.count(), "messages = committed events"
@@ -308,7 +328,12 @@ def test_a_worker_killed_mid_batch_and_a_restarted_worker_delivers_the_rest(plan
     erp = plant["erp"]
     erp.faults(slow_seconds=0.3)
     _record(floor, 40)
-    _wait(lambda: OutboxMessage.objects.filter(status=M.SENT).exists(), 30, "nothing went in flight")
+    _wait(
+        lambda: OutboxMessage.objects.filter(status=M.SENT).exists(),
+        30,
+        "nothing went in flight",
+        explain=_delivery_state,
+    )
     worker.kill()
     in_flight = OutboxMessage.objects.filter(status=M.SENT).count()
     assert in_flight > 0 and not _all_acknowledged()
