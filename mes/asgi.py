@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (authenticated by session)."""
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -15,10 +16,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from mes.routing import websocket_urlpatterns  # noqa: E402
+from workorders.live import broadcast  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+async def application(scope, receive, send):
+    """The router, on the loop that live deltas are sent from (see `workorders.live.broadcast`)."""
+    broadcast.use_server_loop(asyncio.get_running_loop())
+    return await router(scope, receive, send)

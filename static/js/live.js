@@ -125,7 +125,11 @@
     d.workstations = stations;
     if (d.figures === undefined) d.figures = cur.figures; // production deltas leave them out
     lines[d.id] = d;
-    if (msg.event && scope === "line") { events.unshift(msg.event); events = events.slice(0, 15); }
+    if (scope === "line") {
+      // A busy line's delta carries every event since the last one, oldest first.
+      (msg.events || (msg.event ? [msg.event] : [])).forEach(function (e) { events.unshift(e); });
+      events = events.slice(0, 15);
+    }
     render();
   }
   function onHeartbeat(msg) {

@@ -5,17 +5,27 @@ and sent only once the transaction has committed, so a dashboard never shows unc
 A delta carries the line's sequence number: a client that sees a gap re-reads the snapshot.
 A failed send is logged and dropped: the commit has happened, and the gap check, the heartbeat
 and the consumers' periodic sequence check bring every dashboard back in line.
+
+In the web server the request that committed does not wait for its delta: the change is handed
+to the server's event loop, where one publisher per line sends what has gathered since its last
+delta as one delta (one sequence number, the union of the changed workstations, every event in
+commit order). A busy line thus costs the database one sequence update and one line summary per
+delta rather than per tap, and a tablet's answer never waits on the dashboards. Elsewhere (the
+worker, the MQTT ingestor, commands, tests) each commit sends its own delta at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +51,21 @@ def event_summary(event) -> dict:
     }
 
 
+@dataclass
+class Change:
+    """One committed change of a line, waiting for its delta."""
+
+    line_id: int
+    site_id: int | None
+    workstations: list[int]
+    event: dict | None
+    andon: dict | None
+    figures: bool
+    at: datetime | None
+    committed_at: float
+    line: object = None
+
+
 def schedule_delta(
     *,
     line_id: int,
@@ -51,40 +76,108 @@ def schedule_delta(
     line=None,
     figures: bool = False,
 ) -> None:
-    """Once the transaction commits, raise the line's sequence number and send `line.delta` to
-    the line's and the site's groups."""
+    """Once the transaction commits, have the line's dashboards sent a delta for this change."""
     summary = event_summary(event) if event is not None else None
     at = event.occurred_at if event is not None else None
 
-    def send() -> None:
-        from workorders.live.projection import next_sequence
-        from workorders.selectors.live import line_delta
-
-        committed_in = time.time()  # on_commit runs right after the commit
+    def committed() -> None:
+        change = Change(line_id, site_id, workstations, summary, andon, figures, at, time.time(), line)
+        loop = _server_loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(_publisher.add, change)
+            return
         try:
             # One line's deltas leave this process in the order of their numbers; otherwise two
             # threads finishing a moment apart would cross and make every dashboard re-read.
             with _line_lock(line_id):
-                sequence, last_event_at = next_sequence(line_id, at)
-                message = line_delta(
-                    line_id=line_id,
-                    sequence=sequence,
-                    last_event_at=last_event_at,
-                    workstation_ids=workstations,
-                    line=line,
-                    figures=figures,
-                )
-                message.update({"event": summary, "andon_change": andon, "committed_at": committed_in})
-                site = site_id if site_id is not None else message["line"]["site"]
-                send_to_groups(
-                    [line_group(line_id), site_group(site)], {"type": "line.delta", "delta": message}
-                )
+                groups, message = build_delta([change])
+                send_to_groups(groups, {"type": "line.delta", "delta": message})
         except Exception:
             logger.exception("live delta for line %s not sent", line_id)
 
-    transaction.on_commit(send)
+    transaction.on_commit(committed)
 
 
+def build_delta(changes: list[Change]) -> tuple[list[str], dict]:
+    """Raise the line's sequence number once and build the delta covering `changes` (one line's,
+    in commit order); returns the groups to send it to and the message."""
+    from workorders.live.projection import next_sequence
+    from workorders.selectors.live import line_delta
+
+    first = changes[0]
+    times = [c.at for c in changes if c.at is not None]
+    sequence, last_event_at = next_sequence(first.line_id, max(times) if times else None)
+    stations = list(dict.fromkeys(ws for c in changes for ws in c.workstations))
+    message = line_delta(
+        line_id=first.line_id,
+        sequence=sequence,
+        last_event_at=last_event_at,
+        workstation_ids=stations,
+        line=next((c.line for c in changes if c.line is not None), None),
+        figures=any(c.figures for c in changes),
+    )
+    events = [c.event for c in changes if c.event is not None]
+    andon = [c.andon for c in changes if c.andon is not None]
+    message.update(
+        {
+            "event": events[-1] if events else None,
+            "events": events,
+            "andon_change": andon[-1] if andon else None,
+            "committed_at": first.committed_at,  # the oldest change it carries: honest latency
+        }
+    )
+    site = next((c.site_id for c in changes if c.site_id is not None), None)
+    if site is None:
+        site = message["line"]["site"]
+    return [line_group(first.line_id), site_group(site)], message
+
+
+# --- In the web server: one publisher per line on the server's event loop ----------------------
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def use_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Send deltas from this (the ASGI server's) event loop from now on; called by `mes.asgi`."""
+    global _server_loop
+    _server_loop = loop
+
+
+class LinePublisher:
+    """Lives on the server's event loop. `add` queues a committed change; for each line at most one
+    task runs, sending everything queued for the line as one delta, then the next batch, until
+    nothing is left. Batches of one line leave in order."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, list[Change]] = {}
+        self.tasks: dict[int, asyncio.Task] = {}
+
+    def add(self, change: Change) -> None:
+        self.pending.setdefault(change.line_id, []).append(change)
+        if change.line_id not in self.tasks:
+            self.tasks[change.line_id] = asyncio.ensure_future(self.drain(change.line_id))
+
+    async def drain(self, line_id: int) -> None:
+        try:
+            while changes := self.pending.pop(line_id, None):
+                try:
+                    groups, message = await sync_to_async(_build_and_release, thread_sensitive=False)(changes)
+                    await fan_out(groups, {"type": "line.delta", "delta": message})
+                except Exception:
+                    logger.exception("live delta for line %s not sent", line_id)
+        finally:
+            del self.tasks[line_id]
+
+
+def _build_and_release(changes: list[Change]) -> tuple[list[str], dict]:
+    # A thread of the loop's executor: hand its database connection back as a request would.
+    try:
+        return build_delta(changes)
+    finally:
+        close_old_connections()
+
+
+_publisher = LinePublisher()
 _line_locks: dict[int, threading.Lock] = {}
 _line_locks_guard = threading.Lock()
 
@@ -99,13 +192,13 @@ def announce_line(line_id: int) -> None:
     schedule_delta(line_id=line_id, site_id=None, workstations=[], figures=True)
 
 
-def send_to_groups(groups: list[str], message: dict) -> None:
+async def fan_out(groups: list[str], message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    for group in groups:
+        await layer.group_send(group, message)
 
-    async def fan_out() -> None:
-        for group in groups:
-            await layer.group_send(group, message)
 
-    async_to_sync(fan_out)()
+def send_to_groups(groups: list[str], message: dict) -> None:
+    async_to_sync(fan_out)(groups, message)

@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.routing import URLRouter
@@ -86,15 +87,14 @@ async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
         )
 
     await database_sync_to_async(work)()
-    # start, the order's move to in progress, the count: one delta each, in sequence.
-    deltas = [await receive(comm, "delta") for _ in range(3)]
-    assert sorted(d["seq"] for d in deltas) == [seq + 1, seq + 2, seq + 3]
-    assert [d["event"]["kind"] for d in sorted(deltas, key=lambda d: d["seq"])] == [
-        "start",
-        "order_status",
-        "complete",
-    ]
-    last = max(deltas, key=lambda d: d["seq"])
+    # start, the order's move to in progress, the count: in sequence, one delta each unless a
+    # publisher gathered some into one (numbers still consecutive, every event carried once).
+    deltas = []
+    while sum(len(d["events"]) for d in deltas) < 3:
+        deltas.append(await receive(comm, "delta"))
+    assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
+    assert [e["kind"] for d in deltas for e in d["events"]] == ["start", "order_status", "complete"]
+    last = deltas[-1]
     assert last["line"]["state"] == "running" and last["line"]["good"] == "3"
     assert last["line"]["workstations"][0]["code"] == ws.code
     await comm.disconnect()
@@ -175,3 +175,59 @@ async def test_the_session_authenticates_through_the_asgi_application(layer, pla
     assert (await receive(comm, "snapshot"))["lines"][0]["id"] == plant["workstation"].line_id
     await comm.disconnect()
     await asyncio.sleep(0)
+
+
+@pytest_asyncio.fixture
+async def server_loop():
+    """This test's event loop as the web server's: deltas go through the line publisher."""
+    from workorders.live import broadcast
+
+    broadcast.use_server_loop(asyncio.get_running_loop())
+    yield broadcast
+    broadcast.use_server_loop(None)
+
+
+async def test_in_the_server_a_busy_line_gets_every_event_once_in_order_in_consecutive_deltas(
+    layer, plant, server_loop
+):
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+
+    def work():
+        op = plant["order"].operations.get()
+        services.operation_start(operation_id=op.pk, workstation=ws, user=plant["operator"], key=key())
+        for _ in range(6):
+            services.operation_record_good(
+                operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=1, key=key()
+            )
+
+    await database_sync_to_async(work)()
+    deltas = []
+    while sum(len(d["events"]) for d in deltas) < 8:
+        deltas.append(await receive(comm, "delta"))
+    assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
+    kinds = [e["kind"] for d in deltas for e in d["events"]]
+    assert kinds == ["start", "order_status", *["complete"] * 6]
+    assert deltas[-1]["line"]["good"] == "6"
+    assert all(d["event"] == d["events"][-1] for d in deltas)
+    await comm.disconnect()
+
+
+async def test_changes_waiting_together_leave_as_one_delta(layer, plant, server_loop):
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+    now = __import__("time").time()
+    for n in (1, 2, 3):  # queued before the publisher gets to run
+        server_loop._publisher.add(
+            server_loop.Change(ws.line_id, None, [ws.pk], {"kind": f"e{n}"}, None, False, None, now + n)
+        )
+    delta = await receive(comm, "delta")
+    assert delta["seq"] == seq + 1
+    assert [e["kind"] for e in delta["events"]] == ["e1", "e2", "e3"]
+    assert delta["committed_at"] == now + 1  # latency counts from the oldest change it carries
+    assert [w["id"] for w in delta["line"]["workstations"]] == [ws.pk]
+    await comm.disconnect()
