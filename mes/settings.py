@@ -337,6 +337,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Live dashboards: after a delta, a line's next one waits at least this long, gathering what
+# committed meanwhile (a lone change still leaves at once).
+LIVE_DELTA_INTERVAL_SECONDS = env.float("LIVE_DELTA_INTERVAL_SECONDS", default=0.1)
+
 # Machine data: the MQTT broker `manage.py ingest_mqtt` subscribes to and `simulate_line` publishes to.
 MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 

@@ -10,8 +10,10 @@ In the web server the request that committed does not wait for its delta: the ch
 to the server's event loop, where one publisher per line sends what has gathered since its last
 delta as one delta (one sequence number, the union of the changed workstations, every event in
 commit order). A busy line thus costs the database one sequence update and one line summary per
-delta rather than per tap, and a tablet's answer never waits on the dashboards. Elsewhere (the
-worker, the MQTT ingestor, commands, tests) each commit sends its own delta at once.
+delta rather than per tap, and a tablet's answer never waits on the dashboards. The MQTT ingestor,
+which commits machine counts outside the server, runs the same publishers on a loop of its own
+(`start_publisher_thread`). Elsewhere (the Celery worker, other commands, tests) each commit
+sends its own delta at once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import close_old_connections, transaction
 
 logger = logging.getLogger(__name__)
@@ -143,6 +146,35 @@ def use_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _server_loop = loop
 
 
+_publisher_thread: threading.Thread | None = None
+
+
+def start_publisher_thread() -> None:
+    """For a long-running process that commits production outside the web server: run the line
+    publishers on an event loop in a thread of their own, so its commits do not wait for their
+    deltas either and a burst of them leaves as few deltas. Idempotent."""
+    global _publisher_thread
+    if _publisher_thread is not None:
+        return
+    loop = asyncio.new_event_loop()
+    _publisher_thread = threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True)
+    _publisher_thread.start()
+    use_server_loop(loop)
+
+
+def stop_publisher_thread() -> None:
+    """Stop what `start_publisher_thread` started; deltas are then sent at each commit again."""
+    global _publisher_thread
+    if _publisher_thread is None:
+        return
+    loop = _server_loop
+    use_server_loop(None)
+    loop.call_soon_threadsafe(loop.stop)
+    _publisher_thread.join(5)
+    loop.close()
+    _publisher_thread = None
+
+
 class LinePublisher:
     """Lives on the server's event loop. `add` queues a committed change; for each line at most one
     task runs, sending everything queued for the line as one delta, then the next batch, until
@@ -165,6 +197,9 @@ class LinePublisher:
                     await fan_out(groups, {"type": "line.delta", "delta": message})
                 except Exception:
                     logger.exception("live delta for line %s not sent", line_id)
+                # A line's changes after this wait a moment and leave together: a wall screen
+                # cannot show more, and each delta costs one message per dashboard.
+                await asyncio.sleep(settings.LIVE_DELTA_INTERVAL_SECONDS)
         finally:
             del self.tasks[line_id]
 

@@ -28,6 +28,22 @@ from workorders.states import EventKind
 
 ZERO = Decimal("0")
 EVENTS_SHOWN = 15
+# What a summary shows of each workstation and what it works on: a busy line's summary is built
+# for every delta, and loading whole orders, products and operations for each station would
+# cost more than everything else in it.
+SUMMARY_COLUMNS = [
+    "code",
+    "name",
+    "line_id",
+    *(f"live_status__{field.name}" for field in WorkstationStatus._meta.concrete_fields),
+    "live_status__work_order__number",
+    "live_status__work_order__quantity",
+    "live_status__work_order__quantity_good",
+    "live_status__work_order__product__part_number",
+    "live_status__operation__sequence",
+    "live_status__operation__name",
+    "live_status__downtime_reason__name",
+]
 
 
 def _num(value: Decimal) -> str:
@@ -190,6 +206,7 @@ def line_summaries(
         .select_related(
             "live_status__work_order__product", "live_status__operation", "live_status__downtime_reason"
         )
+        .only(*SUMMARY_COLUMNS)
         .order_by("code")
     )
     for ws in workstations:

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import time
 import uuid
 
 import pytest
@@ -220,7 +221,7 @@ async def test_changes_waiting_together_leave_as_one_delta(layer, plant, server_
     comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
     assert (await comm.connect(timeout=TIMEOUT))[0]
     seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
-    now = __import__("time").time()
+    now = time.time()
     for n in (1, 2, 3):  # queued before the publisher gets to run
         server_loop._publisher.add(
             server_loop.Change(ws.line_id, None, [ws.pk], {"kind": f"e{n}"}, None, False, None, now + n)
@@ -230,4 +231,29 @@ async def test_changes_waiting_together_leave_as_one_delta(layer, plant, server_
     assert [e["kind"] for e in delta["events"]] == ["e1", "e2", "e3"]
     assert delta["committed_at"] == now + 1  # latency counts from the oldest change it carries
     assert [w["id"] for w in delta["line"]["workstations"]] == [ws.pk]
+    await comm.disconnect()
+
+
+async def test_a_lone_change_leaves_at_once_and_the_next_ones_within_the_interval_together(
+    layer, plant, server_loop, settings
+):
+    settings.LIVE_DELTA_INTERVAL_SECONDS = 1.0
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+
+    def change(name):
+        return server_loop.Change(ws.line_id, None, [ws.pk], {"kind": name}, None, False, None, time.time())
+
+    sent = time.monotonic()
+    server_loop._publisher.add(change("first"))
+    first = await receive(comm, "delta")
+    assert [e["kind"] for e in first["events"]] == ["first"]
+    assert time.monotonic() - sent < 0.5  # not held back by the interval
+    server_loop._publisher.add(change("second"))
+    server_loop._publisher.add(change("third"))
+    then = await receive(comm, "delta")
+    assert (then["seq"], [e["kind"] for e in then["events"]]) == (seq + 2, ["second", "third"])
+    assert time.monotonic() - sent >= 1.0  # they waited for the line's interval
     await comm.disconnect()

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from integration.mqtt.ingestor import Ingestor
+from workorders.live import broadcast
 
 
 class Command(BaseCommand):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        broadcast.start_publisher_thread()  # machine counts don't wait for the dashboards' deltas
         ingestor = Ingestor(url, client_id=client_id).start()
         self.stdout.write(f"ingesting MQTT from {url} (Ctrl-C stops)")
         self.stdout.flush()
