@@ -85,9 +85,9 @@ def schedule_delta(
 
     def committed() -> None:
         change = Change(line_id, site_id, workstations, summary, andon, figures, at, time.time(), line)
-        loop = _server_loop
+        loop, publisher = _server_loop, _publisher
         if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(_publisher.add, change)
+            loop.call_soon_threadsafe(publisher.add, change)
             return
         try:
             # One line's deltas leave this process in the order of their numbers; otherwise two
@@ -138,12 +138,15 @@ def build_delta(changes: list[Change]) -> tuple[list[str], dict]:
 # --- In the web server: one publisher per line on the server's event loop ----------------------
 
 _server_loop: asyncio.AbstractEventLoop | None = None
+_publisher: LinePublisher | None = None
 
 
 def use_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    """Send deltas from this (the ASGI server's) event loop from now on; called by `mes.asgi`."""
-    global _server_loop
-    _server_loop = loop
+    """Send deltas from this (the ASGI server's) event loop from now on; called by `mes.asgi`.
+    Another loop gets publishers of its own: tasks of a loop that ended never block a line."""
+    global _server_loop, _publisher
+    if loop is not _server_loop:
+        _server_loop, _publisher = loop, LinePublisher()
 
 
 _publisher_thread: threading.Thread | None = None
@@ -212,7 +215,6 @@ def _build_and_release(changes: list[Change]) -> tuple[list[str], dict]:
         close_old_connections()
 
 
-_publisher = LinePublisher()
 _line_locks: dict[int, threading.Lock] = {}
 _line_locks_guard = threading.Lock()
 
