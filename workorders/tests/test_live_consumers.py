@@ -71,6 +71,24 @@ async def receive(comm, kind):
             return message
 
 
+async def deltas_carrying(comm, count: int) -> list[dict]:
+    """Deltas, in arrival order, until they carry `count` events."""
+    deltas = []
+    while sum(len(d["events"]) for d in deltas) < count:
+        deltas.append(await receive(comm, "delta"))
+    return deltas
+
+
+def start_and_count(plant, quantities: list[int]) -> None:
+    ws, operator = plant["workstation"], plant["operator"]
+    op = plant["order"].operations.get()
+    services.operation_start(operation_id=op.pk, workstation=ws, user=operator, key=key())
+    for quantity in quantities:
+        services.operation_record_good(
+            operation_id=op.pk, workstation=ws, user=operator, quantity=quantity, key=key()
+        )
+
+
 async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
     ws = plant["workstation"]
     comm = communicator(f"/ws/live/sites/{ws.line.site_id}/", plant["supervisor"])
@@ -80,19 +98,10 @@ async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
     line = next(x for x in snapshot["lines"] if x["id"] == ws.line_id)
     seq = line["seq"]
 
-    def work():
-        op = plant["order"].operations.get()
-        services.operation_start(operation_id=op.pk, workstation=ws, user=plant["operator"], key=key())
-        services.operation_record_good(
-            operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=3, key=key()
-        )
-
-    await database_sync_to_async(work)()
+    await database_sync_to_async(start_and_count)(plant, [3])
     # start, the order's move to in progress, the count: in sequence, one delta each unless a
     # publisher gathered some into one (numbers still consecutive, every event carried once).
-    deltas = []
-    while sum(len(d["events"]) for d in deltas) < 3:
-        deltas.append(await receive(comm, "delta"))
+    deltas = await deltas_carrying(comm, 3)
     assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
     assert [e["kind"] for d in deltas for e in d["events"]] == ["start", "order_status", "complete"]
     last = deltas[-1]
@@ -196,18 +205,8 @@ async def test_in_the_server_a_busy_line_gets_every_event_once_in_order_in_conse
     assert (await comm.connect(timeout=TIMEOUT))[0]
     seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
 
-    def work():
-        op = plant["order"].operations.get()
-        services.operation_start(operation_id=op.pk, workstation=ws, user=plant["operator"], key=key())
-        for _ in range(6):
-            services.operation_record_good(
-                operation_id=op.pk, workstation=ws, user=plant["operator"], quantity=1, key=key()
-            )
-
-    await database_sync_to_async(work)()
-    deltas = []
-    while sum(len(d["events"]) for d in deltas) < 8:
-        deltas.append(await receive(comm, "delta"))
+    await database_sync_to_async(start_and_count)(plant, [1] * 6)
+    deltas = await deltas_carrying(comm, 8)
     assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
     kinds = [e["kind"] for d in deltas for e in d["events"]]
     assert kinds == ["start", "order_status", *["complete"] * 6]
