@@ -13,6 +13,7 @@ from workorders import services
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.projection import PROJECTED_FIELDS, rebuild_line_status
 from workorders.live.states import AndonStatus, LiveState
+from workorders.models import ReasonCode
 from workorders.selectors.live import line_snapshot, line_summaries, row_oee, status_window
 from workorders.selectors.oee import oee_for_line
 from workorders.services.andon import andon_acknowledge, andon_raise, andon_resolve
@@ -191,3 +192,40 @@ def test_a_supervisor_of_another_site_may_not_acknowledge(make_user, operator, w
     call = andon_raise(workstation=workstation, user=operator, kind="help", key=key())
     with pytest.raises(Forbidden):
         andon_resolve(call_id=call.pk, user=other)
+
+
+def test_a_line_summary_reads_a_fixed_number_of_queries_whatever_its_stations_work_on(
+    reasons,
+    supervisor,
+    operator,
+    workstation,
+    all_day_shift,
+    django_assert_num_queries,
+    django_assert_max_num_queries,
+):
+    """Summaries load only the columns they show; a column they show but don't load would cost a
+    query per workstation."""
+
+    def working_station(code):
+        station = WorkstationFactory(line=workstation.line, code=code)
+        order = released_order(user=supervisor, workstations=[station], quantity=5)
+        op = order.operations.get()
+        services.operation_start(operation_id=op.pk, workstation=station, user=operator, key=key())
+        services.operation_record_good(
+            operation_id=op.pk, workstation=station, user=operator, quantity=2, key=key()
+        )
+        services.downtime_start(workstation=station, user=operator, reason="JAM", key=key())
+        return order
+
+    working_station("A1")
+    line = type(workstation.line).objects.select_related("site").get(pk=workstation.line_id)
+    with django_assert_max_num_queries(6) as one:  # statuses, stations, andon, shifts, figures
+        (summary,) = line_summaries([line])
+    orders = [working_station(f"B{i}") for i in range(4)]
+    with django_assert_num_queries(len(one.captured_queries)):
+        (summary,) = line_summaries([line])
+    stations = {s["code"]: s for s in summary["workstations"]}
+    assert stations["B3"]["order"] == orders[-1].number
+    assert stations["B3"]["operation"].endswith(orders[-1].operations.get().name)
+    assert stations["B3"]["downtime"]["reason"] == ReasonCode.objects.get(code="JAM").name
+    assert summary["order"]["product"] == orders[-1].product.part_number
