@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection
 
 def run_in_threads(target, count: int, timeout: float = 60) -> None:
     """Call `target(i)` for i in 0..count-1, each in its own thread, all released together; any
-    exception a thread raised fails the caller."""
+    exception a thread raised, or a thread still running after `timeout`, fails the caller."""
     barrier = threading.Barrier(count)
     errors: list[BaseException] = []
 
@@ -28,4 +28,6 @@ def run_in_threads(target, count: int, timeout: float = 60) -> None:
         t.start()
     for t in threads:
         t.join(timeout)
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, f"still running after {timeout} s: {stuck}"
     assert not errors, errors

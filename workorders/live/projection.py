@@ -179,10 +179,11 @@ def next_sequence(line_id: int, at: datetime | None) -> tuple[int, datetime | No
     """Raise the line's sequence number after a commit; returns it and the line's last event time.
 
     One statement in its own (autocommit) transaction, so the row is locked for microseconds
-    and no production transaction waits on another station's. Within a process the caller takes
-    the number and sends its delta under one lock per line, so deltas leave in number order;
-    commits in two processes a moment apart may still cross, which a dashboard sees as a gap
-    and answers by re-reading the snapshot. A snapshot read between a
+    and no production transaction waits on another station's. Within a process one line's deltas
+    are numbered and sent one at a time (by the line's publisher, or under a lock per line; see
+    `workorders.live.broadcast`), so they leave in number order; commits in two processes a moment
+    apart may still cross, which a dashboard sees as a gap and answers by re-reading the
+    snapshot. A snapshot read between a
     commit and its number sees the new rows with the old number, and the delta that follows
     repeats what it already shows.
     """
