@@ -190,10 +190,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# When the broker connection drops, a running late-ack task can no longer be acknowledged: cancel
-# it and let the broker hand it out again (the outbox leases make a repeat harmless) rather than
-# keep a slot busy with a task whose ack has nowhere to go.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A task still running when the broker connection drops finishes and is acknowledged after the
+# reconnect. Cancelling it instead (Celery's opt-in) can make the worker's main process die when
+# the broker comes back (celery/celery#7185, #9250); the outbox leases and the beat sweep already
+# make a repeat or a lost nudge harmless, so the worker is kept alive rather than the task cut short.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Redis as the broker: no blocking call waits forever on a connection the broker dropped without
 # closing it, and an idle or stuck connection is checked and replaced within seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

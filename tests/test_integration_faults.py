@@ -144,9 +144,15 @@ class Worker:
         return self
 
     def tail(self, lines: int = 25) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        """The end of the log, and the whole of its last traceback (where a crash starts)."""
+        text = self.log_path.read_text(errors="replace").splitlines()
+        tracebacks = [i for i, line in enumerate(text) if line.startswith("Traceback")]
+        start = max(0, len(text) - lines)
+        if tracebacks:
+            start = min(start, max(tracebacks[-1] - 5, len(text) - 150))
         state = "running" if self.process.poll() is None else f"exited {self.process.returncode}"
-        return f"--- {self.name} ({state}), last lines of {self.log_path.name}:\n" + "\n".join(text)
+        shown = "\n".join(text[start:])
+        return f"--- {self.name} ({state}), {self.log_path.name} from line {start + 1}:\n{shown}"
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
