@@ -172,7 +172,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mes.cache.SharedPoolRedisCache",  # one connection pool per process
             "LOCATION": REDIS_URL,
         }
     }
