@@ -230,6 +230,7 @@ AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "integration.sweep_outbox", "schedule": ERP_SWEEP_SECONDS},
     "audit-seal": {"task": "mes.seal_audit_trail", "schedule": AUDIT_SEAL_SECONDS},
+    "report-jobs-sweep": {"task": "traceability.sweep_report_jobs", "schedule": 60.0},
 }
 
 # --- Auth -------------------------------------------------------------------------------------

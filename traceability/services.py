@@ -19,6 +19,9 @@ from traceability.selectors import DIRECTIONS, lot_for_trace
 log = logging.getLogger("traceability.reports")
 # A job running longer than this is taken as lost with its worker and may be claimed again.
 LEASE = timedelta(minutes=30)
+# A job still queued this long after it was asked for lost its task (a broker that was down, a
+# task dropped with its worker): the sweep hands it out again.
+QUEUED_GRACE = timedelta(minutes=2)
 TRACE_PERMISSION = "workorders.view_lot"
 AUDIT_PERMISSION = "traceability.view_reportjob"
 
@@ -64,6 +67,25 @@ def _dispatch(job_id: int) -> None:
     from traceability import tasks
 
     tasks.enqueue(job_id)
+
+
+def report_jobs_sweep() -> list[int]:
+    """Hand out again every job whose task was lost: queued past `QUEUED_GRACE`, or running past
+    `LEASE`. Returns their ids. Harmless when the first task was only late: a job runs once,
+    whoever claims it first (see `report_job_run`)."""
+    now = timezone.now()
+    stranded = list(
+        ReportJob.objects.filter(
+            Q(status=ReportStatus.QUEUED, created_at__lt=now - QUEUED_GRACE)
+            | Q(status=ReportStatus.RUNNING, started_at__lt=now - LEASE)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for job_id in stranded:
+        log.warning("report job %s lost its task; handing it out again", job_id)
+        _dispatch(job_id)
+    return stranded
 
 
 def _claim(job_id: int) -> bool:

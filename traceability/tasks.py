@@ -23,6 +23,12 @@ def run_report_job(job_id: int) -> None:
     services.report_job_run(job_id=job_id)
 
 
+@shared_task(name="traceability.sweep_report_jobs", ignore_result=True)
+def sweep_report_jobs() -> None:
+    """Celery beat: jobs whose task was lost (queued while the broker was down, say) run anyway."""
+    services.report_jobs_sweep()
+
+
 def _run_in_thread(job_id: int) -> None:
     try:
         close_old_connections()
@@ -48,5 +54,5 @@ def enqueue(job_id: int) -> None:
         return
     try:
         run_report_job.apply_async(args=[job_id], retry=False)
-    except Exception as exc:  # broker down: the job stays queued, visible, and can be started again
+    except Exception as exc:  # broker down: the job stays queued; the beat sweep hands it out
         log.warning("could not queue report job %s (%s)", job_id, exc)

@@ -55,6 +55,38 @@ def test_a_job_lost_with_its_worker_is_claimed_again_after_the_lease(genealogy, 
     assert services.report_job_run(job_id=job.pk).status == ReportStatus.DONE
 
 
+def test_the_sweep_runs_jobs_whose_task_was_lost_and_leaves_the_rest(genealogy, auditor, settings):
+    settings.REPORT_JOBS_INLINE = True
+    jobs = {
+        name: services.report_job_create(user=auditor, kind="trace_csv", params={"code": "SN-1"})
+        for name in ("queued long ago", "just queued", "running", "running past its lease", "done")
+    }
+    long_ago = timezone.now() - services.QUEUED_GRACE - timedelta(seconds=1)
+    ReportJob.objects.filter(pk=jobs["queued long ago"].pk).update(created_at=long_ago)
+    ReportJob.objects.filter(pk=jobs["running"].pk).update(
+        status=ReportStatus.RUNNING, started_at=timezone.now()
+    )
+    ReportJob.objects.filter(pk=jobs["running past its lease"].pk).update(
+        status=ReportStatus.RUNNING, started_at=timezone.now() - services.LEASE - timedelta(seconds=1)
+    )
+    services.report_job_run(job_id=jobs["done"].pk)
+    finished_before = ReportJob.objects.get(pk=jobs["done"].pk).finished_at
+
+    swept = services.report_jobs_sweep()
+
+    status = {name: ReportJob.objects.get(pk=job.pk).status for name, job in jobs.items()}
+    assert swept == [jobs["queued long ago"].pk, jobs["running past its lease"].pk]
+    assert status == {
+        "queued long ago": ReportStatus.DONE,
+        "just queued": ReportStatus.QUEUED,
+        "running": ReportStatus.RUNNING,
+        "running past its lease": ReportStatus.DONE,
+        "done": ReportStatus.DONE,
+    }
+    assert ReportJob.objects.get(pk=jobs["done"].pk).finished_at == finished_before
+    assert services.report_jobs_sweep() == []
+
+
 def test_create_refuses_bad_requests(genealogy, auditor, operator, local_quality):
     with pytest.raises(ValidationFailed) as kind:
         services.report_job_create(user=auditor, kind="nope", params={})
