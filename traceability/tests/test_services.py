@@ -87,6 +87,18 @@ def test_the_sweep_runs_jobs_whose_task_was_lost_and_leaves_the_rest(genealogy, 
     assert services.report_jobs_sweep() == []
 
 
+def test_the_beat_task_sweeps_report_jobs_and_is_scheduled(genealogy, auditor, settings):
+    settings.REPORT_JOBS_INLINE = True
+    job = services.report_job_create(user=auditor, kind="trace_csv", params={"code": "SN-1"})
+    long_ago = timezone.now() - services.QUEUED_GRACE - timedelta(seconds=1)
+    ReportJob.objects.filter(pk=job.pk).update(created_at=long_ago)
+
+    tasks.sweep_report_jobs.delay()
+
+    assert ReportJob.objects.get(pk=job.pk).status == ReportStatus.DONE
+    assert settings.CELERY_BEAT_SCHEDULE["report-jobs-sweep"]["task"] == tasks.sweep_report_jobs.name
+
+
 def test_create_refuses_bad_requests(genealogy, auditor, operator, local_quality):
     with pytest.raises(ValidationFailed) as kind:
         services.report_job_create(user=auditor, kind="nope", params={})
