@@ -256,3 +256,58 @@ async def test_a_lone_change_leaves_at_once_and_the_next_ones_within_the_interva
     assert (then["seq"], [e["kind"] for e in then["events"]]) == (seq + 2, ["second", "third"])
     assert time.monotonic() - sent >= 1.0  # they waited for the line's interval
     await comm.disconnect()
+
+
+async def test_a_delta_does_not_wait_for_the_database_thread(layer, plant, server_loop):
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+    # Another consumer's long query holds the one thread this process runs database work on.
+    busy = asyncio.ensure_future(database_sync_to_async(time.sleep)(3))
+    await asyncio.sleep(0.1)
+
+    sent = time.monotonic()
+    server_loop._publisher.add(
+        server_loop.Change(ws.line_id, None, [ws.pk], {"kind": "e"}, None, False, None, time.time())
+    )
+    delta = await receive(comm, "delta")
+
+    assert delta["seq"] == seq + 1
+    assert time.monotonic() - sent < 1.5 and not busy.done()
+    await busy
+    await comm.disconnect()
+
+
+async def test_dashboards_beating_together_share_their_read_of_the_sequences(
+    layer, plant, settings, monkeypatch
+):
+    import workorders.consumers as consumers
+
+    reads = []
+
+    def counted_line_sequences(line_ids):
+        reads.append(list(line_ids))
+        return line_sequences(line_ids)
+
+    line_sequences = consumers.line_sequences
+    monkeypatch.setattr(consumers, "line_sequences", counted_line_sequences)
+    settings.LIVE_HEARTBEAT_SECONDS = 0.4
+    ws = plant["workstation"]
+    comms = [communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"]) for _ in range(10)]
+    for comm in comms:
+        assert (await comm.connect(timeout=TIMEOUT))[0]
+    seq = (await receive(comms[0], "snapshot"))["lines"][0]["seq"]
+
+    beats = [await receive(comm, "heartbeat") for comm in comms]
+
+    assert {beat["seqs"][str(ws.line_id)] for beat in beats} == {seq}
+    assert 1 <= len(reads) <= 3, f"{len(reads)} reads for 10 heartbeats"
+    # A read is reused only briefly: a change made after it shows in a later heartbeat.
+    await database_sync_to_async(start_and_count)(plant, [])
+    beat = await receive(comms[0], "heartbeat")
+    while beat["seqs"][str(ws.line_id)] == seq:
+        beat = await receive(comms[0], "heartbeat")
+    assert beat["seqs"][str(ws.line_id)] > seq
+    for comm in comms:
+        await comm.disconnect()
