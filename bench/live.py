@@ -7,9 +7,9 @@ With no arguments it
 2. starts two ASGI processes (uvicorn) sharing channels_redis;
 3. opens 200 dashboard websockets (line view), half on each process, spread over the lines;
    each applies deltas by sequence and re-reads the snapshot on a gap, like static/js/live.js;
-4. commits 100 good counts per second for 30 s through the services, from a process of its own
-   that sends its deltas like the MQTT ingestor does (line publishers on a thread, through Redis to
-   both servers), and measures commit -> receive latency of every delivery, deliveries missed
+4. commits 100 good counts per second for 30 s through the services, from two processes of their
+   own (half of the lines each) that send their deltas like the MQTT ingestor does (line
+   publishers on a thread, through Redis to both servers), and measures commit -> receive latency of every delivery, deliveries missed
    after gap recovery (a client whose last sequence lags the database's after the run), and the
    servers' memory per open connection;
 5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
@@ -53,6 +53,7 @@ DATABASE = "mes_bench_live"
 LINES, STATIONS = 4, 3
 CLIENTS = 200
 EVENT_RATE, EVENT_SECONDS = 100, 30.0
+PRODUCERS = 2  # processes committing the events, each with its own lines
 MQTT_RATE, MQTT_SECONDS, MQTT_STATIONS = 500, 20.0, 10
 
 
@@ -206,13 +207,19 @@ def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int
     return count[0]
 
 
-def produce_elsewhere(db_url: str, op_ids: list[int]) -> int:
-    """`produce` in a process of its own, so the dashboards' clients here don't share its CPU
-    time and the latency they see is the system's, not this script's."""
+def produce_elsewhere(db_url: str, ops_by_line: dict[int, list[int]]) -> int:
+    """`produce` in processes of their own, so the dashboards' clients here don't share their CPU
+    time and the latency they see is the system's, not this script's. Two processes, each with
+    half of the lines (as two ingestors or web workers would be): one process alone spends its
+    time waiting for its own interpreter lock, and its deltas wait with it."""
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_producer_process, (db_url, op_ids, EVENT_SECONDS, EVENT_RATE))
+    lines = sorted(ops_by_line)
+    shares = [[op for line in lines[i::PRODUCERS] for op in ops_by_line[line]] for i in range(PRODUCERS)]
+    total = sum(len(share) for share in shares)
+    jobs = [(db_url, share, EVENT_SECONDS, EVENT_RATE * len(share) / total) for share in shares]
+    with multiprocessing.get_context("spawn").Pool(PRODUCERS) as pool:
+        return sum(pool.starmap(_producer_process, jobs))
 
 
 def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: float) -> int:
@@ -252,7 +259,10 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
         memory_after = sum(rss_kb(s.pid) for s in servers)
         log(f"{connected} dashboards connected; producing {EVENT_RATE}/s for {EVENT_SECONDS:.0f} s")
         t0 = time.monotonic()
-        made = await asyncio.to_thread(produce_elsewhere, db_url, [op.pk for op in work_ops])
+        ops_by_line: dict[int, list[int]] = {}
+        for op in work_ops:
+            ops_by_line.setdefault(op.workstation.line_id, []).append(op.pk)
+        made = await asyncio.to_thread(produce_elsewhere, db_url, ops_by_line)
         took = time.monotonic() - t0
         await asyncio.sleep(5)  # let the last deltas and a heartbeat arrive
         finals = await asyncio.to_thread(

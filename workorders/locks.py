@@ -30,9 +30,11 @@ def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
 def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
     """Lock an operation and its order, order first (the order found by a subquery, one round trip)."""
     order_of_operation = WorkOrderOperation.objects.filter(pk=pk).values("work_order_id")
-    work_order = _orders_for_update().filter(pk=Subquery(order_of_operation)).first()
-    if work_order is None:
-        raise WorkOrderOperation.DoesNotExist(f"No operation {pk}")
+    try:
+        # get(), not first(): no ORDER BY to build and run for the one row a key finds.
+        work_order = _orders_for_update().get(pk=Subquery(order_of_operation))
+    except WorkOrder.DoesNotExist:
+        raise WorkOrderOperation.DoesNotExist(f"No operation {pk}") from None
     operation = (
         WorkOrderOperation.objects.select_for_update(of=("self",))
         .select_related("workstation__line")

@@ -207,15 +207,14 @@ def next_sequence(line_id: int, at: datetime | None) -> tuple[int, datetime | No
 
 
 def _status_row(workstation_id: int, line_id: int) -> WorkstationStatus:
-    row = (
-        WorkstationStatus.objects.select_for_update(of=("self",))
-        .select_related("downtime_reason")
-        .filter(pk=workstation_id)
-        .first()
-    )
-    if row is None:
-        row = WorkstationStatus(workstation_id=workstation_id, line_id=line_id)
-    return row
+    try:
+        return (
+            WorkstationStatus.objects.select_for_update(of=("self",))
+            .select_related("downtime_reason")
+            .get(pk=workstation_id)
+        )
+    except WorkstationStatus.DoesNotExist:
+        return WorkstationStatus(workstation_id=workstation_id, line_id=line_id)
 
 
 def _line_of(event: ProductionEvent) -> Line:
