@@ -6,6 +6,7 @@ its variable:
 
     DATABASE_URL       postgres://user:pass@host:5432/mes   (else SQLite under var/)
     REDIS_URL          redis://host:6379/0                  (channels_redis and the cache)
+    REDIS_PREFIX       names this instance's keys in Redis  (else from its database)
     CELERY_BROKER_URL  redis://host:6379/1 or amqp://...    (else tasks run in-process)
     ERP_URL            https://erp.example/api              (else the endpoint record, else none)
     SECRET_KEY         required whenever DATABASE_URL is set
@@ -156,12 +157,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache -------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# What this instance keeps in Redis (dashboard groups, cached sessions) is named under a prefix of
+# its own database, so two plants or a test and a demo sharing one Redis never receive each other's
+# deltas or accept each other's sessions. Processes of one instance must agree on it.
+_database = DATABASES["default"]
+REDIS_PREFIX = env.str(
+    "REDIS_PREFIX",
+    default=f"mes:{_database.get('NAME')}@{_database.get('HOST') or 'local'}:{_database.get('PORT') or ''}",
+)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
+                "prefix": REDIS_PREFIX,
                 # channels_redis drops messages past capacity without a word; dashboards
                 # detect gaps by sequence number, and these limits are set on purpose.
                 "capacity": env.int("CHANNEL_CAPACITY", default=1000),
@@ -174,6 +184,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "mes.cache.SharedPoolRedisCache",  # one connection pool per process
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
     # Sessions read from Redis and written through to the database: one query less per request.

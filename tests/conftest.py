@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -110,6 +111,7 @@ def asgi_server(django_db_setup, django_db_blocker):
             "DATABASE_URL": url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
             "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "REDIS_PREFIX": settings.REDIS_PREFIX,  # one instance with this process: its groups
         }
     )
     server = ServerProcess(env, "asgi-server").start()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from integration.models import OutboxMessage
@@ -181,6 +182,7 @@ def plant(django_db_setup, django_db_blocker, tmp_path_factory):
             "DATABASE_URL": db_url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "fault-test"),
             "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "REDIS_PREFIX": settings.REDIS_PREFIX,  # the nudge key this process sets, they clear
             "CELERY_BROKER_URL": broker.url,
             "ERP_URL": erp.url,
             "ERP_CONNECTOR": "json",

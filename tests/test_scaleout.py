@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import websockets
+from django.conf import settings
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -37,6 +38,7 @@ def two_servers(django_db_blocker):
             "DATABASE_URL": url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
             "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "REDIS_PREFIX": settings.REDIS_PREFIX,  # one instance with this process: its groups
         }
     )
     servers = [ServerProcess(env, f"scaleout-{i}").start() for i in (1, 2)]

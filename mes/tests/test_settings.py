@@ -47,10 +47,26 @@ def test_production_variables_switch_to_postgres_redis_and_a_broker():
     result = django_json(code, **PRODUCTION)
     assert result["engine"] == "django.db.backends.postgresql"
     assert result["channel_layer"] == "channels_redis.core.RedisChannelLayer"
-    assert result["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert result["cache"] == "mes.cache.SharedPoolRedisCache"
     assert result["eager"] is False
     assert result["broker"].startswith("amqp://")
     assert result["debug"] is False
+
+
+def test_instances_sharing_a_redis_name_their_keys_apart_by_database():
+    code = (
+        "from django.conf import settings\n"
+        "result = [settings.CHANNEL_LAYERS['default']['CONFIG']['prefix'], "
+        "settings.CACHES['default']['KEY_PREFIX']]"
+    )
+    plant_one = django_json(code, **PRODUCTION)
+    plant_two = django_json(
+        code, **{**PRODUCTION, "DATABASE_URL": "postgres://mes:secret@db.example.com:5432/mes_plant2"}
+    )
+    named = django_json(code, **{**PRODUCTION, "REDIS_PREFIX": "plant-one"})
+    assert plant_one[0] == plant_one[1] and plant_two[0] == plant_two[1]
+    assert plant_one[0] != plant_two[0]
+    assert named == ["plant-one", "plant-one"]
 
 
 def test_production_refuses_to_start_without_a_secret_key():
