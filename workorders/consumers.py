@@ -56,11 +56,10 @@ def heartbeat_seconds() -> float:
 class _SequenceReads:
     """The heartbeats of one process share their reads of the lines' sequence numbers.
 
-    Every consumer's heartbeat used to run its own query on the process's one database thread;
-    a hundred dashboards that connected together beat together, and the deltas queued behind
-    those queries for a second or more. Now a heartbeat takes a read made by another in the
-    last moment (a quarter of the interval at most), and reads together with those that beat
-    at the same time.
+    A query per heartbeat would put a hundred queries at once on the process's one database
+    thread whenever a hundred dashboards beat together, and the deltas would queue behind them
+    for a second or more. A heartbeat takes a read another made a moment ago (a quarter of the
+    interval at most), and those that beat at the same time wait for one read together.
     """
 
     def __init__(self):

@@ -285,14 +285,16 @@ async def test_dashboards_beating_together_share_their_read_of_the_sequences(
     import workorders.consumers as consumers
 
     reads = []
+    real_line_sequences = consumers.line_sequences
 
     def counted_line_sequences(line_ids):
         reads.append(list(line_ids))
-        return line_sequences(line_ids)
+        return real_line_sequences(line_ids)
 
-    line_sequences = consumers.line_sequences
     monkeypatch.setattr(consumers, "line_sequences", counted_line_sequences)
-    settings.LIVE_HEARTBEAT_SECONDS = 0.4
+    # First beats fall within a second of each other (plus the time the connections took), and a
+    # read serves for half a second: a few reads at most, where each dashboard would make its own.
+    settings.LIVE_HEARTBEAT_SECONDS = 2
     ws = plant["workstation"]
     comms = [communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"]) for _ in range(10)]
     for comm in comms:
@@ -302,7 +304,7 @@ async def test_dashboards_beating_together_share_their_read_of_the_sequences(
     beats = [await receive(comm, "heartbeat") for comm in comms]
 
     assert {beat["seqs"][str(ws.line_id)] for beat in beats} == {seq}
-    assert 1 <= len(reads) <= 3, f"{len(reads)} reads for 10 heartbeats"
+    assert 1 <= len(reads) <= 5, f"{len(reads)} reads for 10 heartbeats"
     # A read is reused only briefly: a change made after it shows in a later heartbeat.
     await database_sync_to_async(start_and_count)(plant, [])
     beat = await receive(comms[0], "heartbeat")
