@@ -9,9 +9,9 @@ With no arguments it
    each applies deltas by sequence and re-reads the snapshot on a gap, like static/js/live.js;
 4. commits 100 good counts per second for 30 s through the services, from two processes of their
    own (half of the lines each) that send their deltas like the MQTT ingestor does (line
-   publishers on a thread, through Redis to both servers), and measures commit -> receive latency of every delivery, deliveries missed
-   after gap recovery (a client whose last sequence lags the database's after the run), and the
-   servers' memory per open connection;
+   publishers on a thread, through Redis to both servers), and measures commit -> receive
+   latency of every delivery, deliveries missed after gap recovery (a client whose last sequence
+   lags the database's after the run), and the servers' memory per open connection;
 5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
    for 20 s (cumulative counters of 10 workstations), and counts what reached the ledger.
 The last line is one JSON object. It measures; it exits 0 whatever the figures.
