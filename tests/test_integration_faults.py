@@ -217,25 +217,37 @@ def worker(workers):
     return workers["worker"]
 
 
+def _reset_producers(app) -> None:
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def floor(plant, settings, site):
-    """A started order; this test process publishes its after-commit nudges to the test's broker."""
+    """A started order; this test process publishes its after-commit nudges to the test's broker.
+
+    Through Django's settings, which the Celery app reads (`app.conf.broker_url = ...` would not
+    override them), so no nudge of this process goes to the embedded deliverer; one that an
+    earlier test started is stopped, or it would deliver beside the workers under test.
+    """
+    from integration import embedded
     from mes.celery import app
 
+    embedded.stop()
     plant["erp"].reset()
     settings.ERP_URL = plant["erp"].url
-    old = (app.conf.broker_url, app.conf.task_always_eager)
-    app.conf.broker_url, app.conf.task_always_eager = plant["broker"].url, False
+    settings.CELERY_BROKER_URL = plant["broker"].url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert (app.conf.broker_url, app.conf.task_always_eager) == (plant["broker"].url, False)
+    _reset_producers(app)
     make_reasons()
     supervisor = UserFactory(role=roles.SUPERVISOR, site=site, username="sam")
     operator = UserFactory(role=roles.OPERATOR, site=site, username="olga")
     station = WorkstationFactory(line__site=site, code="CNC1")
     started = start_order(operator=operator, supervisor=supervisor, workstation=station, quantity=100_000)
     yield started
-    app.conf.broker_url, app.conf.task_always_eager = old
-    app.pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
+    _reset_producers(app)
 
 
 def _record(started, n: int) -> None:
