@@ -307,7 +307,12 @@ def main() -> int:
         wait_for(f"{erp_url}/_stats")
         # This process records with in-process (eager) nudges, which find no ERP configured here:
         # the messages wait until the bench nudges the workers itself, so the timing is clean.
-        app.conf.broker_url = broker_url
+        # Through Django's settings, which the Celery app reads (`app.conf.broker_url = ...` does
+        # not override them): otherwise the nudges went to Celery's default broker, not this one.
+        from django.conf import settings
+
+        settings.CELERY_BROKER_URL = broker_url
+        assert app.conf.broker_url == broker_url
 
         def nudge():
             with warnings.catch_warnings():  # send_task goes to the broker even in eager mode: wanted
