@@ -231,8 +231,7 @@ def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: floa
     found = WorkOrderOperation.objects.select_related("workstation").in_bulk(op_ids)
     ops = [found[pk] for pk in op_ids]
     made = produce(ops, [op.workstation for op in ops], seconds, rate)
-    time.sleep(1)  # the last deltas leave
-    broadcast.stop_publisher_thread()
+    broadcast.stop_publisher_thread()  # once the last deltas have left
     return made
 
 

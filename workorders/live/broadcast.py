@@ -165,13 +165,18 @@ def start_publisher_thread() -> None:
     use_server_loop(loop)
 
 
-def stop_publisher_thread() -> None:
-    """Stop what `start_publisher_thread` started; deltas are then sent at each commit again."""
+def stop_publisher_thread(timeout: float = 5) -> None:
+    """Stop what `start_publisher_thread` started, once the deltas it holds have left (within
+    `timeout`); deltas are then sent at each commit again."""
     global _publisher_thread
     if _publisher_thread is None:
         return
-    loop = _server_loop
+    loop, publisher = _server_loop, _publisher
     use_server_loop(None)
+    try:
+        asyncio.run_coroutine_threadsafe(publisher.finish(timeout), loop).result(timeout + 1)
+    except Exception:
+        logger.exception("live deltas still queued at shutdown were not all sent")
     loop.call_soon_threadsafe(loop.stop)
     _publisher_thread.join(5)
     loop.close()
@@ -186,6 +191,11 @@ class LinePublisher:
     def __init__(self) -> None:
         self.pending: dict[int, list[Change]] = {}
         self.tasks: dict[int, asyncio.Task] = {}
+
+    async def finish(self, timeout: float) -> None:
+        """Wait until every line has sent what it holds (a process about to stop)."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks.values()), timeout=timeout)
 
     def add(self, change: Change) -> None:
         self.pending.setdefault(change.line_id, []).append(change)

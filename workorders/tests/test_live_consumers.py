@@ -194,16 +194,35 @@ async def server_loop():
 
     broadcast.use_server_loop(asyncio.get_running_loop())
     yield broadcast
+    await broadcast._publisher.finish(5)  # no line's task left behind on a loop about to close
     broadcast.use_server_loop(None)
+
+
+async def line_dashboard(plant):
+    """The supervisor's dashboard of the plant's line, connected; and the line's sequence number."""
+    comm = communicator(f"/ws/live/lines/{plant['workstation'].line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    return comm, (await receive(comm, "snapshot"))["lines"][0]["seq"]
+
+
+def change(broadcast, workstation, kind: str, committed_at: float | None = None):
+    """A committed change of `workstation` as the on-commit hook hands it to the publisher."""
+    return broadcast.Change(
+        workstation.line_id,
+        None,
+        [workstation.pk],
+        {"kind": kind},
+        None,
+        False,
+        None,
+        committed_at or time.time(),
+    )
 
 
 async def test_in_the_server_a_busy_line_gets_every_event_once_in_order_in_consecutive_deltas(
     layer, plant, server_loop
 ):
-    ws = plant["workstation"]
-    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
-    assert (await comm.connect(timeout=TIMEOUT))[0]
-    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+    comm, seq = await line_dashboard(plant)
 
     await database_sync_to_async(start_and_count)(plant, [1] * 6)
     deltas = await deltas_carrying(comm, 8)
@@ -217,14 +236,10 @@ async def test_in_the_server_a_busy_line_gets_every_event_once_in_order_in_conse
 
 async def test_changes_waiting_together_leave_as_one_delta(layer, plant, server_loop):
     ws = plant["workstation"]
-    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
-    assert (await comm.connect(timeout=TIMEOUT))[0]
-    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+    comm, seq = await line_dashboard(plant)
     now = time.time()
     for n in (1, 2, 3):  # queued before the publisher gets to run
-        server_loop._publisher.add(
-            server_loop.Change(ws.line_id, None, [ws.pk], {"kind": f"e{n}"}, None, False, None, now + n)
-        )
+        server_loop._publisher.add(change(server_loop, ws, f"e{n}", now + n))
     delta = await receive(comm, "delta")
     assert delta["seq"] == seq + 1
     assert [e["kind"] for e in delta["events"]] == ["e1", "e2", "e3"]
@@ -238,20 +253,15 @@ async def test_a_lone_change_leaves_at_once_and_the_next_ones_within_the_interva
 ):
     settings.LIVE_DELTA_INTERVAL_SECONDS = 1.0
     ws = plant["workstation"]
-    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
-    assert (await comm.connect(timeout=TIMEOUT))[0]
-    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
-
-    def change(name):
-        return server_loop.Change(ws.line_id, None, [ws.pk], {"kind": name}, None, False, None, time.time())
+    comm, seq = await line_dashboard(plant)
 
     sent = time.monotonic()
-    server_loop._publisher.add(change("first"))
+    server_loop._publisher.add(change(server_loop, ws, "first"))
     first = await receive(comm, "delta")
     assert [e["kind"] for e in first["events"]] == ["first"]
     assert time.monotonic() - sent < 0.5  # not held back by the interval
-    server_loop._publisher.add(change("second"))
-    server_loop._publisher.add(change("third"))
+    server_loop._publisher.add(change(server_loop, ws, "second"))
+    server_loop._publisher.add(change(server_loop, ws, "third"))
     then = await receive(comm, "delta")
     assert (then["seq"], [e["kind"] for e in then["events"]]) == (seq + 2, ["second", "third"])
     assert time.monotonic() - sent >= 1.0  # they waited for the line's interval
@@ -260,17 +270,13 @@ async def test_a_lone_change_leaves_at_once_and_the_next_ones_within_the_interva
 
 async def test_a_delta_does_not_wait_for_the_database_thread(layer, plant, server_loop):
     ws = plant["workstation"]
-    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
-    assert (await comm.connect(timeout=TIMEOUT))[0]
-    seq = (await receive(comm, "snapshot"))["lines"][0]["seq"]
+    comm, seq = await line_dashboard(plant)
     # Another consumer's long query holds the one thread this process runs database work on.
     busy = asyncio.ensure_future(database_sync_to_async(time.sleep)(3))
     await asyncio.sleep(0.1)
 
     sent = time.monotonic()
-    server_loop._publisher.add(
-        server_loop.Change(ws.line_id, None, [ws.pk], {"kind": "e"}, None, False, None, time.time())
-    )
+    server_loop._publisher.add(change(server_loop, ws, "e"))
     delta = await receive(comm, "delta")
 
     assert delta["seq"] == seq + 1

@@ -82,6 +82,24 @@ def test_commits_do_not_wait_for_their_delta_and_what_waits_together_leaves_as_o
     assert [w["id"] for w in delta["line"]["workstations"]] == [workstation.pk]
 
 
+def test_stopping_the_thread_sends_what_it_holds_first(make_user, workstation, line_channel):
+    reasons()
+    supervisor = make_user(roles.SUPERVISOR, username="sam")
+    operator = make_user(roles.OPERATOR, username="olga")
+    order = released_order(user=supervisor, workstations=[workstation], quantity=100)
+    op = order.operations.get()
+    broadcast.start_publisher_thread()
+    gate = threading.Event()
+    broadcast._server_loop.call_soon_threadsafe(gate.wait, 10)
+    services.operation_start(operation_id=op.pk, workstation=workstation, user=operator, key=key())
+    threading.Timer(0.5, gate.set).start()  # the loop is still busy when the process stops
+
+    broadcast.stop_publisher_thread()
+
+    deltas = line_channel(3)  # the release (sent at commit), then what the thread held
+    assert [e["kind"] for d in deltas for e in d["events"]] == ["order_status", "start", "order_status"]
+
+
 def test_stopping_the_thread_brings_back_a_delta_at_each_commit(make_user, workstation, line_channel):
     broadcast.start_publisher_thread()
     broadcast.stop_publisher_thread()

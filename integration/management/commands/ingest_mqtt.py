@@ -33,4 +33,5 @@ class Command(BaseCommand):
             self.stdout.write(f"stats {dict(sorted(ingestor.stats.items()))}")
             self.stdout.flush()
         ingestor.stop()
+        broadcast.stop_publisher_thread()  # the last counts' deltas leave before the process ends
         self.stdout.write(f"stopped; stats {dict(sorted(ingestor.stats.items()))}")
