@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from integration.states import InboundKind, InboundOutcome, MessageStatus, MessageType
+from mes.history import HistoricalRecords
 from workorders.models import ProductionEvent, WorkOrder
 
 

@@ -1,10 +1,11 @@
-"""Authentication backend for badge + PIN sign-in on a workstation tablet."""
+"""Authentication backends: badge + PIN sign-in on a workstation tablet, and permissions."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
 
 
 class BadgePinBackend(BaseBackend):
@@ -22,3 +23,20 @@ class BadgePinBackend(BaseBackend):
     def get_user(self, user_id):
         User = get_user_model()
         return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+class PermissionBackend(ModelBackend):
+    """Django's model backend, reading a user's own and group permissions in one query, not two:
+    a permission check guards every production request."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            columns = ("content_type__app_label", "codename")
+            own = Permission.objects.filter(user=user_obj).order_by().values_list(*columns)
+            via_groups = Permission.objects.filter(group__user=user_obj).order_by().values_list(*columns)
+            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in own.union(via_groups)}
+        return user_obj._perm_cache

@@ -10,7 +10,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from mes.history import HistoricalRecords
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$",

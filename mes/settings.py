@@ -247,7 +247,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "mes.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "mes.auth.PermissionBackend",
     "mes.auth.BadgePinBackend",
 ]
 LOGIN_URL = "login"

@@ -42,9 +42,9 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from mes.errors import Forbidden, ValidationFailed
+from mes.history import HistoricalRecords
 from mes.models import SignInAttempt, User
 
 # A re-authentication is good for one signing, made right away.

@@ -38,7 +38,7 @@ def sign_in(request):
         except MesError as exc:
             error, status = exc, exc.status_code
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="mes.auth.PermissionBackend")
             start_session_clock(request, on_tablet=False)
             return redirect(_safe_next(request, "home"))
     context = {"error": error, "next": request.GET.get("next", ""), "expired": "expired" in request.GET}

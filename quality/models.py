@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
+from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation, code_validator
 from mes.signatures import Signature  # noqa: F401  (registers the kernel's signature model)
 from quality.states import (

@@ -7,7 +7,7 @@ primary-key order), so two services never wait on each other in opposite orders.
 
 from __future__ import annotations
 
-from django.db.models import Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from workorders.models import WorkOrder, WorkOrderOperation
 
@@ -28,16 +28,22 @@ def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
 
 
 def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
-    """Lock an operation and its order, order first (the order found by a subquery, one round trip)."""
+    """Lock an operation and its order, order first (the order found by a subquery, one round trip).
+
+    The operation comes with `is_last` answered by the same query: every count asks it."""
     order_of_operation = WorkOrderOperation.objects.filter(pk=pk).values("work_order_id")
     try:
         # get(), not first(): no ORDER BY to build and run for the one row a key finds.
         work_order = _orders_for_update().get(pk=Subquery(order_of_operation))
     except WorkOrder.DoesNotExist:
         raise WorkOrderOperation.DoesNotExist(f"No operation {pk}") from None
+    later = WorkOrderOperation.objects.filter(
+        work_order_id=OuterRef("work_order_id"), sequence__gt=OuterRef("sequence")
+    )
     operation = (
         WorkOrderOperation.objects.select_for_update(of=("self",))
         .select_related("workstation__line")
+        .annotate(is_last=~Exists(later))
         .get(pk=pk)
     )
     operation.work_order = work_order

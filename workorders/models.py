@@ -14,8 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
-from simple_history.models import HistoricalRecords
 
+from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation, code_validator
 from workorders.gs1 import validate_gtin
 from workorders.states import (

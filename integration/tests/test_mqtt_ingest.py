@@ -215,3 +215,63 @@ def test_the_ingestor_reconnects_when_the_broker_restarts(line, broker, ingestor
     assert wait_for(lambda: good(line["op"]) == 25), good(line["op"])
     pub.close()
     assert ingestor.stats["connects"] >= 2
+
+
+def test_the_ingest_command_records_counts_across_a_broker_restart_and_stops_cleanly(line, broker, tmp_path):
+    """`manage.py ingest_mqtt` itself, as a process of its own on the test database: it records a
+    machine's counts, takes up again after the broker restarts, and ends cleanly on SIGTERM."""
+    import os
+    import re
+    import signal
+    import sys
+
+    from django.conf import settings
+
+    from tests.conftest import BASE_DIR, test_database_url
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "MQTT_URL": broker.url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test-secret"),
+        "DJANGO_SETTINGS_MODULE": "mes.settings",
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
+    }
+    log_path = tmp_path / "ingest.log"
+    with open(log_path, "wb") as log:
+        command = subprocess.Popen(
+            [sys.executable, "manage.py", "ingest_mqtt", "--stats-every", "0.5"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    output = log_path.read_text
+
+    def counted_after_sending(message: dict, expected: int) -> bool:
+        # Sent again until it is counted: the command subscribes a moment after it starts (and
+        # after the broker comes back), and the same message id must count once however often.
+        pub = Publisher(broker)
+        try:
+            return wait_for(
+                lambda: pub.send(line["topic"] + "/count", message) or good(line["op"]) == expected,
+                timeout=30,
+            )
+        finally:
+            pub.close()
+
+    try:
+        assert counted_after_sending({"id": "cmd-1", "good": 7}, 7), output()
+        broker.stop()
+        broker.start()
+        assert counted_after_sending({"id": "cmd-2", "good": 12}, 12), output()
+        assert wait_for(lambda: max(map(int, re.findall(r"'connects': (\d+)", output())), default=0) >= 2), (
+            output()
+        )
+        command.send_signal(signal.SIGTERM)
+        assert command.wait(15) == 0, output()
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert good(line["op"]) == 12  # 7, then 5 more: every resend of a message id counted once
+    assert "stopped; stats" in output()

@@ -14,8 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
+from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation
 from workorders.live.states import AndonKind, AndonStatus, LiveState
 

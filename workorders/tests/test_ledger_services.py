@@ -312,3 +312,21 @@ def test_operator_role_can_record_but_not_override(operator):
     assert operator.has_perm("workorders.record_production")
     assert not operator.has_perm("workorders.override_quantity")
     assert roles.OPERATOR in {g.name for g in operator.groups.all()}
+
+
+def test_locking_an_operation_tells_whether_it_is_the_last_without_another_query(order):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from workorders.locks import lock_operation
+
+    first, last = ops(order)
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as locking:
+            _, locked_first = lock_operation(first.pk)
+            _, locked_last = lock_operation(last.pk)
+        with CaptureQueriesContext(connection) as asking:
+            answers = (locked_first.is_last, locked_last.is_last)
+    assert answers == (False, True)
+    assert len(asking) == 0
+    assert len(locking) == 4  # order and operation, twice
