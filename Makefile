@@ -32,18 +32,16 @@ run: migrate
 	@if [ -f var/fake-erp.pid ]; then kill $$(cat var/fake-erp.pid) 2>/dev/null || true; fi
 	@$(PY) manage.py fake_erp --port $(FAKE_ERP_PORT) > var/fake-erp.log 2>&1 & echo $$! > var/fake-erp.pid
 	@$(PY) manage.py seed_demo --if-empty
-	@if [ -f var/simulate-line.pid ]; then kill $$(cat var/simulate-line.pid) 2>/dev/null || true; fi
-	@$(PY) manage.py simulate_line > var/simulate-line.log 2>&1 & echo $$! > var/simulate-line.pid
 	@if [ -f var/seal-audit.pid ]; then kill $$(cat var/seal-audit.pid) 2>/dev/null || true; fi
 	@$(PY) manage.py seal_audit_trail --every 300 > var/seal-audit.log 2>&1 & echo $$! > var/seal-audit.pid
 	@echo ""
 	@echo "  Shop-floor MES is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo "  The fake ERP receives its messages on http://127.0.0.1:$(FAKE_ERP_PORT)/  (totals: /orders)"
 	@echo ""
-	@echo "  The line simulator moves the demo lines (log: var/simulate-line.log); live dashboard: /live/"
+	@echo "  The server's line simulator moves the demo lines; live dashboard: /live/"
 	@echo "  The audit trail is sealed every 5 minutes (log: var/seal-audit.log); auditor: /audit/"
-	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/simulate-line.pid) $$(cat var/seal-audit.pid) 2>/dev/null; rm -f var/fake-erp.pid var/simulate-line.pid var/seal-audit.pid' EXIT INT TERM; \
-	  $(PY) -m uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/seal-audit.pid) 2>/dev/null; rm -f var/fake-erp.pid var/seal-audit.pid' EXIT INT TERM; \
+	  SIMULATE_LINES=on $(PY) -m uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # SECRET_KEY is only a placeholder for the test run; production has no default at all.
 test: install

@@ -14,9 +14,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from mes.routing import websocket_urlpatterns  # noqa: E402
 from workorders.live import broadcast  # noqa: E402
+
+if settings.SIMULATE_LINES:
+    from integration.mqtt.simulator import start_in_server
+
+    start_in_server()
 
 router = ProtocolTypeRouter(
     {

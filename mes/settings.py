@@ -356,6 +356,10 @@ LIVE_DELTA_INTERVAL_SECONDS = env.float("LIVE_DELTA_INTERVAL_SECONDS", default=0
 
 # Machine data: the MQTT broker `manage.py ingest_mqtt` subscribes to and `simulate_line` publishes to.
 MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# The embedded demo (`make run`): the web server runs the line simulator itself, so the demo
+# lines move and, with the in-memory channel layer, their deltas reach the dashboards at once.
+# For one server process only; a plant's machines report through `ingest_mqtt` instead.
+SIMULATE_LINES = env.bool("SIMULATE_LINES", default=False)
 
 # The demo plant's own site code; exports and MQTT topics use it.
 MES_DEFAULT_SITE = env.str("MES_DEFAULT_SITE", default="")

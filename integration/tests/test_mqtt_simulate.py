@@ -30,3 +30,54 @@ def test_simulator_without_a_broker_moves_the_line(
     assert ProductionEvent.objects.filter(workstation=workstation, kind=EventKind.COMPLETE).exists()
     assert MachineCounter.objects.get(pk=workstation.pk).good_total > 0
     assert LineStatus.objects.get(pk=workstation.line_id).sequence > 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
+    make_user, workstation, monkeypatch, settings
+):
+    """The embedded demo server runs the simulator on a thread: its commits' deltas leave from
+    the server's loop, on the server's channel layer (in-memory in embedded mode)."""
+    import asyncio
+    import threading
+
+    from channels.layers import get_channel_layer
+
+    from integration.mqtt.simulator import start_in_server
+    from workorders.live import broadcast
+
+    monkeypatch.delenv("MQTT_URL", raising=False)
+    settings.MES_DEFAULT_SITE = workstation.line.site.code
+    reasons()
+    seed_machine_reasons(lambda _: None)
+    released_order(
+        user=make_user(roles.SUPERVISOR, username="sam"), workstations=[workstation], quantity=10000
+    )
+
+    async def deltas_until_a_count() -> list[dict]:
+        loop = asyncio.get_running_loop()
+        broadcast.use_server_loop(loop)  # as mes.asgi does on the server's first call
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(broadcast.line_group(workstation.line_id), channel)
+        stop = threading.Event()
+        simulator = start_in_server(speed=200, stop=stop)
+        deltas: list[dict] = []
+        try:
+            deadline = loop.time() + 20
+            while not any(e["kind"] == EventKind.COMPLETE for d in deltas for e in d["events"]):
+                message = await asyncio.wait_for(layer.receive(channel), deadline - loop.time())
+                deltas.append(message["delta"])
+        finally:
+            stop.set()
+            await asyncio.to_thread(simulator.join, 10)
+            await broadcast._publisher.finish(5)
+            broadcast.use_server_loop(None)
+        return deltas
+
+    deltas = asyncio.run(deltas_until_a_count())
+    counted = [e for d in deltas for e in d["events"] if e["kind"] == EventKind.COMPLETE]
+    assert counted and counted[0]["workstation"] == workstation.code
+    assert ProductionEvent.objects.filter(pk=counted[0]["id"], workstation=workstation).exists()
+    sequences = [d["seq"] for d in deltas]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)

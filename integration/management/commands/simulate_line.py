@@ -1,68 +1,16 @@
-"""`manage.py simulate_line`: machine traffic for the demo lines (cycles, micro-stops, breakdowns, scrap).
-
-Each active workstation of the site runs a small random process: a cycle of about its running
-operation's ideal cycle time adds one to its cumulative good counter (now and then to its scrap
-counter instead); now and then a micro-stop (blocked for seconds) or a breakdown (down for
-minutes, with a maintenance alarm) interrupts it.
-
-Where it goes (`--via`):
-  mqtt    publish to MQTT_URL as `mes/<site>/<line>/<workstation>/state|count|alarm` (JSON), for
-          `manage.py ingest_mqtt` to record;
-  direct  call the same production services in-process (the embedded mode, no broker); here the
-          simulator also plays the operator and starts the next queued operation of an idle
-          workstation, so the demo keeps moving;
-  auto    (default) mqtt when MQTT_URL is set in the environment and the broker answers, else direct.
-"""
+"""`manage.py simulate_line`: machine traffic for the demo lines (see `integration.mqtt.simulator`)."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import signal
-import socket
 import threading
-import time
-import uuid
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
 
-from integration.mqtt.payloads import broker_address
+from integration.mqtt.simulator import LineSimulator, NoStations
 from mes.demo import DEMO_SITE
-from mes.errors import MesError
-from mes.models import Workstation
-from workorders import services
-from workorders.selectors.floor import workstation_queue
-from workorders.services.andon import andon_raise, andon_resolve_machine
-from workorders.services.machine import (
-    CountSample,
-    machine_counts_record,
-    machine_key,
-    machine_state_record,
-    machine_user,
-)
-from workorders.states import OperationStatus
-
-MICRO_STOP = 0.06  # chance per cycle
-BREAKDOWN = 0.006
-SCRAP = 0.03
-
-
-@dataclass
-class Machine:
-    workstation: Workstation
-    topic: str
-    good: int = 0
-    scrap: int = 0
-    state: str = "running"
-    until: float = 0.0  # when the current stop ends / the next cycle completes
-    cycle: float = 30.0
-    alarm: str = ""
-    seq: int = field(default_factory=lambda: random.randint(0, 10**6))
 
 
 class Command(BaseCommand):
@@ -80,152 +28,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, via="auto", url=None, site="", speed=1.0, seconds=0.0, seed=None, **options):
         random.seed(seed)
-        url = url or settings.MQTT_URL
-        if via == "auto":
-            via = "mqtt" if "MQTT_URL" in os.environ and _reachable(url) else "direct"
-        stations = list(
-            Workstation.objects.filter(line__site__code=site, active=True)
-            .select_related("line__site")
-            .order_by("pk")
-        )
-        if not stations:
-            raise CommandError(f"No active workstation at site {site!r}: run seed_demo first.")
-        self.user = machine_user()
-        self.client = None
-        if via == "mqtt":
-            import paho.mqtt.client as mqtt
-
-            host, port, username, password = broker_address(url)
-            self.client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=f"mes-sim-{uuid.uuid4().hex[:6]}"
-            )
-            if username:
-                self.client.username_pw_set(username, password)
-            self.client.connect(host, port)
-            self.client.loop_start()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        now = time.monotonic()
-        machines = []
-        for ws in stations:
-            topic = f"mes/{ws.line.site.code}/{ws.line.code}/{ws.code}"
-            m = Machine(ws, topic, cycle=self._cycle(ws))
-            m.until = now + random.uniform(0, m.cycle) / speed
-            machines.append(m)
-            self.emit(m, "state", {"state": "running"})
-        self.stdout.write(f"simulating {len(machines)} workstations of {site} via {via} (speed x{speed:g})")
-        self.stdout.flush()
-        end = now + seconds if seconds else None
-        while not stop.is_set() and (end is None or time.monotonic() < end):
-            t = time.monotonic()
-            for m in machines:
-                if t >= m.until:
-                    try:
-                        self.step(m, t, speed, via)
-                    except MesError as exc:
-                        self.stderr.write(f"{m.workstation.code}: {exc}")
-            if not connection.in_atomic_block:  # a caller's transaction (a test) keeps its connection
-                close_old_connections()
-            stop.wait(0.2)
-        if self.client is not None:
-            self.client.disconnect()
-            self.client.loop_stop()
 
-    def _cycle(self, ws) -> float:
-        op = ws.operations.filter(status=OperationStatus.RUNNING).first()
-        return float(op.ideal_cycle_seconds) if op else 30.0
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
 
-    def step(self, m: Machine, t: float, speed: float, via: str) -> None:
-        if m.state != "running":  # a stop ends
-            m.state = "running"
-            self.emit(m, "state", {"state": "running"})
-            if m.alarm:
-                self.emit(m, "alarm", {"kind": "maintenance", "active": False})
-                m.alarm = ""
-            m.until = t + m.cycle / speed
-            return
-        roll = random.random()
-        if roll < BREAKDOWN:
-            m.state = "down"
-            m.alarm = "maintenance"
-            self.emit(m, "state", {"state": "down", "reason": "BREAKDOWN"})
-            self.emit(
-                m, "alarm", {"kind": "maintenance", "text": "Breakdown: machine stopped", "active": True}
-            )
-            m.until = t + random.uniform(60, 300) / speed
-            return
-        if roll < BREAKDOWN + MICRO_STOP:
-            m.state = "blocked"
-            self.emit(m, "state", {"state": "blocked", "reason": "JAM"})
-            m.until = t + random.uniform(5, 40) / speed
-            return
-        if via == "direct":
-            self.ensure_running(m)
-        if random.random() < SCRAP:
-            m.scrap += 1
-        else:
-            m.good += 1
-        self.emit(m, "count", {"good": m.good, "scrap": m.scrap})
-        m.until = t + m.cycle * random.uniform(0.9, 1.3) / speed
-
-    def ensure_running(self, m: Machine) -> None:
-        """Direct mode plays the operator too: start the next queued operation of an idle workstation."""
-        ws = m.workstation
-        if ws.operations.filter(
-            status=OperationStatus.RUNNING, work_order__status__in=["released", "in_progress"]
-        ).exists():
-            return
-        for op in workstation_queue(ws)[:3]:
-            try:
-                if op.status == OperationStatus.PAUSED:
-                    services.operation_resume(
-                        operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4()
-                    )
-                else:
-                    services.operation_start(
-                        operation_id=op.pk, workstation=ws, user=self.user, key=uuid.uuid4()
-                    )
-                m.cycle = float(op.ideal_cycle_seconds)
-                return
-            except MesError:
-                continue
-
-    def emit(self, m: Machine, metric: str, payload: dict) -> None:
-        m.seq += 1
-        payload = {"id": f"sim-{m.seq}-{uuid.uuid4().hex[:6]}", **payload}
-        if self.client is not None:
-            self.client.publish(f"{m.topic}/{metric}", json.dumps(payload), qos=1)
-            return
-        ws = m.workstation
-        if metric == "state":
-            machine_state_record(
-                workstation=ws,
-                state=payload["state"],
-                message_id=payload["id"],
-                user=self.user,
-                reason=payload.get("reason", ""),
-            )
-        elif metric == "count":
-            sample = CountSample(payload["id"], Decimal(payload["good"]), Decimal(payload["scrap"]))
-            machine_counts_record(workstation=ws, samples=[sample], user=self.user)
-        elif payload.get("active"):
-            andon_raise(
-                workstation=ws,
-                user=self.user,
-                kind=payload["kind"],
-                key=machine_key(ws, "alarm", payload["id"]),
-                note=payload.get("text", ""),
-                source="machine",
-            )
-        else:
-            andon_resolve_machine(workstation=ws, kind=payload["kind"], user=self.user)
-
-
-def _reachable(url: str) -> bool:
-    try:
-        host, port, _, _ = broker_address(url)
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except (OSError, ValueError):
-        return False
+        simulator = LineSimulator(site=site, via=via, url=url, speed=speed, say=say)
+        try:
+            simulator.run(stop, seconds)
+        except NoStations as exc:
+            raise CommandError(str(exc)) from None
