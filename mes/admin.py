@@ -57,6 +57,11 @@ class MesUserAdmin(UserAdmin, SimpleHistoryAdmin):
     ]
     filter_horizontal = ["groups", "user_permissions", "sites"]
 
+    def has_delete_permission(self, request, obj=None):
+        # People are deactivated, never deleted: deleting one would blank their name on every
+        # history row they made (on PostgreSQL the history tables refuse that outright).
+        return False
+
 
 @admin.register(Kiosk)
 class KioskAdmin(SimpleHistoryAdmin):

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _protect_history_tables(sender, using="default", **kwargs) -> None:
+    from mes.audit import protect_history_tables
+
+    protect_history_tables(using)
 
 
 class MesConfig(AppConfig):
@@ -7,6 +14,9 @@ class MesConfig(AppConfig):
 
     def ready(self) -> None:
         from mes import navigation, roles
+
+        # Once per migrate, after every app's migrations: each history table is append-only.
+        post_migrate.connect(_protect_history_tables, sender=self)
 
         navigation.register(
             navigation.NavItem("Plant", "plant_overview", "mes.view_site", order=20),

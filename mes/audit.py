@@ -38,7 +38,9 @@ seconds" means no delay before a row is sealed and no reliance on clocks or `his
 transaction-level advisory lock; on SQLite the IMMEDIATE transaction takes the write lock at
 BEGIN, which serialises writers), and `previous_hash` is unique, so a second seal on the same
 predecessor could not be stored even without the lock. On PostgreSQL a trigger refuses UPDATE
-and DELETE on the seal tables.
+and DELETE on the seal tables, and another on every history table (`protect_history_tables`,
+run after each migrate): the application's own database user can only add history, so the seal
+is the check against someone with the privileges to switch triggers off.
 
 What a hash chain can't show alone: someone who may rewrite the database could rewrite rows and
 every later seal. Publishing the latest seal's hash elsewhere (a report, a printout, the ERP)
@@ -57,7 +59,7 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
@@ -142,6 +144,36 @@ def history_models() -> dict[str, type[models.Model]]:
             if history_fk is not None and issubclass(history_fk.related_model, HistoricalChanges):
                 found[model._meta.db_table] = model
     return dict(sorted(found.items()))
+
+
+HISTORY_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION mes_refuse_history_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only: % refused on %', TG_OP, TG_TABLE_NAME;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def protect_history_tables(using: str = "default") -> list[str]:
+    """On PostgreSQL, have every history table refuse UPDATE and DELETE; returns the tables.
+
+    Run after every migrate (`MesConfig`), so a history table that a later migration adds is
+    covered as well; a table not yet migrated is left until it exists. TRUNCATE, how tests reset
+    tables, fires no row trigger."""
+    db = connections[using]
+    if db.vendor != "postgresql":
+        return []
+    existing = set(db.introspection.table_names())
+    tables = [table for table in history_models() if table in existing]
+    with db.cursor() as cursor:
+        cursor.execute(HISTORY_APPEND_ONLY_FUNCTION)
+        for table in tables:
+            cursor.execute(
+                f"CREATE OR REPLACE TRIGGER mes_history_append_only BEFORE UPDATE OR DELETE ON {db.ops.quote_name(table)} "
+                "FOR EACH ROW EXECUTE FUNCTION mes_refuse_history_change()"
+            )
+    return tables
 
 
 def _columns(model) -> list[tuple[str, str]]:

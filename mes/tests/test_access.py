@@ -130,3 +130,13 @@ def test_navigation_shows_only_what_the_role_may_open(make_user, client_for):
     page = client_for(make_user(roles.QUALITY)).get("/plant/").content.decode()
     assert 'href="/tablets/"' not in page
     assert 'href="/tablet/"' not in page
+
+
+def test_people_are_deactivated_in_the_admin_never_deleted(make_user, client_for, django_user_model):
+    admin_client = client_for(make_user(roles.ADMIN))
+    person = make_user(roles.OPERATOR)
+    assert admin_client.get(f"/admin/mes/user/{person.pk}/change/").status_code == OK
+    assert admin_client.get(f"/admin/mes/user/{person.pk}/delete/").status_code == 403
+    response = admin_client.post(f"/admin/mes/user/{person.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert django_user_model.objects.filter(pk=person.pk, is_active=True).exists()

@@ -2,11 +2,12 @@
 and a verify that finds a changed, deleted or slipped-in history row."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 
 from mes import audit, roles
 from mes.audit import AuditSeal, audit_verify, history_models, seal_audit_trail
@@ -61,6 +62,47 @@ def _history_table(label: str) -> str:
 @pytest.mark.parametrize("label", REGULATED)
 def test_every_regulated_model_has_a_sealed_history_table(label):
     assert _history_table(label) in history_models()
+
+
+@contextmanager
+def as_a_database_superuser():
+    """Tamper as someone who may switch triggers off: on PostgreSQL the history tables refuse
+    UPDATE and DELETE to everyone else. The seal must catch such a change all the same."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_every_history_table_refuses_update_and_delete_on_postgresql():
+    site = SiteFactory(name="Plant one")
+    row = Site.history.get(id=site.pk)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Site.history.filter(history_id=row.history_id).update(name="Forged")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Site.history.filter(history_id=row.history_id).delete()
+
+    site.name = "Plant one, renamed"  # changes still add history
+    site.save()
+    assert list(Site.history.filter(id=site.pk).order_by("history_id").values_list("name", flat=True)) == [
+        "Plant one",
+        "Plant one, renamed",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'mes_history_append_only'"
+        )
+        protected = {name for (name,) in cursor.fetchall()}
+    assert protected == set(history_models())
 
 
 @pytest.mark.django_db
@@ -138,7 +180,7 @@ def test_verify_names_the_seal_and_the_row_changed_by_raw_sql(capsys):
     seal_audit_trail()
     target = Site.history.get(id=sites[1].pk)
 
-    with connection.cursor() as cursor:
+    with as_a_database_superuser(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE mes_historicalsite SET name = %s WHERE history_id = %s", ["Forged", target.history_id]
         )
@@ -161,7 +203,7 @@ def test_verify_finds_a_deleted_sealed_row():
     seal_audit_trail()
     target = Site.history.get(id=sites[0].pk)
 
-    with connection.cursor() as cursor:
+    with as_a_database_superuser(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM mes_historicalsite WHERE history_id = %s", [target.history_id])
 
     result = audit_verify()
@@ -177,8 +219,6 @@ def test_verify_finds_a_broken_link_between_seals():
     SiteFactory()
     seal_audit_trail()
     if connection.vendor == "postgresql":
-        from django.db import DatabaseError, transaction
-
         with (
             pytest.raises(DatabaseError, match="append-only"),
             transaction.atomic(),
@@ -199,7 +239,8 @@ def test_a_row_committed_late_below_the_sealed_ids_is_sealed_by_the_next_seal():
     late = Site.history.get(id=sites[1].pk)
     values = {f.attname: getattr(late, f.attname) for f in late._meta.concrete_fields}
     late_id = late.history_id
-    late.delete()  # not yet visible when the first seal runs
+    with as_a_database_superuser():
+        late.delete()  # not yet visible when the first seal runs
     first = seal_audit_trail()[0]
     state = first.state["mes_historicalsite"]
     assert audit._in_ranges(late_id, [p[:2] for p in state["pending"]])
@@ -219,7 +260,8 @@ def test_a_row_slipped_into_an_abandoned_gap_fails_the_verify(settings):
     gap = Site.history.get(id=sites[1].pk)
     values = {f.attname: getattr(gap, f.attname) for f in gap._meta.concrete_fields}
     gap_id = gap.history_id
-    gap.delete()
+    with as_a_database_superuser():
+        gap.delete()
     seal_audit_trail()
     SiteFactory()
     second = seal_audit_trail()[0]
