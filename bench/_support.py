@@ -321,6 +321,15 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used so far, all cores together (the first
+    line of /proc/stat, less idle and I/O wait): between two readings, divided by the seconds
+    between them, the cores the machine kept busy."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_speed_probe() -> float:
     """CPU milliseconds a fixed pure-Python loop takes now: ~150-250 ms on an idle modern core.
 

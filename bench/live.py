@@ -11,7 +11,9 @@ With no arguments it
    own (half of the lines each) that send their deltas like the MQTT ingestor does (line
    publishers on a thread, through Redis to both servers), and measures commit -> receive
    latency of every delivery, deliveries missed after gap recovery (a client whose last sequence
-   lags the database's after the run), and the servers' memory per open connection;
+   lags the database's after the run), the servers' memory per open connection, and what the
+   production cost: the cores the whole machine kept busy meanwhile, and CPU per committed event
+   in the producers and in the servers;
 5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
    for 20 s (cumulative counters of 10 workstations), and counts what reached the ledger.
 The last line is one JSON object. It measures; it exits 0 whatever the figures.
@@ -43,10 +45,12 @@ from _support import (
     free_port,
     load_average,
     log,
+    machine_busy_seconds,
     percentiles,
     recreate_database,
     server_env,
     setup_django,
+    tree_cpu_seconds,
 )
 
 DATABASE = "mes_bench_live"
@@ -207,11 +211,12 @@ def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int
     return count[0]
 
 
-def produce_elsewhere(db_url: str, ops_by_line: dict[int, list[int]]) -> int:
+def produce_elsewhere(db_url: str, ops_by_line: dict[int, list[int]]) -> tuple[int, float]:
     """`produce` in processes of their own, so the dashboards' clients here don't share their CPU
     time and the latency they see is the system's, not this script's. Two processes, each with
     half of the lines (as two ingestors or web workers would be): one process alone spends its
-    time waiting for its own interpreter lock, and its deltas wait with it."""
+    time waiting for its own interpreter lock, and its deltas wait with it. Returns the events
+    committed and the CPU seconds the producers used (their services and their deltas)."""
     import multiprocessing
 
     lines = sorted(ops_by_line)
@@ -219,10 +224,11 @@ def produce_elsewhere(db_url: str, ops_by_line: dict[int, list[int]]) -> int:
     total = sum(len(share) for share in shares)
     jobs = [(db_url, share, EVENT_SECONDS, EVENT_RATE * len(share) / total) for share in shares]
     with multiprocessing.get_context("spawn").Pool(PRODUCERS) as pool:
-        return sum(pool.starmap(_producer_process, jobs))
+        results = pool.starmap(_producer_process, jobs)
+    return sum(made for made, _ in results), sum(cpu for _, cpu in results)
 
 
-def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: float) -> int:
+def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: float) -> tuple[int, float]:
     setup_django(db_url, migrate=False)
     from workorders.live import broadcast
     from workorders.models import WorkOrderOperation
@@ -230,9 +236,10 @@ def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: floa
     broadcast.start_publisher_thread()  # as the MQTT ingestor does
     found = WorkOrderOperation.objects.select_related("workstation").in_bulk(op_ids)
     ops = [found[pk] for pk in op_ids]
+    cpu = time.process_time()
     made = produce(ops, [op.workstation for op in ops], seconds, rate)
     broadcast.stop_publisher_thread()  # once the last deltas have left
-    return made
+    return made, time.process_time() - cpu
 
 
 def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
@@ -241,6 +248,9 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
     line_ids = sorted({ws.line_id for ws in stations})
     work_ops = [op for op in ops if op.workstation.code in {f"W{i}" for i in range(STATIONS)}]
     memory_before = sum(rss_kb(s.pid) for s in servers)
+
+    def cpu_of_servers() -> float:
+        return sum(tree_cpu_seconds(s.pid) for s in servers)
 
     async def main():
         stop = asyncio.Event()
@@ -257,21 +267,26 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
         connected = sum(1 for c in clients if c.snapshots)
         memory_after = sum(rss_kb(s.pid) for s in servers)
         log(f"{connected} dashboards connected; producing {EVENT_RATE}/s for {EVENT_SECONDS:.0f} s")
-        t0 = time.monotonic()
         ops_by_line: dict[int, list[int]] = {}
         for op in work_ops:
             ops_by_line.setdefault(op.workstation.line_id, []).append(op.pk)
-        made = await asyncio.to_thread(produce_elsewhere, db_url, ops_by_line)
+        busy, servers_cpu, t0 = machine_busy_seconds(), cpu_of_servers(), time.monotonic()
+        made, producers_cpu = await asyncio.to_thread(produce_elsewhere, db_url, ops_by_line)
         took = time.monotonic() - t0
+        cpu = {
+            "machine": machine_busy_seconds() - busy,
+            "servers": cpu_of_servers() - servers_cpu,
+            "producers": producers_cpu,
+        }
         await asyncio.sleep(5)  # let the last deltas and a heartbeat arrive
         finals = await asyncio.to_thread(
             lambda: dict(LineStatus.objects.filter(pk__in=line_ids).values_list("pk", "sequence"))
         )
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        return clients, connected, made, took, finals, memory_after
+        return clients, connected, made, took, finals, memory_after, cpu
 
-    clients, connected, made, took, finals, memory_after = asyncio.run(main())
+    clients, connected, made, took, finals, memory_after, cpu = asyncio.run(main())
     latencies = [x for c in clients for x in c.latencies]
     p = percentiles(latencies)
     built = percentiles([x for c in clients for x in c.to_built])
@@ -288,6 +303,12 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
         "p99_ms": round(p[99], 1),
         "missed": missed,
         "kb_per_connection": round(max(0, memory_after - memory_before) / max(1, connected), 1),
+        # While the events were produced: the cores the whole machine kept busy (of
+        # os.cpu_count()), and CPU per committed event in the producers (services and deltas)
+        # and in the two servers (fanning the deltas out).
+        "cores_busy": round(cpu["machine"] / took, 2),
+        "producer_cpu_ms_per_event": round(cpu["producers"] / max(1, made) * 1000, 1),
+        "server_cpu_ms_per_event": round(cpu["servers"] / max(1, made) * 1000, 1),
     }
 
 
