@@ -64,11 +64,11 @@ def seed_live(say: Callable[[str], None]) -> None:
             )
             # The demo's history: answer times as they were, written through the services.
             if ack is not None:
-                call = andon_acknowledge(call_id=call.pk, user=supervisor)
-                AndonCall.objects.filter(pk=call.pk).update(acknowledged_at=raised + timedelta(minutes=ack))
+                call = andon_acknowledge(call_id=call.pk, user=supervisor, at=raised + timedelta(minutes=ack))
             if resolved is not None:
-                call = andon_resolve(call_id=call.pk, user=supervisor)
-                AndonCall.objects.filter(pk=call.pk).update(resolved_at=raised + timedelta(minutes=resolved))
+                call = andon_resolve(
+                    call_id=call.pk, user=supervisor, at=raised + timedelta(minutes=resolved)
+                )
         say(f"{len(CALLS)} andon calls")
     rows = rebuild_line_status()
     say(f"line status rebuilt for {rows} workstations")

@@ -105,13 +105,30 @@ def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:
     return call, True
 
 
+def _answered_at(call: AndonCall, at: datetime | None) -> datetime:
+    """When the call was answered: now, or `at` for an answer recorded afterwards, which must lie
+    between the call's last step (raised, or acknowledged) and now."""
+    now = timezone.now()
+    earliest = call.acknowledged_at or call.raised_at
+    if at is None:
+        return max(now, earliest)
+    if timezone.is_naive(at):
+        raise ValidationFailed("The time must include its time zone.", field="at", code="naive_time")
+    if not earliest <= at <= now:
+        raise ValidationFailed(
+            "The time must lie between the call's last step and now.", field="at", code="time_out_of_range"
+        )
+    return at
+
+
 @transaction.atomic
-def andon_acknowledge(*, call_id: int, user: User) -> AndonCall:
-    """A supervisor takes the call: its response time is recorded. Acknowledging twice is a no-op."""
+def andon_acknowledge(*, call_id: int, user: User, at: datetime | None = None) -> AndonCall:
+    """A supervisor takes the call: its response time is recorded. Acknowledging twice is a no-op.
+    `at`, for an answer recorded afterwards: when it was acknowledged."""
     call, moving = _move(call_id, user, AndonStatus.ACKNOWLEDGED)
     if moving:
         call.status = AndonStatus.ACKNOWLEDGED
-        call.acknowledged_by, call.acknowledged_at = user, max(timezone.now(), call.raised_at)
+        call.acknowledged_by, call.acknowledged_at = user, _answered_at(call, at)
         call._change_reason = "Acknowledged"
         call.save()
         _changed(call, call.acknowledged_at)
@@ -119,11 +136,12 @@ def andon_acknowledge(*, call_id: int, user: User) -> AndonCall:
 
 
 @transaction.atomic
-def andon_resolve(*, call_id: int, user: User) -> AndonCall:
-    """Close the call: its resolution time is recorded (and the response time, if not yet)."""
+def andon_resolve(*, call_id: int, user: User, at: datetime | None = None) -> AndonCall:
+    """Close the call: its resolution time is recorded (and the response time, if not yet).
+    `at`, for an answer recorded afterwards: when it was resolved."""
     call, moving = _move(call_id, user, AndonStatus.RESOLVED)
     if moving:
-        now = max(timezone.now(), call.raised_at)
+        now = _answered_at(call, at)
         if call.acknowledged_at is None:
             call.acknowledged_by, call.acknowledged_at = user, now
         call.status = AndonStatus.RESOLVED

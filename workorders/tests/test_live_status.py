@@ -176,6 +176,33 @@ def test_andon_raise_is_idempotent_and_records_response_and_resolution(
     assert snap["lines"][0]["andon"] == []
 
 
+def test_answers_recorded_afterwards_keep_their_times_and_history(supervisor, operator, workstation):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mes.errors import ValidationFailed
+
+    raised = timezone.now() - timedelta(minutes=30)
+    call = andon_raise(workstation=workstation, user=operator, kind="material", key=key(), raised_at=raised)
+    for wrong in (raised - timedelta(minutes=1), timezone.now() + timedelta(minutes=5)):
+        with pytest.raises(ValidationFailed) as refused:
+            andon_acknowledge(call_id=call.pk, user=supervisor, at=wrong)
+        assert refused.value.field == "at"
+    assert AndonCall.objects.get(pk=call.pk).status == AndonStatus.OPEN  # nothing written
+
+    andon_acknowledge(call_id=call.pk, user=supervisor, at=raised + timedelta(minutes=4))
+    with pytest.raises(ValidationFailed):  # before it was acknowledged
+        andon_resolve(call_id=call.pk, user=supervisor, at=raised + timedelta(minutes=2))
+    call = andon_resolve(call_id=call.pk, user=supervisor, at=raised + timedelta(minutes=20))
+    assert (call.response_seconds, call.resolution_seconds) == (240, 1200)
+    assert [h.history_change_reason for h in call.history.order_by("history_id")] == [
+        "Raised from the tablet",
+        "Acknowledged",
+        "Resolved",
+    ]
+
+
 def test_an_operator_may_not_acknowledge(operator, workstation):
     from mes.errors import Forbidden
 
