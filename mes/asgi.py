@@ -19,10 +19,11 @@ from django.conf import settings  # noqa: E402
 from mes.routing import websocket_urlpatterns  # noqa: E402
 from workorders.live import broadcast  # noqa: E402
 
+line_simulator = None  # the embedded demo's simulator thread, when SIMULATE_LINES is on
 if settings.SIMULATE_LINES:
     from integration.mqtt.simulator import start_in_server
 
-    start_in_server()
+    line_simulator = start_in_server()
 
 router = ProtocolTypeRouter(
     {

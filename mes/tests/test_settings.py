@@ -84,3 +84,15 @@ def test_debug_is_only_on_when_asked_for():
 def test_deploy_check_passes_with_production_variables():
     done = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_demo_server_runs_the_line_simulator_only_when_asked(tmp_path):
+    code = (
+        "import mes.asgi\n"
+        "thread = mes.asgi.line_simulator\n"
+        "result = thread.name if thread is not None else None\n"
+    )
+    # A database of its own: the simulator's thread finds no plant there and stops, logging why.
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "x" * 50}
+    assert django_json(code, **env, SIMULATE_LINES="on") == "line-simulator"
+    assert django_json(code, **env) is None
