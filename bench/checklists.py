@@ -14,9 +14,13 @@ With no arguments it
    back to back for the most the server takes (capacity). About 1 in 20 submissions re-sends an
    acknowledged one with its key, which must replay (200) and add nothing; about 1 in 10 values
    is out of spec and opens a nonconformance;
-4. compares what was acknowledged with the runs and responses in the database;
-5. prints the figures and, as the last line, one JSON object
-   {"throughput_per_s": ..., "p50_ms": ..., "p95_ms": ..., "errors": ...}.
+4. measures the no-op baseline through the same server: the 50 tablets, each signed in through
+   /login/ with its own session, send the authenticated GET /ping back to back for 10 s;
+5. compares what was acknowledged with the runs and responses in the database;
+6. prints the figures and, as the last line, one JSON object
+   {"throughput_per_s": ..., "p50_ms": ..., "p95_ms": ..., "errors": ..., "ratio_to_noop": ...},
+   where ratio_to_noop is the capacity (runs per second back to back) / pings per second: a paced
+   run offers far less than the server takes, so only the capacity says what a run costs.
 
 It exits 0 whether or not the target (p95 <= 150 ms, errors 0) is met, and non-zero when the
 setup itself fails.
@@ -54,6 +58,8 @@ CAPACITY_SECONDS = 10.0
 RATE = 10.0  # runs per second offered by all tablets together; 0 sends back to back
 RETRY_ONE_IN = 20
 WORKERS = 2
+PING_SECONDS = 10.0
+PASSWORD = "bench-operator-pass-1"
 TARGETS = {"p95_ms": 150.0, "errors": 0}
 
 
@@ -94,16 +100,61 @@ def build_plant(count: int) -> tuple[int, list[tuple[str, int]], list[dict]]:
         for it in version.items.order_by("position")
     ]
     operator_group = Group.objects.get(name=roles.OPERATOR)
+    # One password for all (for the ping baseline's sign-in), hashed once: PBKDF2 takes about
+    # half a second a hash by design.
+    template = User()
+    template.set_password(PASSWORD)
     tablets = []
     for i in range(1, count + 1):
         station = Workstation.objects.create(line=line, code=f"WS{i:02d}", name=f"Bench station {i:02d}")
         operator = User.objects.create(
-            username=f"op{i:02d}", first_name="Bench", last_name=f"Operator {i:02d}"
+            username=f"op{i:02d}",
+            first_name="Bench",
+            last_name=f"Operator {i:02d}",
+            password=template.password,
         )
         operator.sites.add(site)
         operator.groups.add(operator_group)
         tablets.append((Token.objects.create(user=operator).key, station.pk))
     return version.template_id, tablets, described
+
+
+async def ping_rate(url: str, usernames: list[str], seconds: float) -> tuple[float, int]:
+    """Pings per second of `usernames`' tablets, each signed in with its own session and sending
+    the authenticated no-op GET /ping back to back for `seconds`; and how many pings failed."""
+    import httpx
+
+    clients = [httpx.AsyncClient(base_url=url, timeout=10) for _ in usernames]
+    gate = asyncio.Semaphore(8)  # sign-ins hash a password each: a few at a time
+    counts = {"ok": 0, "failed": 0}
+
+    async def sign_in(client, username: str) -> None:
+        async with gate:
+            await client.get("/login/")
+            response = await client.post(
+                "/login/",
+                data={"username": username, "password": PASSWORD},
+                headers={"X-CSRFToken": client.cookies.get("csrftoken") or "", "Referer": f"{url}/login/"},
+            )
+        if response.status_code != 302:
+            raise SetupFailed(f"{username} could not sign in for the ping baseline: {response.status_code}")
+
+    async def ping_until(client, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                ok = (await client.get("/ping")).status_code == 200
+            except Exception:
+                ok = False
+            counts["ok" if ok else "failed"] += 1
+
+    try:
+        await asyncio.gather(*(sign_in(c, u) for c, u in zip(clients, usernames, strict=True)))
+        begin = time.monotonic()
+        await asyncio.gather(*(ping_until(c, begin + seconds) for c in clients))
+        elapsed = time.monotonic() - begin
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+    return counts["ok"] / max(elapsed, 1e-9), counts["failed"]
 
 
 def answers(items: list[dict], rng: random.Random) -> dict:
@@ -219,6 +270,8 @@ def main() -> int:
                     seed=1000,
                 )
             )
+            usernames = [f"op{i:02d}" for i in range(1, TABLETS + 1)]
+            pings_per_s, ping_failures = asyncio.run(ping_rate(server.url, usernames, PING_SECONDS))
     except SetupFailed as exc:
         log(f"setup failed: {exc}")
         return 2
@@ -234,6 +287,9 @@ def main() -> int:
         "p50_ms": round(figures[50], 1),
         "p95_ms": round(figures[95], 1),
         "errors": stats["errors"] + capacity["errors"] + abs(lost_or_doubled),
+        "ratio_to_noop": round(capacity["measured"] / CAPACITY_SECONDS / pings_per_s, 3)
+        if pings_per_s
+        else None,
     }
     log(
         f"runs acknowledged {stats['acknowledged']}, in the database {runs} (difference {lost_or_doubled}); "
@@ -250,6 +306,10 @@ def main() -> int:
     log(
         f"capacity: {capacity['measured'] / CAPACITY_SECONDS:.1f} runs/s back to back for {CAPACITY_SECONDS:.0f} s "
         f"(p50 {most[50]:.0f} ms, p95 {most[95]:.0f} ms, errors {capacity['errors']})"
+    )
+    log(
+        f"ping (no-op baseline): {pings_per_s:.1f} /s back to back, {ping_failures} failed; "
+        f"ratio to no-op {result['ratio_to_noop']} (capacity runs per ping)"
     )
     print(json.dumps(result), flush=True)
     return 0

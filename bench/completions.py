@@ -20,7 +20,10 @@ With no arguments it
 5. prints the figures (with the CPU each part used per request, what the database sessions were
    doing, and the machine's load, since a shared machine skews everything) and, as the last
    line, one JSON object: throughput_per_s, p50_ms, p95_ms, p99_ms, errors, lost, duplicated,
-   ratio_to_noop (completions per second / pings per second).
+   ratio_to_noop (completions per second / pings per second), server_cpu_ms_per_completion and
+   server_cpu_ms_per_noop (the server's CPU per request of each phase) and cpu_ratio (server and
+   PostgreSQL CPU per completion / the same per ping: what a completion costs beside a request
+   that does nothing, independent of how busy the machine was).
 
 It exits 0 whether or not the targets are met (it measures; it is not a test) and non-zero when
 the setup itself fails. Options (`--help`) exist for investigations; `make bench` uses none.
@@ -80,6 +83,8 @@ DEFAULT_WORKERS = 2
 WORKER_CHOICE_NOTE = "of 1-4 measured, 2 gave the most completions/s on 2 cores"
 
 TARGETS = {"throughput_per_s": 250.0, "p95_ms": 75.0, "errors": 0, "lost": 0, "duplicated": 0}
+# A completion should cost about what a request costs (the issue's targets).
+RATIO_TARGETS = {"ratio_to_noop": 0.5, "cpu_ratio": 3.0}
 
 
 # --- Data ---------------------------------------------------------------------------------------
@@ -198,6 +203,20 @@ class Phase:
     @property
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-9)
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values()) or 1
+
+    @property
+    def server_ms(self) -> float:
+        """The server's CPU per request answered, in milliseconds."""
+        return self.server_cpu / self.requests * 1000
+
+    @property
+    def db_ms(self) -> float:
+        """PostgreSQL's CPU per request answered (a lower bound; 0 when it could not be read)."""
+        return max(self.db_cpu, 0.0) / self.requests * 1000
 
 
 @dataclass
@@ -476,6 +495,13 @@ def report(
         "lost": check["lost"],
         "duplicated": check["duplicated"],
         "ratio_to_noop": round(throughput / ping_throughput, 3) if ping_throughput else None,
+        "server_cpu_ms_per_completion": round(complete.server_ms, 2),
+        "server_cpu_ms_per_noop": round(ping.server_ms, 2),
+        "cpu_ratio": (
+            round((complete.server_ms + complete.db_ms) / (ping.server_ms + ping.db_ms), 2)
+            if ping.server_ms + ping.db_ms > 0
+            else None
+        ),
     }
 
     def mark(name: str) -> str:
@@ -521,9 +547,13 @@ def report(
         f"ping (no-op baseline)   {ping_throughput:.1f} /s, p50 {ping_lat[50]:.1f} ms, "
         f"p95 {ping_lat[95]:.1f} ms, p99 {ping_lat[99]:.1f} ms; {_fmt_statuses(ping)}"
     )
-    log(f"ratio to no-op          {result['ratio_to_noop']}")
+    log(
+        f"ratio to no-op          {result['ratio_to_noop']} completions per ping "
+        f"(target >= {RATIO_TARGETS['ratio_to_noop']:g}); CPU (server + PostgreSQL) per completion "
+        f"/ per ping {result['cpu_ratio']} (target <= {RATIO_TARGETS['cpu_ratio']:g})"
+    )
     for phase in (complete, ping):
-        n = sum(phase.statuses.values()) or 1
+        n = phase.requests
         server_ms, client_ms, db_ms = (
             x / n * 1000 for x in (phase.server_cpu, phase.client_cpu, phase.db_cpu)
         )

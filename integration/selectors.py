@@ -13,6 +13,7 @@ from django.utils import timezone
 from integration.config import ErpConfig, erp_config
 from integration.models import InboundRecord, OutboxMessage
 from integration.states import InboundOutcome, MessageStatus, MessageType
+from mes.selectors import records_visible_to, sees_every_site
 from workorders.models import WorkOrder
 from workorders.states import WorkOrderStatus
 
@@ -35,15 +36,28 @@ class ConsoleSnapshot:
     refused_inbound: list[InboundRecord]
 
 
-def console_snapshot(*, now: datetime | None = None, limit: int = 50) -> ConsoleSnapshot:
+def messages_visible_to(user):
+    """The outbox messages of orders on the sites `user` may see."""
+    return records_visible_to(user, OutboxMessage.objects.all())
+
+
+def refused_inbound_visible_to(user, *, limit: int = 20) -> list[InboundRecord]:
+    """What the ERP sent and the MES refused, newest first. A refused record belongs to no site
+    (it may name an order or a line of any site), so only people who see every site see them."""
+    if not sees_every_site(user):
+        return []
+    return list(InboundRecord.objects.filter(outcome=InboundOutcome.REFUSED).select_related("user")[:limit])
+
+
+def console_snapshot(*, user, now: datetime | None = None, limit: int = 50) -> ConsoleSnapshot:
+    """The outbox's health as `user` sees it: counts, ages and queues of their sites' messages."""
     now = now or timezone.now()
-    counts = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    messages = messages_visible_to(user)
+    counts = dict(messages.values_list("status").annotate(n=Count("id")).order_by())
     by_status = {status: counts.get(status, 0) for status in M.values}
-    oldest = OutboxMessage.objects.filter(status__in=[M.PENDING, M.SENT]).aggregate(t=Min("created_at"))["t"]
-    delivered = OutboxMessage.objects.filter(
-        status=M.ACKNOWLEDGED, acknowledged_at__gte=now - RATE_WINDOW
-    ).count()
-    light = OutboxMessage.objects.select_related("work_order")
+    oldest = messages.filter(status__in=[M.PENDING, M.SENT]).aggregate(t=Min("created_at"))["t"]
+    delivered = messages.filter(status=M.ACKNOWLEDGED, acknowledged_at__gte=now - RATE_WINDOW).count()
+    light = messages.select_related("work_order")
     return ConsoleSnapshot(
         config=erp_config(),
         by_status=by_status,
@@ -58,9 +72,7 @@ def console_snapshot(*, now: datetime | None = None, limit: int = 50) -> Console
             .order_by("-last_attempt_at")[:20]
         ),
         human_queue=list(light.filter(status__in=[M.REJECTED, M.DEAD]).order_by("id")[:limit]),
-        refused_inbound=list(
-            InboundRecord.objects.filter(outcome=InboundOutcome.REFUSED).select_related("user")[:20]
-        ),
+        refused_inbound=refused_inbound_visible_to(user),
     )
 
 
@@ -89,15 +101,16 @@ class ReconciliationRow:
         return not self.good_difference and not self.scrap_difference
 
 
-def reconciliation(*, mismatches_only: bool = False) -> list[ReconciliationRow]:
-    """MES good and scrap per order against what the ERP acknowledged, in one query.
+def reconciliation(*, user, mismatches_only: bool = False) -> list[ReconciliationRow]:
+    """MES good and scrap per order of the sites `user` may see against what the ERP
+    acknowledged, in one query.
 
     ERP good counts acknowledged completions at the order's last operation (the yield the ERP books);
     ERP scrap counts acknowledged scrap at every operation, like the MES's order scrap.
     """
     acknowledged = Q(outbox_messages__status=M.ACKNOWLEDGED)
     orders = (
-        WorkOrder.objects.exclude(status=WorkOrderStatus.DRAFT)
+        records_visible_to(user, WorkOrder.objects.exclude(status=WorkOrderStatus.DRAFT))
         .annotate(
             erp_good=Coalesce(
                 Sum(

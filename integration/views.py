@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from integration import selectors, services, tasks
 from mes.errors import MesError
+from mes.exports import csv_writer
 from mes.permissions import permission_required
 
 
 @permission_required("integration.view_outboxmessage")
 def console(request):
+    """The outbox and the reconciliation of the sites the supervisor may see."""
+    mismatches_only = request.GET.get("mismatches") == "1"
     context = {
-        "snapshot": selectors.console_snapshot(),
-        "rows": selectors.reconciliation(mismatches_only=request.GET.get("mismatches") == "1"),
-        "mismatches_only": request.GET.get("mismatches") == "1",
+        "snapshot": selectors.console_snapshot(user=request.user),
+        "rows": selectors.reconciliation(user=request.user, mismatches_only=mismatches_only),
+        "mismatches_only": mismatches_only,
     }
     template = "integration/console.html#stats" if request.htmx else "integration/console.html"
     return render(request, template, context)
 
 
 def _resolve(request, pk: int, action):
+    # A message of an order on a site the person may not see is not theirs to retry or skip.
+    get_object_or_404(selectors.messages_visible_to(request.user), pk=pk)
     try:
         message = action(message_id=pk, user=request.user, reason=request.POST.get("reason", ""))
     except MesError as exc:
@@ -60,7 +63,7 @@ def deliver_now(request):
 def reconciliation_csv(request):
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="erp-reconciliation.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(
         [
             "order",
@@ -77,7 +80,8 @@ def reconciliation_csv(request):
             "matches",
         ]
     )
-    for r in selectors.reconciliation(mismatches_only=request.GET.get("mismatches") == "1"):
+    mismatches_only = request.GET.get("mismatches") == "1"
+    for r in selectors.reconciliation(user=request.user, mismatches_only=mismatches_only):
         quantities = [r.mes_good, r.erp_good, r.good_difference, r.mes_scrap, r.erp_scrap, r.scrap_difference]
         writer.writerow(
             [

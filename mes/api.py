@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, viewsets
-from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mes import roles, selectors
+from mes import roles, selectors, services
 from mes.errors import MesError
 from mes.models import Line, Shift, Site, Workstation
 
@@ -130,3 +130,44 @@ def me(request):
         "sites": list(selectors.sites_visible_to(user).values_list("code", flat=True)),
     }
     return Response(MeSerializer(data).data)
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The error format of every endpoint (see the module's docstring)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it with every request as `Authorization: Token <token>`.")
+
+
+@extend_schema(
+    request=TokenRequestSerializer,
+    responses={200: TokenSerializer, 400: ApiErrorSerializer, 429: ApiErrorSerializer},
+    summary="Exchange a username and password for the person's API token",
+    description=(
+        "Answers the person's token, created on first request. Throttled and logged with every "
+        "other way in (per account and per client address): 400 names the field at fault, 429 "
+        "says how long to wait."
+    ),
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def auth_token(request):
+    serializer = TokenRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    token = services.api_token_issue(
+        request=request,
+        username=serializer.validated_data["username"],
+        password=serializer.validated_data["password"],
+    )
+    return Response(TokenSerializer({"token": token.key}).data)

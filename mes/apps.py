@@ -14,9 +14,11 @@ class MesConfig(AppConfig):
 
     def ready(self) -> None:
         from mes import navigation, roles
+        from mes.auth import connect_permission_cache
 
         # Once per migrate, after every app's migrations: each history table is append-only.
         post_migrate.connect(_protect_history_tables, sender=self)
+        connect_permission_cache()  # a change of roles invalidates the cached permissions
 
         navigation.register(
             navigation.NavItem("Plant", "plant_overview", "mes.view_site", order=20),

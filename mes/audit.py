@@ -2,7 +2,11 @@
 
 django-simple-history writes a history row for every change of a regulated record. Those rows
 are evidence only if nobody can change them unseen, so they are sealed periodically (a Celery
-beat task, `manage.py seal_audit_trail`, a button on the audit page, `POST /api/v1/audit/seal/`):
+beat task, `manage.py seal_audit_trail`, a button on the audit page, `POST /api/v1/audit/seal/`).
+An append-only table that is its own history (the production ledger: each row written once and
+never changed) has no history table beside it; the seal covers its rows directly, by their
+primary key, exactly like a history table's (`append_only_models`). Below, "history table" and
+"history id" stand for those tables and their ids as well.
 
 - a seal covers the rows of each history table that no earlier seal covers, as exact id ranges
   per table (`AuditSealPart.ranges`), and the previous seal's hash:
@@ -130,6 +134,14 @@ class AuditSealPart(models.Model):
 # --- the history tables ---------------------------------------------------------------------------
 
 
+# History tables that a migration dropped on purpose, because their model became its own
+# history and is sealed directly since. Seals made before keep their parts of these tables; the
+# rows are gone, so a verify takes those parts' stored digests, which the chain still checks.
+RETIRED_TABLES = {
+    "workorders_historicalproductionevent": "the production ledger, sealed directly since",
+}
+
+
 def history_models() -> dict[str, type[models.Model]]:
     """Every history table, by table name: simple-history's historical models and the history
     of their many-to-many fields (a user's groups)."""
@@ -144,6 +156,23 @@ def history_models() -> dict[str, type[models.Model]]:
             if history_fk is not None and issubclass(history_fk.related_model, HistoricalChanges):
                 found[model._meta.db_table] = model
     return dict(sorted(found.items()))
+
+
+def append_only_models() -> dict[str, type[models.Model]]:
+    """Append-only tables that are their own history, by table name: models that declare
+    `audit_sealed_directly = True` (written once, never changed; on PostgreSQL their own trigger
+    refuses UPDATE and DELETE). Their rows are sealed by primary key, with no history table."""
+    found = {
+        model._meta.db_table: model
+        for model in apps.get_models()
+        if getattr(model, "audit_sealed_directly", False) is True
+    }
+    return dict(sorted(found.items()))
+
+
+def sealed_models() -> dict[str, type[models.Model]]:
+    """Every table the seal covers: the history tables and the append-only tables."""
+    return dict(sorted({**history_models(), **append_only_models()}.items()))
 
 
 HISTORY_APPEND_ONLY_FUNCTION = """
@@ -347,7 +376,7 @@ def _seal_once(*, user, trigger: str, batch_rows: int) -> tuple[AuditSeal | None
         now = timezone.now()
         plans = [
             _plan_table(table, model, state.get(table, {}), now=now, batch_rows=batch_rows)
-            for table, model in history_models().items()
+            for table, model in sealed_models().items()
         ]
         covered = [p for p in plans if p.rows]
         if not covered:
@@ -471,6 +500,9 @@ class Verification:
     last_hash: str = GENESIS_HASH
     problem: Problem | None = None
     unsealed: dict[str, int] = field(default_factory=dict)
+    # Rows of dropped history tables (RETIRED_TABLES) that earlier seals cover: taken on the
+    # parts' stored digests, since the rows themselves are gone.
+    retired: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -510,7 +542,7 @@ def audit_verify() -> Verification:
     rows that no seal covers yet (new since the last seal, or turned up in an abandoned gap).
     """
     result = Verification()
-    tables = history_models()
+    tables = sealed_models()
     previous_hash = GENESIS_HASH
     highs: dict[str, int] = {}
     covered: dict[str, int] = {}
@@ -529,6 +561,10 @@ def audit_verify() -> Verification:
         digests = []
         for part in parts:
             model = tables.get(part.table)
+            if model is None and part.table in RETIRED_TABLES:
+                digests.append((part.table, part.ranges, part.row_count, part.digest))
+                result.retired[part.table] = result.retired.get(part.table, 0) + part.row_count
+                continue
             if model is None:
                 result.problem = Problem(
                     seal=seal.number, table=part.table, message=f"table {part.table} is gone", covers=covers

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+
+log = logging.getLogger(__name__)
 
 
 class BadgePinBackend(BaseBackend):
@@ -26,8 +34,18 @@ class BadgePinBackend(BaseBackend):
 
 
 class PermissionBackend(ModelBackend):
-    """Django's model backend, reading a user's own and group permissions in one query, not two:
-    a permission check guards every production request."""
+    """Django's model backend, reading a user's own and group permissions in one query, not two,
+    and keeping what it read in the shared cache: a permission check guards every production
+    request, and roles change seldom.
+
+    A cached set is used only while the permissions version it was read under is current. Every
+    change that can alter anyone's permissions moves the version on (`permissions_changed`): a
+    role given or taken, a group's permissions, a person's own permissions, a group or
+    permission deleted, a person created, a migrate. So a change counts from the next request,
+    in every process. Both the version and the set come in one cache round trip. With a
+    per-process cache (the embedded mode) nothing is kept: another process could not tell it
+    of a change.
+    """
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
@@ -35,8 +53,84 @@ class PermissionBackend(ModelBackend):
         if user_obj.is_superuser:
             return super().get_all_permissions(user_obj, obj)
         if not hasattr(user_obj, "_perm_cache"):
-            columns = ("content_type__app_label", "codename")
-            own = Permission.objects.filter(user=user_obj).order_by().values_list(*columns)
-            via_groups = Permission.objects.filter(group__user=user_obj).order_by().values_list(*columns)
-            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in own.union(via_groups)}
+            user_obj._perm_cache = _cached_permissions(user_obj)
         return user_obj._perm_cache
+
+
+PERMISSIONS_VERSION_KEY = "mes:permissions:version"
+PERMISSIONS_CACHE_SECONDS = 600  # a net only: changes move the version on at once
+
+
+def _read_permissions(user) -> set[str]:
+    columns = ("content_type__app_label", "codename")
+    own = Permission.objects.filter(user=user).order_by().values_list(*columns)
+    via_groups = Permission.objects.filter(group__user=user).order_by().values_list(*columns)
+    return {f"{app}.{codename}" for app, codename in own.union(via_groups)}
+
+
+def _shared_cache() -> bool:
+    return not isinstance(caches["default"], LocMemCache)
+
+
+def _cached_permissions(user) -> set[str]:
+    if not _shared_cache():
+        return _read_permissions(user)
+    key = f"mes:permissions:user:{user.pk}"
+    try:
+        found = cache.get_many([PERMISSIONS_VERSION_KEY, key])
+        version = found.get(PERMISSIONS_VERSION_KEY)
+        entry = found.get(key)
+        if version is not None and entry is not None and entry[0] == version:
+            return set(entry[1])
+        if version is None:
+            cache.add(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(PERMISSIONS_VERSION_KEY)
+    except Exception:  # the cache is a shortcut: without it, the database answers
+        log.warning("permission cache unavailable; reading permissions from the database", exc_info=True)
+        return _read_permissions(user)
+    # Read under the version seen before reading: a change made meanwhile moves the version on,
+    # and this entry is never used.
+    permissions = _read_permissions(user)
+    try:
+        cache.set(key, (version, sorted(permissions)), timeout=PERMISSIONS_CACHE_SECONDS)
+    except Exception:
+        log.warning("permission cache unavailable; not keeping the permissions read", exc_info=True)
+    return permissions
+
+
+def permissions_changed(**kwargs) -> None:
+    """Move the permissions version on: every cached permission set is stale from now."""
+    if not _shared_cache():
+        return
+    try:
+        cache.set(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        # Cached sets then live out their time (PERMISSIONS_CACHE_SECONDS) unless the cache is
+        # back sooner; the change itself is saved.
+        log.error("could not invalidate cached permissions after a change of roles", exc_info=True)
+
+
+def _m2m_of_permissions(sender, action, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear") and sender in _permission_links():
+        permissions_changed()
+
+
+def _permission_links() -> set:
+    User = get_user_model()
+    return {User.groups.through, User.user_permissions.through, Group.permissions.through}
+
+
+def _person_created(sender, created=False, raw=False, **kwargs) -> None:
+    if created:
+        permissions_changed()
+
+
+def connect_permission_cache() -> None:
+    """Connect the changes that invalidate cached permissions; called from `MesConfig.ready`."""
+    m2m_changed.connect(_m2m_of_permissions, dispatch_uid="mes.auth.m2m")
+    post_save.connect(_person_created, sender=get_user_model(), dispatch_uid="mes.auth.person")
+    for model in (Group, Permission):
+        post_delete.connect(
+            permissions_changed, sender=model, dispatch_uid=f"mes.auth.delete.{model.__name__}"
+        )
+    post_migrate.connect(permissions_changed, dispatch_uid="mes.auth.migrate")

@@ -1,5 +1,8 @@
 """The demo plant. Each app registers a seeder that adds its part; `seed_demo` runs them in order.
 
+Two sites: PLANT1, the full plant with its history, and the smaller PLANT2 with a line, its own
+supervisor and operator, and a few orders, so that what a person sees is visibly their sites'.
+
 Every seeder is idempotent: it looks things up by their natural keys and adds only what is
 missing, so running `seed_demo` twice leaves the same plant.
 """
@@ -29,6 +32,12 @@ def seeders() -> list[tuple[int, str, Seeder]]:
     return sorted(_seeders, key=lambda s: s[0])
 
 
+DEMO_SITE = "PLANT1"
+# A second, smaller site, so that a newcomer sees sites scope what people see: its supervisor
+# and operator see only it, the first site's people only theirs, the auditor and admin both.
+SECOND_SITE = "PLANT2"
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     username: str
@@ -36,9 +45,13 @@ class DemoLogin:
     role: str
     badge: str = ""
     pin: str = ""
+    site: str = DEMO_SITE  # where the person works; the auditor and the admin see every site
+
+    @property
+    def plant_wide(self) -> bool:
+        return self.role in (roles.ADMIN, roles.AUDITOR)
 
 
-DEMO_SITE = "PLANT1"
 DEMO_LOGINS = [
     DemoLogin("operator", "operator-demo", roles.OPERATOR, badge="1001", pin="1234"),
     DemoLogin("operator2", "operator-demo", roles.OPERATOR, badge="1002", pin="2345"),
@@ -46,6 +59,8 @@ DEMO_LOGINS = [
     DemoLogin("quality", "quality-demo", roles.QUALITY),
     DemoLogin("auditor", "auditor-demo", roles.AUDITOR),
     DemoLogin("admin", "admin-demo", roles.ADMIN),
+    DemoLogin("operator3", "operator-demo", roles.OPERATOR, badge="1003", pin="3456", site=SECOND_SITE),
+    DemoLogin("supervisor2", "supervisor-demo", roles.SUPERVISOR, badge="2002", pin="2345", site=SECOND_SITE),
 ]
 DEMO_NAMES = {
     "operator": ("Olga", "Ortiz"),
@@ -54,6 +69,8 @@ DEMO_NAMES = {
     "quality": ("Quinn", "Quist"),
     "auditor": ("Ada", "Auden"),
     "admin": ("Alex", "Admin"),
+    "operator3": ("Petr", "Novak"),
+    "supervisor2": ("Sara", "Svoboda"),
 }
 PLANT = {
     "MACH": ("Machining", [("CNC1", "CNC lathe 1"), ("CNC2", "CNC lathe 2"), ("MILL1", "Milling centre")]),
@@ -68,23 +85,39 @@ SHIFTS = [
     ("Late", time(14, 0), time(22, 0), "12345"),
     ("Night", time(22, 0), time(6, 0), "1234"),
 ]
+SECOND_PLANT = {
+    "KITS": (
+        "Service kits",
+        [("KIT1", "Kitting bench 1"), ("KIT2", "Kitting bench 2"), ("BAG1", "Bagging and labelling")],
+    ),
+}
+SECOND_SHIFTS = SHIFTS[:2]
+# code: (name, time zone, lines, shifts)
+SITES = {
+    DEMO_SITE: ("Demo Plant", "Europe/Berlin", PLANT, SHIFTS),
+    SECOND_SITE: ("Kit Plant", "Europe/Prague", SECOND_PLANT, SECOND_SHIFTS),
+}
+
+
+def _seed_site(code: str, say: Callable[[str], None]) -> Site:
+    name, time_zone, lines, shifts = SITES[code]
+    site, created = Site.objects.get_or_create(code=code, defaults={"name": name, "time_zone": time_zone})
+    if created:
+        say(f"site {site.code}")
+    for line_code, (line_name, stations) in lines.items():
+        line, _ = Line.objects.get_or_create(site=site, code=line_code, defaults={"name": line_name})
+        for station_code, station_name in stations:
+            Workstation.objects.get_or_create(line=line, code=station_code, defaults={"name": station_name})
+    for shift_name, start, end, days in shifts:
+        Shift.objects.get_or_create(
+            site=site, name=shift_name, defaults={"start_time": start, "end_time": end, "weekdays": days}
+        )
+    return site
 
 
 @transaction.atomic
 def seed_plant(say: Callable[[str], None]) -> None:
-    site, created = Site.objects.get_or_create(
-        code=DEMO_SITE, defaults={"name": "Demo Plant", "time_zone": "Europe/Berlin"}
-    )
-    if created:
-        say(f"site {site.code}")
-    for line_code, (line_name, stations) in PLANT.items():
-        line, _ = Line.objects.get_or_create(site=site, code=line_code, defaults={"name": line_name})
-        for code, name in stations:
-            Workstation.objects.get_or_create(line=line, code=code, defaults={"name": name})
-    for name, start, end, days in SHIFTS:
-        Shift.objects.get_or_create(
-            site=site, name=name, defaults={"start_time": start, "end_time": end, "weekdays": days}
-        )
+    sites = {code: _seed_site(code, say) for code in SITES}
     for login in DEMO_LOGINS:
         first, last = DEMO_NAMES[login.username]
         user, created = User.objects.get_or_create(
@@ -96,11 +129,11 @@ def seed_plant(say: Callable[[str], None]) -> None:
                 user.badge_number = login.badge
                 user.set_pin(login.pin)
             user.is_staff = login.role == roles.ADMIN
-            user.all_sites = login.role in (roles.ADMIN, roles.AUDITOR)
+            user.all_sites = login.plant_wide
             user._change_reason = "Demo plant"
             user.save()
             user.groups.add(Group.objects.get(name=login.role))
-            user.sites.add(site)
+            user.sites.add(sites[login.site])
             say(f"user {login.username}")
 
 

@@ -7,6 +7,7 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.utils import create_pool
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -30,6 +31,27 @@ def check_database() -> dict:
     return {"up": True, "backend": connection.vendor}
 
 
+def _receive_outlasts_socket(layer) -> str | None:
+    """Why an idle receive on this layer would be torn down, or None.
+
+    channels_redis blocks up to `brpop_timeout` seconds in each receive; a Redis connection that
+    gives up on its socket sooner (redis-py 8 does after 5 s unless told otherwise) drops every
+    idle dashboard. A quick round trip can't show that, so the connection options are checked.
+    """
+    wait = getattr(layer, "brpop_timeout", None)
+    if wait is None:
+        return None
+    for host in layer.hosts:
+        pool = create_pool(host)
+        timeout = pool.connection_class(**pool.connection_kwargs).socket_timeout  # not connected
+        if timeout is not None and timeout <= wait:
+            return (
+                f"the Redis socket timeout ({timeout} s) ends before the layer's blocking receive "
+                f"({wait} s): idle dashboards would be disconnected"
+            )
+    return None
+
+
 async def _round_trip(layer) -> None:
     channel = await layer.new_channel("healthz.")
     token = uuid.uuid4().hex
@@ -48,6 +70,10 @@ def check_channel_layer() -> dict:
         return {"up": False, "error": "no channel layer is configured"}
     if isinstance(layer, InMemoryChannelLayer):
         return {"up": True, "mode": "in-process"}
+
+    cannot_idle = _receive_outlasts_socket(layer)
+    if cannot_idle:
+        return {"up": False, "mode": type(layer).__name__, "error": cannot_idle}
 
     async def probe():
         await asyncio.wait_for(_round_trip(layer), CHECK_TIMEOUT_SECONDS)

@@ -1,10 +1,17 @@
-"""The tablet's binding to a workstation, carried in a signed cookie holding the kiosk token."""
+"""The tablet's binding to a workstation, carried in a signed cookie holding the kiosk token, and
+the one check every tablet page and action makes before it acts at that workstation."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from functools import wraps
 
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from mes.errors import Forbidden, MesError
 from mes.models import Kiosk, Workstation
+from mes.selectors import site_is_visible_to
 
 _SALT = "mes.kiosk"
 
@@ -27,6 +34,54 @@ def bound_kiosk(request) -> Kiosk | None:
 def bound_workstation(request) -> Workstation | None:
     kiosk = bound_kiosk(request)
     return kiosk.workstation if kiosk else None
+
+
+def workstation_for(request) -> Workstation:
+    """The workstation this tablet is bound to, for the person signed in at it.
+
+    Refuses (Forbidden) an unbound tablet, and a person who may not reach the workstation's site:
+    sign-in already refuses them, but a session outlives a change of the person's sites, and a
+    desk session can reach tablet URLs on a bound browser. The API refuses the same.
+    """
+    workstation = bound_workstation(request)
+    if workstation is None:
+        raise Forbidden("This tablet is not bound to a workstation.", code="tablet_not_bound")
+    site = workstation.line.site
+    if not site_is_visible_to(request.user, site):
+        raise Forbidden(
+            f"You are not assigned to {site.name}, where this tablet's workstation is. Sign out and "
+            f"work at a tablet of your own site, or ask a supervisor to give you access to {site.name}.",
+            code="other_site",
+        )
+    return workstation
+
+
+def refusal(request, exc: MesError) -> HttpResponse:
+    """A refused tablet request: JSON (`detail`, `code`) for the tablet's scripts and htmx, which
+    show `detail`; otherwise a page saying why and what to do."""
+    if getattr(request, "htmx", False) or request.get_preferred_type(["text/html", "application/json"]) == (
+        "application/json"
+    ):
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    return render(request, "mes/tablet_refused.html", {"error": exc}, status=exc.status_code)
+
+
+def on_bound_tablet(view):
+    """For tablet pages and actions: call `view(request, workstation, ...)` with the workstation of
+    `workstation_for`. An unbound tablet gets the binding page; a refused person gets `refusal`,
+    and the view does not run."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            workstation = workstation_for(request)
+        except Forbidden as exc:
+            if exc.code == "tablet_not_bound":
+                return render(request, "mes/tablet_unbound.html")
+            return refusal(request, exc)
+        return view(request, workstation, *args, **kwargs)
+
+    return wrapped
 
 
 def set_cookie(response, kiosk: Kiosk) -> None:

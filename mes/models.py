@@ -165,36 +165,9 @@ class Kiosk(models.Model):
         return self.revoked_at is None
 
 
-class SignInAttempt(models.Model):
-    """Every sign-in and signing attempt, kept for throttling and for the audit trail."""
-
-    class Kind(models.TextChoices):
-        PASSWORD = "password", "Username and password"
-        BADGE = "badge", "Badge and PIN"
-        SIGNATURE = "signature", "Electronic signature"
-
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    identifier = models.CharField(max_length=150, help_text="The username or badge number entered.")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    workstation = models.ForeignKey(
-        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    succeeded = models.BooleanField()
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["identifier", "at"], name="signin_identifier_at")]
-
-    def __str__(self) -> str:
-        return (
-            f"{self.kind} {self.identifier} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
-        )
-
-
-# The electronic signature and the audit seal (the hash chain over every history table) live in
-# their own modules; importing them here registers the models with the mes app whatever other
-# apps are installed.
+# The electronic signature, the audit seal (the hash chain over every history table) and the
+# sign-in throttle with its attempt log live in their own modules; importing them here registers
+# the models with the mes app whatever other apps are installed.
 from mes.audit import AuditSeal, AuditSealPart  # noqa: E402, F401
 from mes.signatures import Signature  # noqa: E402, F401
+from mes.throttle import SignInAttempt, SignInCounter  # noqa: E402, F401

@@ -1,102 +1,114 @@
-"""Services of the plant kernel: sign-in, tablet binding and badge PINs."""
+"""Services of the plant kernel: sign-in by every way in, API tokens, tablet binding and badge PINs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
-from mes.errors import Conflict, Throttled, ValidationFailed, full_clean
+from mes import throttle
+from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
 from mes.models import Kiosk, SignInAttempt, User, Workstation
+from mes.selectors import site_is_visible_to
+from mes.throttle import Scope
+
+Outcome = SignInAttempt.Outcome
+PASSWORD_DOORS = {SignInAttempt.Kind.DESK, SignInAttempt.Kind.ADMIN, SignInAttempt.Kind.API_TOKEN}
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+def _typed(value: str | None, *, field: str) -> str:
+    """What a person typed into an identifier field, trimmed; a NUL can't be typed and no
+    database would look it up."""
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise ValidationFailed("This contains a character that can't be typed.", field=field, code="invalid")
+    return value
 
 
-def sign_in_failures(*, identifier: str) -> int:
-    """Failed attempts for this identifier inside the window, since its last success."""
-    since = timezone.now() - timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
-    last_success = (
-        SignInAttempt.objects.filter(identifier=identifier, succeeded=True, at__gte=since)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    failures = SignInAttempt.objects.filter(identifier=identifier, succeeded=False, at__gte=since)
-    if last_success:
-        failures = failures.filter(at__gt=last_success)
-    return failures.count()
+# Sign-in services are deliberately not atomic: the throttle counts the attempt in a short
+# transaction of its own before the check, and a failure must stay counted and logged even though
+# the service then refuses.
+def user_sign_in_with_password(
+    *, request, username: str, password: str, door: str = SignInAttempt.Kind.DESK
+) -> User:
+    """Check a username and password at one way in (`door`: the desk, the admin's login or an
+    API token request). Throttled with every other way in; records the attempt.
 
-
-def _refuse_if_throttled(identifier: str) -> None:
-    if sign_in_failures(identifier=identifier) >= settings.SIGN_IN_MAX_FAILURES:
-        minutes = max(1, settings.SIGN_IN_FAILURE_WINDOW_SECONDS // 60)
-        raise Throttled(
-            f"Too many failed attempts. Try again in {minutes} minutes or ask a supervisor.",
-            code="too_many_attempts",
-        )
-
-
-def _record_attempt(*, kind, identifier, user, request, workstation=None, succeeded: bool) -> None:
-    SignInAttempt.objects.create(
-        kind=kind,
-        identifier=identifier,
-        user=user,
-        workstation=workstation,
-        ip_address=_client_ip(request),
-        succeeded=succeeded,
-    )
-
-
-# Sign-in services are deliberately not atomic: a failed attempt must be recorded even though
-# the service then refuses, or throttling would never see it.
-def user_sign_in_with_password(*, request, username: str, password: str) -> User:
-    """Check a username and password; refuse while the username is throttled. Records the attempt."""
-    username = (username or "").strip()
+    The admin's login also needs a staff account: a person without one is refused, and that counts
+    as a failure like a wrong password.
+    """
+    if door not in PASSWORD_DOORS:
+        raise ValueError(f"{door} is not a way in with a username and password.")
+    username = _typed(username, field="username")
     if not username or not password:
         raise ValidationFailed("Enter your username and password.", field="username", code="required")
-    _refuse_if_throttled(username)
+    reservation = throttle.reserve(kind=door, identifier=username, scope=Scope.USERNAME, request=request)
     user = authenticate(request, username=username, password=password)
-    _record_attempt(
-        kind=SignInAttempt.Kind.PASSWORD,
-        identifier=username,
-        user=user,
-        request=request,
-        succeeded=user is not None,
-    )
     if user is None:
+        throttle.record_failure(reservation)
         raise ValidationFailed(
             "Username or password is not right.", field="password", code="wrong_credentials"
         )
+    if door == SignInAttempt.Kind.ADMIN and not user.is_staff:
+        throttle.record_failure(reservation, outcome=Outcome.NOT_ALLOWED, user=user)
+        raise ValidationFailed(
+            "This account may not use the admin. Sign in at the desk instead, or ask an administrator.",
+            field="username",
+            code="not_staff",
+        )
+    throttle.record_success(reservation, user=user)
     return user
 
 
-def user_sign_in_with_badge(*, request, badge_number: str, pin: str, workstation: Workstation) -> User:
-    """Check a badge and PIN at a bound workstation tablet; throttled per badge. Records the attempt."""
-    badge_number = (badge_number or "").strip()
+def user_sign_in_with_badge(*, request, badge_number: str, pin: str, kiosk: Kiosk) -> User:
+    """Check a badge and PIN at a bound tablet (`kiosk`). Throttled with every other way in, and
+    per tablet; records the attempt.
+
+    Only a person with the tablet role who may reach the site of the tablet's workstation gets
+    in: a person of another site is refused (403) though their PIN was right.
+    """
+    badge_number = _typed(badge_number, field="badge_number")
     if not badge_number:
         raise ValidationFailed("Scan or type your badge number.", field="badge_number", code="required")
     if not pin:
         raise ValidationFailed("Enter your PIN.", field="pin", code="required")
-    _refuse_if_throttled(badge_number)
-    user = authenticate(request, badge_number=badge_number, pin=pin)
-    if user is not None and not user.has_perm("mes.use_tablet"):
-        user = None
-    _record_attempt(
+    reservation = throttle.reserve(
         kind=SignInAttempt.Kind.BADGE,
         identifier=badge_number,
-        user=user,
+        scope=Scope.BADGE,
         request=request,
-        workstation=workstation,
-        succeeded=user is not None,
+        kiosk=kiosk,
     )
-    if user is None:
+    user = authenticate(request, badge_number=badge_number, pin=pin)
+    if user is None or not user.has_perm("mes.use_tablet"):
+        # Without the tablet role the answer is the same as for a wrong PIN: a badge found lying
+        # around tells its finder nothing.
+        outcome = Outcome.WRONG_CREDENTIALS if user is None else Outcome.NOT_ALLOWED
+        throttle.record_failure(reservation, outcome=outcome, user=user)
         raise ValidationFailed("Badge or PIN is not right.", field="pin", code="wrong_credentials")
+    site = kiosk.workstation.line.site
+    if not site_is_visible_to(user, site):
+        throttle.record_failure(reservation, outcome=Outcome.NOT_ALLOWED, user=user)
+        raise Forbidden(
+            f"You are not assigned to {site.name}, where this tablet's workstation is. Work at a "
+            f"tablet of your own site, or ask a supervisor to give you access to {site.name}.",
+            field="badge_number",
+            code="other_site",
+        )
+    throttle.record_success(reservation, user=user)
     return user
+
+
+def api_token_issue(*, request, username: str, password: str) -> Token:
+    """The API token of the person whose username and password these are, created on first
+    request. Signs in through the same throttle and attempt log as every other way in."""
+    user = user_sign_in_with_password(
+        request=request, username=username, password=password, door=SignInAttempt.Kind.API_TOKEN
+    )
+    with transaction.atomic():
+        token, _ = Token.objects.get_or_create(user=user)
+    return token
 
 
 @transaction.atomic

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mes.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,6 +87,7 @@ MIDDLEWARE = [
     "mes.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mes.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -165,21 +168,37 @@ REDIS_PREFIX = env.str(
     "REDIS_PREFIX",
     default=f"mes:{_database.get('NAME')}@{_database.get('HOST') or 'local'}:{_database.get('PORT') or ''}",
 )
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": REDIS_PREFIX,
-                # channels_redis drops messages past capacity without a word; dashboards
-                # detect gaps by sequence number, and these limits are set on purpose.
-                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
-                "expiry": env.int("CHANNEL_EXPIRY", default=30),
-                "group_expiry": 86400,
-            },
-        }
+
+CHANNEL_SOCKET_TIMEOUT_SECONDS = env.float("CHANNEL_SOCKET_TIMEOUT_SECONDS", default=30.0)
+
+
+def redis_channel_layer(url: str, *, prefix: str) -> dict:
+    """The channels_redis layer as every process of the MES configures it."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # channels_redis waits up to 5 s in a blocking pop for each receive; redis-py 8 gives
+            # up on a socket after 5 s by default, so an idle dashboard's receive died with
+            # TimeoutError (channels_redis#422). The socket waits well past the pop instead.
+            "hosts": [
+                {
+                    "address": url,
+                    "socket_timeout": CHANNEL_SOCKET_TIMEOUT_SECONDS,
+                    "socket_connect_timeout": 3,
+                }
+            ],
+            "prefix": prefix,
+            # channels_redis drops messages past capacity without a word; dashboards
+            # detect gaps by sequence number, and these limits are set on purpose.
+            "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+            "expiry": env.int("CHANNEL_EXPIRY", default=30),
+            "group_expiry": 86400,
+        },
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=REDIS_PREFIX)}
     CACHES = {
         "default": {
             "BACKEND": "mes.cache.SharedPoolRedisCache",  # one connection pool per process
@@ -258,10 +277,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Sign-in throttling: this many failures for one badge or one username within the window
-# refuse further attempts until the window has passed.
+# Sign-in throttling, one for every way in (desk, admin, badge + PIN, API token, e-signature;
+# mes.throttle): this many failures within the window refuse further attempts until the window
+# has passed, per account (the username or badge entered), per client address and per tablet.
 SIGN_IN_MAX_FAILURES = env.int("SIGN_IN_MAX_FAILURES", default=5)
+SIGN_IN_MAX_FAILURES_PER_CLIENT = env.int("SIGN_IN_MAX_FAILURES_PER_CLIENT", default=20)
+SIGN_IN_MAX_FAILURES_PER_TABLET = env.int("SIGN_IN_MAX_FAILURES_PER_TABLET", default=10)
 SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("SIGN_IN_FAILURE_WINDOW_SECONDS", default=300)
+# The client address is REMOTE_ADDR. Behind reverse proxies that append to X-Forwarded-For, say how
+# many: the address the outermost of them saw counts. Never set it without such proxies in front,
+# or every client could name its own address.
+SIGN_IN_TRUSTED_PROXIES = env.int("SIGN_IN_TRUSTED_PROXIES", default=0)
 # A shared tablet signs its operator out after this much idle time; desk sessions last longer.
 TABLET_IDLE_TIMEOUT_SECONDS = env.int("TABLET_IDLE_TIMEOUT_SECONDS", default=300)
 DESK_IDLE_TIMEOUT_SECONDS = env.int("DESK_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
@@ -290,6 +316,25 @@ SILENCED_SYSTEM_CHECKS = [] if HTTPS else ["security.W004", "security.W008", "se
 if not (HTTPS and SECURE_HSTS_PRELOAD):
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
+# --- Content-Security-Policy (django-csp 4) -------------------------------------------------------
+# Pages run only the app's own scripts and styles (no inline script, style attribute or eval) and
+# load nothing from another host, so injected markup can neither run nor call out. The websocket
+# of the live dashboards is added per request by mes.csp (ws: or wss: of the page's own host).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -298,12 +343,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mes.permissions.ModelPermissions"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Pages of at most 1,000 rows; a limit or offset out of range is refused (mes/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "mes.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # List filters are declared as filter sets, so a value of the wrong type answers 400 naming it.
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's parsers, refusing NUL characters, JSON nested too deep and numbers past 64 bits.
+    "DEFAULT_PARSER_CLASSES": [
+        "mes.parsers.JSONParser",
+        "mes.parsers.FormParser",
+        "mes.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "mes.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "mes.renderers.SiteScopedBrowsableAPIRenderer",
     ],
 }
 SPECTACULAR_SETTINGS = {

@@ -3,9 +3,9 @@
 A signature binds a person, a meaning and a moment to the *content* of a record:
 
 - the signer re-authenticates at every signing (§11.200(a)): their password, or their badge and
-  PIN (two components, for operators at a tablet). A wrong password fails the signing, is
-  recorded as a `SignInAttempt` of kind "signature" and counts toward the same lock-out as
-  sign-in (`mes.services.sign_in_failures`);
+  PIN (two components, for operators at a tablet). It goes through the same throttle as every
+  way in (`mes.throttle`): a wrong password fails the signing, is recorded as a `SignInAttempt`
+  of kind "signature" and counts toward the same lock-out as sign-in;
 - it records the signer, their printed name, the meaning (authored, reviewed, approved,
   performed, verified, released) and the UTC time (§11.50), and a SHA-256 hash of the signed
   record's content, which links the signature to the record (§11.70): if the content changes
@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -43,9 +44,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
+from mes import throttle
 from mes.errors import Forbidden, ValidationFailed
 from mes.history import HistoricalRecords
-from mes.models import SignInAttempt, User
+from mes.throttle import Scope, SignInAttempt
+
+if TYPE_CHECKING:
+    from mes.models import User
 
 # A re-authentication is good for one signing, made right away.
 REAUTH_MAX_AGE_SECONDS = 120
@@ -146,44 +151,42 @@ def signature_reauthenticate(
 ) -> Reauthentication:
     """Check the signer's credentials: their password, or their badge and PIN (both components).
 
-    Not atomic on purpose: the attempt is recorded (kind "signature") before refusing, so a wrong
-    password counts toward lock-out. Refused while the identifier is locked out.
+    Not atomic on purpose: the throttle counts the attempt (kind "signature") before the check,
+    so a wrong password stays counted toward lock-out though the signing is refused. Refused
+    while the account or the client is locked out, whichever way in the failures came from.
     """
-    from mes.services import _client_ip, _refuse_if_throttled
-
     if signer is None or not signer.is_active:
         raise Forbidden("Only an active user can sign.", code="signer_inactive")
     if password:
-        method, identifier = Method.PASSWORD, signer.username
+        method, identifier, scope = Method.PASSWORD, signer.username, Scope.USERNAME
     elif badge_number or pin:
-        method, identifier = Method.BADGE_PIN, (badge_number or "").strip()
+        method, identifier, scope = Method.BADGE_PIN, (badge_number or "").strip(), Scope.BADGE
         if not identifier:
             raise ValidationFailed(
                 "Scan or type your badge number to sign.", field="badge_number", code="required"
             )
+        if "\x00" in identifier:
+            raise ValidationFailed("This badge number can't be typed.", field="badge_number", code="invalid")
         if not pin:
             raise ValidationFailed("Enter your PIN to sign.", field="pin", code="required")
     else:
         raise ValidationFailed("Enter your password to sign.", field="password", code="required")
-    _refuse_if_throttled(identifier)
+    reservation = throttle.reserve(
+        kind=SignInAttempt.Kind.SIGNATURE, identifier=identifier, scope=scope, request=request
+    )
     if method == Method.PASSWORD:
         ok = signer.check_password(password)
     else:
         found = authenticate(request, badge_number=identifier, pin=pin)
         ok = found is not None and found.pk == signer.pk
-    SignInAttempt.objects.create(
-        kind=SignInAttempt.Kind.SIGNATURE,
-        identifier=identifier,
-        user=signer if ok else None,
-        ip_address=_client_ip(request),
-        succeeded=ok,
-    )
     if not ok:
+        throttle.record_failure(reservation)
         field_name = "password" if method == Method.PASSWORD else "pin"
         what = "Password" if method == Method.PASSWORD else "Badge or PIN"
         raise ValidationFailed(
             f"{what} is not right: not signed.", field=field_name, code="wrong_credentials"
         )
+    throttle.record_success(reservation, user=signer)
     return Reauthentication(signer=signer, method=method)
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
@@ -14,6 +14,7 @@ router.register("shifts", api.ShiftViewSet)
 
 api_v1 = [
     path("me/", api.me, name="api_me"),
+    path("auth/token/", api.auth_token, name="api_auth_token"),
     path("", include(router.urls)),
     path("", include("workorders.api_urls")),
     path("", include("quality.api_urls")),
@@ -43,7 +44,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
+        # The split view serves Swagger UI's start-up script from a URL, not inline (CSP).
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated]),
         name="api_docs",
     ),
 ]

@@ -6,22 +6,19 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mes import health, kiosk, navigation, roles, selectors, services
 from mes.errors import MesError, ValidationFailed
+from mes.forms import local_url, posted_id
 from mes.middleware import start_session_clock
 from mes.models import Kiosk, Workstation
 from mes.permissions import permission_required
 
 
 def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
+    return local_url(request, request.POST.get("next") or request.GET.get("next"), fallback)
 
 
 @never_cache
@@ -62,9 +59,10 @@ def home(request):
 
 @never_cache
 def tablet_sign_in(request):
-    workstation = kiosk.bound_workstation(request)
-    if workstation is None:
+    this = kiosk.bound_kiosk(request)
+    if this is None:
         return render(request, "mes/tablet_unbound.html", status=200)
+    workstation = this.workstation
     error = None
     status = 200
     if request.method == "POST":
@@ -73,7 +71,7 @@ def tablet_sign_in(request):
                 request=request,
                 badge_number=request.POST.get("badge_number", ""),
                 pin=request.POST.get("pin", ""),
-                workstation=workstation,
+                kiosk=this,
             )
         except MesError as exc:
             error, status = exc, exc.status_code
@@ -86,10 +84,8 @@ def tablet_sign_in(request):
 
 
 @permission_required("mes.use_tablet")
-def tablet_home(request):
-    workstation = kiosk.bound_workstation(request)
-    if workstation is None:
-        return render(request, "mes/tablet_unbound.html")
+@kiosk.on_bound_tablet
+def tablet_home(request, workstation):
     return render(request, "mes/tablet_home.html", {"workstation": workstation})
 
 
@@ -107,8 +103,8 @@ def kiosk_list(request):
     error = None
     status = 200
     if request.method == "POST":
-        workstation = workstations.filter(pk=request.POST.get("workstation") or None).first()
         try:
+            workstation = workstations.filter(pk=posted_id(request, "workstation")).first()
             if workstation is None:
                 raise ValidationFailed("Choose a workstation.", field="workstation")
             bound = services.kiosk_bind(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from mes.errors import ValidationFailed
 from mes.idempotency import key_from_request
 from mes.models import Workstation
-from mes.selectors import sites_visible_to
+from mes.selectors import records_visible_to, sites_visible_to
 from mes.signatures import Signature, signature_is_intact
 from quality import services
 from quality.models import (
@@ -26,7 +27,7 @@ from quality.models import (
     Hold,
     Nonconformance,
 )
-from quality.states import Disposition, VersionStatus
+from quality.states import Disposition, HoldStatus, NonconformanceStatus, VersionStatus
 from workorders.models import WorkOrder, WorkOrderOperation
 
 
@@ -383,21 +384,28 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return _created(ResponseSerializer, ChecklistResponse.objects.get(pk=done.result_id), done)
 
 
+class NonconformanceFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=NonconformanceStatus.choices)
+
+    class Meta:
+        model = Nonconformance
+        fields = ["status"]
+
+
 class NonconformanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Nonconformances. POST opens one by hand (idempotent); `disposition` needs the quality role
     and the signer's password (an e-signature, meaning "approved")."""
 
     serializer_class = NonconformanceSerializer
     queryset = Nonconformance.objects.none()
+    filterset_class = NonconformanceFilter
 
     def get_permissions(self):
         perm = {"create": "quality.add_nonconformance", "disposition": "quality.disposition_nonconformance"}
         return [Either.of(perm.get(self.action, "quality.view_nonconformance"))()]
 
     def get_queryset(self):
-        found = Nonconformance.objects.filter(site__in=_visible_sites(self.request))
-        state = self.request.query_params.get("status")
-        return found.filter(status=state) if state else found
+        return Nonconformance.objects.filter(site__in=_visible_sites(self.request))
 
     @extend_schema(
         request=NonconformanceOpenSerializer,
@@ -444,21 +452,28 @@ class NonconformanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return Response(NonconformanceSerializer(nc).data)
 
 
+class HoldFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=HoldStatus.choices)
+
+    class Meta:
+        model = Hold
+        fields = ["status"]
+
+
 class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Holds on work orders. POST places one (idempotent); `release` needs the quality role, a
     reason and the signer's password."""
 
     serializer_class = HoldSerializer
     queryset = Hold.objects.none()
+    filterset_class = HoldFilter
 
     def get_permissions(self):
         perm = {"create": "quality.add_hold", "release": "quality.release_hold"}
         return [Either.of(perm.get(self.action, "quality.view_hold"))()]
 
     def get_queryset(self):
-        found = Hold.objects.filter(site__in=_visible_sites(self.request))
-        state = self.request.query_params.get("status")
-        return found.filter(status=state) if state else found
+        return Hold.objects.filter(site__in=_visible_sites(self.request))
 
     @extend_schema(request=HoldPlaceSerializer, responses={201: HoldSerializer, 200: HoldSerializer})
     def create(self, request):
@@ -517,7 +532,12 @@ class SignatureViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
-        found = Signature.objects.select_related("content_type").order_by("-signed_at", "-pk")
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Signature.objects.none()
+        # A signature belongs to the site of the record it signs: only those of visible sites.
+        found = records_visible_to(
+            self.request.user, Signature.objects.select_related("content_type").order_by("-signed_at", "-pk")
+        )
         params = self.request.query_params
         if params.get("record_type", "").count(".") == 1:
             app_label, model = params["record_type"].lower().split(".")

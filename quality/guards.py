@@ -6,17 +6,23 @@
   the order does not leave its hold on the board while a quality hold is active;
 - **no consumption of a held lot**: a lot (or serial) under an active hold is not consumed.
 
-Guards run inside the production service's transaction, after it has locked the operation.
+Guards run inside the production service's transaction, after it has locked the operation. A
+start and a count ask both of the first two (`interlock_at_start`, `interlock_before_units`) in
+one query, and read an operation's checklist requirements only when its step has any attached.
 """
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Subquery
 
 from mes.errors import Conflict
 from quality import selectors
-from quality.models import Hold
+from quality.models import Hold, OperationChecklist
 from quality.states import HoldStatus, HoldTarget, Trigger
+from workorders.models import WorkOrderOperation
 
 
 def _missing(name: str, moment: str):
@@ -25,21 +31,54 @@ def _missing(name: str, moment: str):
     )
 
 
+def _active_hold_reason(**match) -> str | None:
+    """The reason of the latest active hold matching `match`, or None.
+
+    Asked on every production tap, inside its locked transaction, so the query is kept small:
+    one column and one row, no model instance to build."""
+    reasons = Hold.objects.filter(status=HoldStatus.ACTIVE, **match).values_list("reason", flat=True)
+    return next(iter(reasons[:1]), None)
+
+
+def _order_hold_and_checklists(operation) -> tuple[str | None, bool]:
+    """What a start or a count asks quality, in one round trip: the reason of the order's latest
+    active hold (None without one) and whether the operation's routing step has checklists."""
+    hold, checklists = _hold_and_checklists()
+    return (
+        WorkOrderOperation.objects.filter(pk=operation.pk)
+        .annotate(hold=hold, checklists=checklists)
+        .values_list("hold", "checklists")
+        .get()
+    )
+
+
+@functools.cache
+def _hold_and_checklists() -> tuple[Subquery, Exists]:
+    # Built once: each query copies the expressions it resolves and never changes them.
+    holds = Hold.objects.filter(work_order_id=OuterRef("work_order_id"), status=HoldStatus.ACTIVE)
+    attached = OperationChecklist.objects.filter(routing_operation_id=OuterRef("routing_operation_id"))
+    return Subquery(holds.values("reason")[:1]), Exists(attached)
+
+
+def _refuse_held_order(work_order, reason: str):
+    raise Conflict(
+        f"Order {work_order.number} is on quality hold ({reason}): nothing can be recorded against it.",
+        field="work_order",
+        code="order_held",
+    )
+
+
 def no_work_on_held_order(*, work_order, **context) -> None:
-    hold = Hold.objects.filter(work_order_id=work_order.pk, status=HoldStatus.ACTIVE).first()
-    if hold is not None:
-        raise Conflict(
-            f"Order {work_order.number} is on quality hold ({hold.reason}): nothing can be recorded against it.",
-            field="work_order",
-            code="order_held",
-        )
+    reason = _active_hold_reason(work_order_id=work_order.pk)
+    if reason is not None:
+        _refuse_held_order(work_order, reason)
 
 
 def no_consume_of_held_lot(*, lot, **context) -> None:
-    hold = Hold.objects.filter(target=HoldTarget.LOT, lot_code=lot.code, status=HoldStatus.ACTIVE).first()
-    if hold is not None:
+    reason = _active_hold_reason(target=HoldTarget.LOT, lot_code=lot.code)
+    if reason is not None:
         raise Conflict(
-            f"Lot {lot.code} is on quality hold ({hold.reason}): it cannot be consumed.",
+            f"Lot {lot.code} is on quality hold ({reason}): it cannot be consumed.",
             field="lot",
             code="lot_held",
         )
@@ -47,10 +86,10 @@ def no_consume_of_held_lot(*, lot, **context) -> None:
 
 def no_release_while_held(*, work_order, **context) -> None:
     """An order under an active quality hold leaves its hold only when quality releases the hold."""
-    hold = Hold.objects.filter(work_order_id=work_order.pk, status=HoldStatus.ACTIVE).first()
-    if hold is not None:
+    reason = _active_hold_reason(work_order_id=work_order.pk)
+    if reason is not None:
         raise Conflict(
-            f"Order {work_order.number} has an active quality hold ({hold.reason}); quality releases it.",
+            f"Order {work_order.number} has an active quality hold ({reason}); quality releases it.",
             field="status",
             code="quality_hold_active",
         )
@@ -73,12 +112,30 @@ def checklist_before_units(*, work_order, operation, quantity: Decimal = Decimal
             _missing(need.name, "once this shift before counting")
 
 
+def interlock_at_start(*, work_order, operation, **context) -> None:
+    """No start on a held order, nor before the checklists due at start are done."""
+    reason, checklists = _order_hold_and_checklists(operation)
+    if reason is not None:
+        _refuse_held_order(work_order, reason)
+    if checklists:
+        checklist_before_start(work_order=work_order, operation=operation)
+
+
+def interlock_before_units(*, work_order, operation, quantity: Decimal = Decimal("0"), **context) -> None:
+    """No count on a held order, nor past a checklist that is due."""
+    reason, checklists = _order_hold_and_checklists(operation)
+    if reason is not None:
+        _refuse_held_order(work_order, reason)
+    if checklists:
+        checklist_before_units(work_order=work_order, operation=operation, quantity=quantity)
+
+
 def register() -> None:
     from mes.hooks import register_guard
 
-    for action in ("operation_start", "operation_record_good", "operation_record_scrap", "operation_consume"):
+    register_guard("operation_start", interlock_at_start)
+    register_guard("operation_record_good", interlock_before_units)
+    for action in ("operation_record_scrap", "operation_consume"):
         register_guard(action, no_work_on_held_order)
     register_guard("operation_consume", no_consume_of_held_lot)
     register_guard("workorder_release_hold", no_release_while_held)
-    register_guard("operation_start", checklist_before_start)
-    register_guard("operation_record_good", checklist_before_units)

@@ -3,6 +3,10 @@
 Authors write headings, lists, tables, emphasis and links, and place the version's images with
 `![caption](image:N)`. The HTML that reaches a tablet passes through nh3 (an allow-list
 sanitiser): no scripts, styles, event handlers or foreign image sources, whatever the text says.
+An image shows only from the URL the app serves for one of this version's own uploaded images
+(what `image:N` becomes); any other source, another host's or another version's, is dropped, so a
+tablet never fetches from elsewhere and an approved version shows exactly the images it was signed
+with.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "code", "pre",
     "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img",
 }  # fmt: skip
-ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}}
+# `img src` is not listed here: `tag_attribute_values` admits only the version's own image URLs.
+ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "title"}, "th": {"align"}, "td": {"align"}}
 
 
 def render_instruction(version) -> SafeString:
@@ -37,6 +42,7 @@ def render_instruction(version) -> SafeString:
             html,
             tags=TAGS,
             attributes=ATTRIBUTES,
+            tag_attribute_values={"img": {"src": set(urls.values())}},
             url_schemes={"http", "https", "mailto"},
             link_rel="noopener noreferrer",
         )

@@ -348,12 +348,21 @@ class ChecklistResponse(models.Model):
 
 
 class QualityRequest(models.Model):
-    """The idempotency key of each state-changing quality request from a tablet or the API, and
-    what it produced, so a retry returns the first result and never acts twice."""
+    """The idempotency key of each state-changing quality request from a tablet or the API, who
+    sent it and what it produced, so a retry by its author returns the first result and never
+    acts twice, and nobody else's request can claim that result."""
 
     key = models.UUIDField(unique=True)
     action = models.CharField(max_length=32)
     request_fingerprint = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who sent the request; empty on requests recorded before keys had an author.",
+    )
     result_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,6 +5,7 @@ the quality user dispositions it with an e-signature."""
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from mes import roles
 from quality import services as quality
@@ -126,7 +127,8 @@ def test_checklist_interlock_nonconformance_and_signed_disposition(
     item("Gauge used").locator("label:has-text('Bore gauge')").click()
     item("Defects seen").locator("label:has-text('None')").click()
     item("Remarks").locator("textarea").fill("Bore checked twice")
-    page.wait_for_function("document.querySelector('[data-answered]').textContent === '9'")
+    # Locators, not wait_for_function: the page's Content-Security-Policy forbids the eval it uses.
+    expect(page.locator("[data-answered]")).to_have_text("9")
     page.wait_for_selector(".q-item[data-prompt='Remarks'] [data-saved]:has-text('saved')")
     screenshot(page, "quality-checklist-filled")
     page.click("[data-run-submit]")
@@ -134,7 +136,7 @@ def test_checklist_interlock_nonconformance_and_signed_disposition(
 
     # Now the operation completes.
     page.click(".act-good")
-    page.wait_for_function("document.querySelector('[data-counter=good]').textContent.trim() === '5'")
+    expect(page.locator("[data-counter=good]")).to_have_text("5")
     op.refresh_from_db()
     assert op.quantity_good == 5 and op.status == "done"
     nc = Nonconformance.objects.get()

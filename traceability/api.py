@@ -15,6 +15,7 @@ from mes.permissions import HasPermission
 from traceability import selectors, services
 from traceability.models import ReportJob, ReportKind, ReportStatus
 from traceability.views.reports import file_response, job_for
+from traceability.views.trace import check_inline_size
 
 VIEW_LOT = "workorders.view_lot"
 
@@ -56,7 +57,9 @@ class TraceView(APIView):
                 "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
             )
         lot = selectors.lot_for_trace(user=request.user, code=code)
-        trace = selectors.trace(lot, direction, user=request.user, context=True)
+        trace = selectors.trace(lot, direction, user=request.user)
+        check_inline_size(trace)
+        trace.context = selectors.trace_context(trace)
         data = selectors.trace_data(trace)
         body = {
             "lot": lot.code,

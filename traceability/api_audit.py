@@ -22,6 +22,9 @@ VIEW_AUDIT = "mes.view_auditseal"
 SEAL_AUDIT = "mes.seal_audit_trail"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# A page is found by reading every history table from its newest row down to offset + limit, so
+# the offset is bounded; further back, a narrower period (start, end) finds the rows.
+MAX_OFFSET = 10_000
 
 
 class AuditQuerySerializer(serializers.Serializer):
@@ -43,7 +46,13 @@ class AuditQuerySerializer(serializers.Serializer):
         required=False, allow_blank=True, help_text="ISO date (the whole day) or date-time, included."
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    offset = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_OFFSET,
+        default=0,
+        help_text=f"At most {MAX_OFFSET}; to read further back, narrow the period.",
+    )
 
 
 class FieldChangeSerializer(serializers.Serializer):
@@ -120,7 +129,7 @@ def audit_list(request):
     query.is_valid(raise_exception=True)
     q = query.validated_data
     limit, offset = q.pop("limit"), q.pop("offset")
-    entries = audit_entries(AuditFilter(**q).clean(), limit=limit + 1, offset=offset)
+    entries = audit_entries(AuditFilter(**q, viewer=request.user).clean(), limit=limit + 1, offset=offset)
     url = request.build_absolute_uri()
     next_url = replace_query_param(url, "offset", offset + limit) if len(entries) > limit else None
     previous_url = None

@@ -5,7 +5,8 @@ The stable API the audit page, the audit API and the audit-trail reports (PDF/CS
     from traceability.audit import AuditFilter, audit_entries
 
     wanted = AuditFilter(model="workorders.lot", record="L-240501-00001", user="sam",
-                         start=datetime(2026, 5, 1, tzinfo=UTC), end=date(2026, 5, 31)).clean()
+                         start=datetime(2026, 5, 1, tzinfo=UTC), end=date(2026, 5, 31),
+                         viewer=request.user).clean()       # only the sites the reader may see
     for entry in audit_entries(wanted, limit=50, offset=0):   # newest first
         entry.model, entry.verbose_name, entry.record_id, entry.record, entry.history_id,
         entry.history_type ("+" created, "~" changed, "-" deleted), entry.when, entry.user,
@@ -34,6 +35,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from mes.audit import seals_covering
 from mes.errors import ValidationFailed
+from mes.selectors import records_visible_to
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -66,14 +68,23 @@ def _natural_key_field(model) -> models.Field | None:
 # --- the filter ----------------------------------------------------------------------------------------
 
 
+def _is_id(text: str) -> bool:
+    """Whether `text` can be a record's id: ASCII digits within 64 bits ("²" is a digit to
+    str.isdigit, and int() refuses both it and thousands of digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _parse_moment(value, *, name: str, end: bool) -> dt.datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, str):
         text = value.strip()
-        parsed = parse_datetime(text) if ("T" in text or " " in text) else None
+        try:  # well formed but no such day (31 February) raises ValueError
+            parsed = parse_datetime(text) if ("T" in text or " " in text) else None
+            day = parse_date(text) if parsed is None and len(text) == 10 else None
+        except ValueError:
+            parsed = day = None
         if parsed is None:
-            day = parse_date(text) if len(text) == 10 else None
             if day is None:
                 raise ValidationFailed(
                     f"'{text}' is not a date or a time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM).",
@@ -86,7 +97,9 @@ def _parse_moment(value, *, name: str, end: bool) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value if timezone.is_aware(value) else timezone.make_aware(value)
     if isinstance(value, dt.date):
-        # A day as the end of a period means the whole of that day.
+        # A day as the end of a period means the whole of that day (the calendar's last day: all of time).
+        if end and value == dt.date.max:
+            return None
         moment = dt.datetime.combine(value + dt.timedelta(days=1) if end else value, dt.time())
         moment = timezone.make_aware(moment)
         return moment - dt.timedelta(microseconds=1) if end else moment
@@ -103,6 +116,9 @@ class AuditFilter:
     user:   the person who made the change: a User, their id or their username.
     start, end: the period, both ends included; datetimes (naive ones in the current time zone),
             dates (`end` as a date includes that whole day) or ISO text.
+    viewer: the person reading: only the history of records on the sites they may see (and of
+            plant-wide records) is read, and found by `record`. None reads all of it (the
+            plant-wide reports).
 
     `clean()` checks and resolves them, raising `ValidationFailed(field=..., code=...)`:
     unknown_model, model_required, unknown_record, unknown_user, invalid_time, impossible_range.
@@ -113,6 +129,7 @@ class AuditFilter:
     user: object = None
     start: dt.datetime | dt.date | str | None = None
     end: dt.datetime | dt.date | str | None = None
+    viewer: object = field(default=None, repr=False)
     record_ids: tuple = field(default=(), init=False, repr=False)
     user_id: int | None = field(default=None, init=False, repr=False)
     cleaned: bool = field(default=False, init=False, repr=False)
@@ -149,16 +166,14 @@ class AuditFilter:
         return self
 
     def _resolve_record(self, model) -> tuple:
-        history = _history_of(model)
+        rows = _readable(_history_of(model), self)
         pk = model._meta.pk.attname
         found: set = set()
-        if self.record.isdigit():
-            found |= set(history.objects.filter(**{pk: int(self.record)}).values_list(pk, flat=True)[:1])
+        if _is_id(self.record):
+            found |= set(rows.filter(**{pk: int(self.record)}).values_list(pk, flat=True)[:1])
         key = _natural_key_field(model)
         if key is not None:
-            found |= set(
-                history.objects.filter(**{key.attname: self.record}).values_list(pk, flat=True).distinct()
-            )
+            found |= set(rows.filter(**{key.attname: self.record}).values_list(pk, flat=True).distinct())
         if not found:
             raise ValidationFailed(
                 f"No {model._meta.verbose_name} '{self.record}' in the audit trail.",
@@ -176,7 +191,7 @@ class AuditFilter:
             return value.pk
         text = str(value).strip()
         found = User.objects.filter(username=text).values_list("pk", flat=True).first()
-        if found is None and text.isdigit():
+        if found is None and _is_id(text):
             found = User.objects.filter(pk=int(text)).values_list("pk", flat=True).first()
         if found is None:
             raise ValidationFailed(f"No user '{text}'.", field="user", code="unknown_user")
@@ -221,8 +236,14 @@ class AuditEntry:
         return f"{self.model}:{self.history_id}"
 
 
+def _readable(history, flt: AuditFilter):
+    """The history rows the filter's viewer may read: those of records on their sites."""
+    rows = history.objects.all()
+    return rows if flt.viewer is None else records_visible_to(flt.viewer, rows)
+
+
 def _filtered(history, model, flt: AuditFilter):
-    qs = history.objects.all()
+    qs = _readable(history, flt)
     if flt.record_ids:
         qs = qs.filter(**{f"{model._meta.pk.attname}__in": flt.record_ids})
     if flt.user_id is not None:

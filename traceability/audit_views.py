@@ -3,26 +3,41 @@ record's full history as a diff, and seal the trail on demand. Read-only but for
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mes import audit as seal
-from mes.errors import MesError
+from mes.errors import MesError, ValidationFailed
 from mes.permissions import permission_required
+from traceability.api_audit import MAX_OFFSET
 from traceability.audit import AuditFilter, audit_entries, audited_models
 
 VIEW_AUDIT = "mes.view_auditseal"
 SEAL_AUDIT = "mes.seal_audit_trail"
 PAGE_SIZE = 50
+# Each page reads every history table down to its last row, so paging goes as deep as the API's
+# offset (traceability.api_audit.MAX_OFFSET); further back, a narrower period finds the rows.
+MAX_PAGE = MAX_OFFSET // PAGE_SIZE
 FILTER_FIELDS = ("model", "record", "user", "start", "end")
 
 
 def _page_number(value) -> int:
-    return int(value) if str(value or "").isdigit() and int(value) > 0 else 1
+    """The page asked for: 1 when none; a page that is not a number from 1 to MAX_PAGE is refused."""
+    text = str(value or "")
+    if not text:
+        return 1
+    if not (re.fullmatch(r"[0-9]{1,6}", text) and 1 <= int(text) <= MAX_PAGE):
+        raise ValidationFailed(
+            f"Pages go from 1 to {MAX_PAGE}; to read further back, choose a shorter period.",
+            field="page",
+            code="invalid_page",
+        )
+    return int(text)
 
 
 def _model_choices():
@@ -33,17 +48,19 @@ def _model_choices():
 def audit_trail(request):
     """The audit trail, newest first, filtered by kind of record, record, user and period."""
     values = {name: request.GET.get(name, "").strip() for name in FILTER_FIELDS}
-    page = _page_number(request.GET.get("page"))
     context = {
         "values": values,
         "models": _model_choices(),
-        "page": page,
+        "page": 1,
         "last_seal": seal.AuditSeal.objects.order_by("-number").first(),
         "can_seal": request.user.has_perm(SEAL_AUDIT),
     }
     try:
+        page = context["page"] = _page_number(request.GET.get("page"))
         entries = audit_entries(
-            AuditFilter(**values).clean(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+            AuditFilter(**values, viewer=request.user).clean(),
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
         )
     except MesError as exc:
         return render(
@@ -65,9 +82,13 @@ def audit_record(request, model: str, pk: int):
     model = model.lower()
     if model not in audited_models():
         raise Http404("No such kind of record.")
-    page = _page_number(request.GET.get("page"))
     try:
-        flt = AuditFilter(model=model, record=str(pk)).clean()
+        page = _page_number(request.GET.get("page"))
+    except MesError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8")
+    try:
+        # A record on a site the auditor may not see is not found, like one that never was.
+        flt = AuditFilter(model=model, record=str(pk), viewer=request.user).clean()
     except MesError as exc:
         raise Http404(exc.message) from None
     entries = audit_entries(flt, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError
@@ -13,9 +16,11 @@ from rest_framework.response import Response
 
 from mes import selectors as plant
 from mes.errors import ValidationFailed
+from mes.filters import BIGINT_MAX, ChoicesInFilter, IdFilter
 from mes.idempotency import parse_key
 from mes.models import Line, Workstation
 from mes.permissions import HasPermission
+from mes.selectors import SHIFT_WINDOW_MAX_DAYS
 from workorders import selectors, services
 from workorders.models import (
     BomLine,
@@ -27,7 +32,7 @@ from workorders.models import (
     WorkOrder,
     WorkOrderOperation,
 )
-from workorders.states import EventKind, WorkOrderStatus
+from workorders.states import EventKind, ReasonKind, WorkOrderStatus
 
 # --- Master data -------------------------------------------------------------------------------
 
@@ -107,13 +112,18 @@ class BomLineViewSet(MasterDataViewSet):
     serializer_class = BomLineSerializer
 
 
+class ReasonCodeFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=ReasonKind.choices)
+
+    class Meta:
+        model = ReasonCode
+        fields = ["kind"]
+
+
 class ReasonCodeViewSet(MasterDataViewSet):
     queryset = ReasonCode.objects.all()
     serializer_class = ReasonCodeSerializer
-
-    def get_queryset(self):
-        kind = self.request.query_params.get("kind")
-        return self.queryset.filter(kind=kind) if kind else self.queryset
+    filterset_class = ReasonCodeFilter
 
 
 class RoutingViewSet(MasterDataViewSet):
@@ -223,26 +233,32 @@ class MoveSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=["up", "down"])
 
 
+class WorkOrderFilter(filters.FilterSet):
+    status = ChoicesInFilter(
+        choices=WorkOrderStatus.choices, help_text="One or more statuses, comma separated."
+    )
+    line = IdFilter(field_name="line")
+
+    class Meta:
+        model = WorkOrder
+        fields = ["status", "line"]
+
+
 class WorkOrderViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = WorkOrderSerializer
+    filterset_class = WorkOrderFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return WorkOrder.objects.none()
         visible = plant.sites_visible_to(self.request.user)
-        orders = (
+        return (
             WorkOrder.objects.filter(line__site__in=visible)
             .select_related("product")
             .prefetch_related("operations__workstation")
         )
-        params = self.request.query_params
-        if params.get("status"):
-            orders = orders.filter(status__in=params["status"].split(","))
-        if params.get("line"):
-            orders = orders.filter(line_id=params["line"])
-        return orders
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -374,9 +390,11 @@ class ProductionRequestSerializer(serializers.Serializer):
 
 def visible_workstation(user, pk: int) -> Workstation:
     """The workstation a production request names, if it is on a site `user` sees."""
+    # By id: the default ordering (site and line codes) would join the site for one row.
     workstation = (
         Workstation.objects.filter(pk=pk, line__site__in=plant.sites_visible_to(user))
         .select_related("line")
+        .order_by("pk")
         .first()
     )
     if workstation is None:
@@ -417,24 +435,29 @@ class EventRequestSerializer(ProductionRequestSerializer):
         return attrs
 
 
+class EventFilter(filters.FilterSet):
+    work_order = IdFilter()
+    operation = IdFilter()
+    workstation = IdFilter()
+    kind = filters.ChoiceFilter(choices=EventKind.choices)
+
+    class Meta:
+        model = ProductionEvent
+        fields = ["work_order", "operation", "workstation", "kind"]
+
+
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The production ledger: read it, or append to it (idempotent per key)."""
 
     queryset = ProductionEvent.objects.none()  # the real one, per user, is get_queryset()
     serializer_class = EventSerializer
+    filterset_class = EventFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ProductionEvent.objects.none()
         visible = plant.sites_visible_to(self.request.user)
-        events = (
-            ProductionEvent.objects.filter(line__site__in=visible).select_related("reason").order_by("-id")
-        )
-        params = self.request.query_params
-        for field in ("work_order", "operation", "workstation", "kind"):
-            if params.get(field):
-                events = events.filter(**{field: params[field]})
-        return events
+        return ProductionEvent.objects.filter(line__site__in=visible).select_related("reason").order_by("-id")
 
     def get_permissions(self):
         if self.action == "create":
@@ -459,40 +482,64 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 # --- OEE ---------------------------------------------------------------------------------------
 
 
+OEE_MAX_WINDOW = timedelta(days=SHIFT_WINDOW_MAX_DAYS)
+
+
+class AwareDateTimeField(serializers.CharField):
+    """An ISO 8601 date and time with its offset: OEE windows are compared with UTC ledger times."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:  # well formed but no such moment, such as 31 February
+            parsed = None
+        if parsed is None:
+            raise ValidationError("An ISO 8601 date and time with its offset is required.")
+        if parsed.tzinfo is None:
+            raise ValidationError("Include the time zone offset.")
+        return parsed
+
+
+class OeeQuerySerializer(serializers.Serializer):
+    workstation = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    line = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    start = AwareDateTimeField()
+    end = AwareDateTimeField(help_text=f"At most {SHIFT_WINDOW_MAX_DAYS} days after the start.")
+
+    def validate(self, attrs):
+        start, end = attrs["start"], attrs["end"]
+        if start >= end:
+            raise ValidationError({"end": ["The end must be after the start."]})
+        # Each day of the window is walked through the shift calendar: a window of centuries
+        # kept a server busy for minutes.
+        if end - start > OEE_MAX_WINDOW:
+            reason = f"The window may span at most {SHIFT_WINDOW_MAX_DAYS} days; ask for a year at a time."
+            raise ValidationError({"end": [reason]})
+        if ("workstation" in attrs) == ("line" in attrs):
+            raise ValidationError({"workstation": ["Give either a workstation or a line."]})
+        return attrs
+
+
 @extend_schema(
-    parameters=[
-        OpenApiParameter("workstation", OpenApiTypes.INT),
-        OpenApiParameter("line", OpenApiTypes.INT),
-        OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),
-        OpenApiParameter("end", OpenApiTypes.DATETIME, required=True),
-    ],
+    parameters=[OeeQuerySerializer],
     responses=OpenApiTypes.OBJECT,
     summary="OEE = availability x performance x quality, for a workstation or a line over a window",
 )
 @api_view(["GET"])
 @permission_classes([HasPermission.of("workorders.view_workorder")])
 def oee(request):
-    params = request.query_params
-    start, end = parse_datetime(params.get("start", "")), parse_datetime(params.get("end", ""))
-    errors = {}
-    for name, value in (("start", start), ("end", end)):
-        if value is None:
-            errors[name] = ["An ISO 8601 date and time with its offset is required."]
-        elif value.tzinfo is None:
-            errors[name] = ["Include the time zone offset."]
-    if not errors and start >= end:
-        errors["end"] = ["The end must be after the start."]
-    if bool(params.get("workstation")) == bool(params.get("line")):
-        errors["workstation"] = ["Give either a workstation or a line."]
-    if errors:
-        raise ValidationError(errors)
+    query = OeeQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    start, end = q["start"], q["end"]
     visible = plant.sites_visible_to(request.user)
-    if params.get("workstation"):
+    if "workstation" in q:
         station = get_object_or_404(
-            Workstation.objects.select_related("line__site"), pk=params["workstation"], line__site__in=visible
+            Workstation.objects.select_related("line__site"), pk=q["workstation"], line__site__in=visible
         )
         result = selectors.oee_for_workstation(station, start, end)
     else:
-        line = get_object_or_404(Line.objects.select_related("site"), pk=params["line"], site__in=visible)
+        line = get_object_or_404(Line.objects.select_related("site"), pk=q["line"], site__in=visible)
         result = selectors.oee_for_line(line, start, end)
     return Response(result.as_dict())

@@ -3,15 +3,16 @@ lots, and consume a lot at an operation (idempotent like every production endpoi
 
 from __future__ import annotations
 
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from mes import selectors as plant
 from mes.errors import MesError, ValidationFailed
+from mes.filters import IdFilter
 from mes.permissions import HasPermission
 from workorders import gs1, services
 from workorders.api import EventSerializer, ProductionRequestSerializer, visible_workstation
@@ -176,20 +177,24 @@ def receive_from(data: dict, user) -> Lot:
     )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("product", OpenApiTypes.INT),
-        OpenApiParameter("part_number", OpenApiTypes.STR),
-        OpenApiParameter("status", OpenApiTypes.STR, enum=LotStatus.values),
-        OpenApiParameter("work_order", OpenApiTypes.INT),
-        OpenApiParameter("kind", OpenApiTypes.STR, enum=LotKind.values),
-    ]
-)
+class LotFilter(filters.FilterSet):
+    product = IdFilter()
+    part_number = filters.CharFilter(field_name="product__part_number")
+    status = filters.ChoiceFilter(choices=LotStatus.choices)
+    work_order = IdFilter()
+    kind = filters.ChoiceFilter(choices=LotKind.choices)
+
+    class Meta:
+        model = Lot
+        fields = ["product", "part_number", "status", "work_order", "kind"]
+
+
 class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Lots and serial units at the sites you can see."""
 
     queryset = Lot.objects.none()  # the real one, per user, is get_queryset()
     serializer_class = LotSerializer
+    filterset_class = LotFilter
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"
 
@@ -197,21 +202,6 @@ class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Lot.objects.none()
         lots = lots_visible(plant.sites_visible_to(self.request.user))
-        params = self.request.query_params
-        filters = {
-            "product": "product_id",
-            "part_number": "product__part_number",
-            "status": "status",
-            "work_order": "work_order_id",
-            "kind": "kind",
-        }
-        for param, lookup in filters.items():
-            value = params.get(param)
-            if not value:
-                continue
-            if lookup.endswith("_id") and not value.isdigit():
-                raise ValidationError({param: ["A number is expected."]})
-            lots = lots.filter(**{lookup: value})
         return lots.order_by("-produced_at", "code")
 
     def get_serializer_class(self):

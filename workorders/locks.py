@@ -7,7 +7,9 @@ primary-key order), so two services never wait on each other in opposite orders.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Subquery
+import functools
+
+from django.db.models import Exists, OuterRef
 
 from workorders.models import WorkOrder, WorkOrderOperation
 
@@ -28,23 +30,28 @@ def lock_work_orders(pks: list[int]) -> list[WorkOrder]:
 
 
 def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
-    """Lock an operation and its order, order first (the order found by a subquery, one round trip).
+    """Lock an operation and its order in one statement, the order's row first.
 
-    The operation comes with `is_last` answered by the same query: every count asks it."""
-    order_of_operation = WorkOrderOperation.objects.filter(pk=pk).values("work_order_id")
-    try:
-        # get(), not first(): no ORDER BY to build and run for the one row a key finds.
-        work_order = _orders_for_update().get(pk=Subquery(order_of_operation))
-    except WorkOrder.DoesNotExist:
-        raise WorkOrderOperation.DoesNotExist(f"No operation {pk}") from None
+    `FOR UPDATE OF` names the order before the operation, and PostgreSQL takes a statement's row
+    locks in the order of that list, so the rule above holds as if they were locked one after
+    the other (the rebuild, for one, locks orders and then updates their operations). Both rows
+    are read as they stand once locked. The order comes with its product, line and site, the
+    operation with `is_last`: every count needs them. The operation's workstation is not joined;
+    the services hand it the one they were given once it is checked to be the same."""
+    # get(), not first(): no ORDER BY to build and run for the one row a key finds.
+    operation = (
+        WorkOrderOperation.objects.select_for_update(of=("work_order", "self"))
+        .select_related("work_order__product", "work_order__line__site")
+        .annotate(is_last=_is_last())
+        .get(pk=pk)
+    )
+    return operation.work_order, operation
+
+
+@functools.cache
+def _is_last() -> Exists:
+    # Built once: an expression is copied, never changed, by each query that resolves it.
     later = WorkOrderOperation.objects.filter(
         work_order_id=OuterRef("work_order_id"), sequence__gt=OuterRef("sequence")
     )
-    operation = (
-        WorkOrderOperation.objects.select_for_update(of=("self",))
-        .select_related("workstation__line")
-        .annotate(is_last=~Exists(later))
-        .get(pk=pk)
-    )
-    operation.work_order = work_order
-    return work_order, operation
+    return ~Exists(later)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
@@ -34,9 +34,19 @@ from workorders.states import (
 QTY = {"max_digits": 14, "decimal_places": 3}
 ZERO = Decimal("0")
 
+# Part, lot, serial and order numbers travel in URLs, labels, barcodes, ERP messages and CSV exports:
+# letters, digits and `- _ .`, beginning with a letter or digit. Not `/`, which would split a URL
+# path or an ERP routing key (`part/routing`), nor a leading `=`, `+`, `-` or `@`, which a
+# spreadsheet would run as a formula.
+identifier_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z",
+    "Use letters, digits, '-', '_' and '.' only, beginning with a letter or digit.",
+    code="invalid_identifier",
+)
+
 
 class Product(models.Model):
-    part_number = models.CharField(max_length=64, unique=True)
+    part_number = models.CharField(max_length=64, unique=True, validators=[identifier_validator])
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=16, default="pcs", help_text="Unit of measure: pcs, kg, m ...")
     tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE)
@@ -51,7 +61,10 @@ class Product(models.Model):
     )
     # Numbering of lots and serials: <prefix><date><sequence>, the sequence restarting per date.
     number_prefix = models.CharField(
-        max_length=16, blank=True, help_text="Start of lot and serial numbers; the part number when blank."
+        max_length=16,
+        blank=True,
+        validators=[identifier_validator],
+        help_text="Start of lot and serial numbers; the part number when blank.",
     )
     number_date = models.CharField(
         max_length=8, choices=NumberDate.choices, default=NumberDate.YYMMDD, blank=True
@@ -159,7 +172,9 @@ class ReasonCode(models.Model):
 
 
 class WorkOrder(models.Model):
-    number = models.CharField(max_length=64, unique=True, help_text="The ERP's order number.")
+    number = models.CharField(
+        max_length=64, unique=True, validators=[identifier_validator], help_text="The ERP's order number."
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="work_orders")
     routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="work_orders")
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="work_orders")
@@ -251,6 +266,10 @@ class ProductionEvent(models.Model):
     Appended by the production services only; never updated or deleted (on PostgreSQL a trigger
     refuses both). `idempotency_key` is the client's key for the request that made it: a retry
     of the same request finds it and returns the first result instead of counting again.
+
+    The ledger is its own history: each row already says who did what, when, on which key, and
+    never changes, so a history table beside it would only copy every row once more on every
+    tap. The audit seal covers the ledger table itself (`mes.audit.append_only_models`).
     """
 
     kind = models.CharField(max_length=16, choices=EventKind.choices)
@@ -283,7 +302,9 @@ class ProductionEvent(models.Model):
     )
     occurred_at = models.DateTimeField(db_index=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+
+    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
+    audit_sealed_directly = True
 
     class Meta:
         ordering = ["id"]
@@ -348,7 +369,9 @@ class Lot(models.Model):
     `quantity_consumed`) and kept out of its history like the order counters.
     """
 
-    code = models.CharField(max_length=64, unique=True, help_text="The lot or serial number.")
+    code = models.CharField(
+        max_length=64, unique=True, validators=[identifier_validator], help_text="The lot or serial number."
+    )
     kind = models.CharField(max_length=8, choices=LotKind.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lots")

@@ -39,6 +39,31 @@ MATERIAL_USE = {
 }
 
 
+class XmlRefused(ValueError):
+    """An XML document the MES won't read; the message says why."""
+
+
+def parse_xml(body: bytes):
+    """The root element of an XML document from the ERP, read safely: no network, no entity
+    expansion, lxml's limits on depth and size, and no DOCTYPE at all.
+
+    Not expanding entities is not enough: an entity declared in a DOCTYPE then reaches the
+    reader as an entity node where an element or text was expected. No ERP message of ours
+    needs a DOCTYPE (B2MML is defined by XML Schema), so any document with one is refused.
+    """
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError as exc:
+        raise XmlRefused(f"XML parse error - {exc}") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.system_url or docinfo.public_id:
+        raise XmlRefused("XML with a DOCTYPE is refused: ERP messages declare no DTD and no entities.")
+    return root
+
+
 def _el(parent, tag: str, text: str | None = None, **attrs):
     element = etree.SubElement(parent, f"{{{NS}}}{tag}", **attrs)
     if text is not None:

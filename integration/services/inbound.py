@@ -75,6 +75,25 @@ def _required(data: dict, name: str, prefix: str = ""):
     return value.strip() if isinstance(value, str) else value
 
 
+def _text(value, name: str) -> str:
+    """A text field's value: text, or a number the ERP sent without quotes; a list, an object or
+    true/false is refused (it reached `.strip()` as a 500 before)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise ValidationFailed(f"{name} must be text.", field=name, code="not_text")
+
+
+def _required_text(data: dict, name: str, prefix: str = "") -> str:
+    return _text(_required(data, name, prefix), f"{prefix}{name}")
+
+
+def _optional_text(data: dict, name: str, prefix: str = "") -> str:
+    value = data.get(name)
+    return "" if value is None else _text(value, f"{prefix}{name}")
+
+
 def _decimal(value, name: str) -> Decimal:
     try:
         number = Decimal(str(value))
@@ -104,7 +123,7 @@ def _changed(instance, values: dict) -> bool:
 
 
 def _apply_product(key: str, data: dict, user: User) -> tuple[str, int]:
-    values = {"name": _required(data, "name"), "unit": units.normalise(_required(data, "unit"))}
+    values = {"name": _required_text(data, "name"), "unit": units.normalise(_required_text(data, "unit"))}
     if not units.known(values["unit"]):
         raise ValidationFailed(
             f"Unit '{data['unit']}' is not a unit the MES knows.", field="unit", code="unknown_unit"
@@ -154,14 +173,17 @@ def _apply_bom(key: str, data: dict, user: User) -> tuple[str, int]:
             raise ValidationFailed(
                 f"lines[{i}] must be an object.", field=f"lines[{i}]", code="not_an_object"
             )
-        component = _product(str(_required(line, "component", prefix)), f"{prefix}component")
+        component = _product(_required_text(line, "component", prefix), f"{prefix}component")
         quantity = _decimal(_required(line, "quantity", prefix), f"{prefix}quantity")
         if quantity <= 0:
             raise ValidationFailed(
                 "The quantity must be more than zero.", field=f"{prefix}quantity", code="not_positive"
             )
         quantity = units.convert(
-            quantity, line.get("unit") or component.unit, component.unit, field=f"{prefix}unit"
+            quantity,
+            _optional_text(line, "unit", prefix) or component.unit,
+            component.unit,
+            field=f"{prefix}unit",
         )
         if component.pk in wanted:
             raise Conflict(
@@ -232,9 +254,9 @@ def _apply_routing(key: str, data: dict, user: User) -> tuple[str, int]:
         operations.append(
             {
                 "sequence": sequence,
-                "name": str(_required(op, "name", prefix)),
+                "name": _required_text(op, "name", prefix),
                 "workstation": _workstation(
-                    str(_required(op, "workstation", prefix)), f"{prefix}workstation"
+                    _required_text(op, "workstation", prefix), f"{prefix}workstation"
                 ),
                 "setup_seconds": setup,
                 "ideal_cycle_seconds": _decimal(
@@ -242,7 +264,7 @@ def _apply_routing(key: str, data: dict, user: User) -> tuple[str, int]:
                 ),
             }
         )
-    values = {"name": _required(data, "name"), "allow_overlap": bool(data.get("allow_overlap", False))}
+    values = {"name": _required_text(data, "name"), "allow_overlap": bool(data.get("allow_overlap", False))}
     if "active" in data:
         values["active"] = bool(data["active"])
     routing = Routing.objects.select_for_update().filter(product=product, code=code).first()
@@ -289,11 +311,12 @@ def _due(value) -> datetime | None:
 
 
 def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
-    product = _product(str(_required(data, "material")))
+    product = _product(_required_text(data, "material"))
     quantity = _decimal(_required(data, "quantity"), "quantity")
-    quantity = units.convert(quantity, data.get("unit") or product.unit, product.unit)
+    quantity = units.convert(quantity, _optional_text(data, "unit") or product.unit, product.unit)
     due = _due(data.get("due"))
-    target = data.get("status") or None
+    target = _optional_text(data, "status") or None
+    routing_code, line_code = _optional_text(data, "routing"), _optional_text(data, "line")
     if target is not None and target not in (S.DRAFT, S.RELEASED, S.CANCELLED, S.CLOSED):
         raise ValidationFailed(
             "status may be draft, released, cancelled or closed.", field="status", code="invalid_status"
@@ -304,22 +327,20 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
             raise ValidationFailed(
                 f"A new order can't start {target}.", field="status", code="invalid_status"
             )
-        if data.get("routing"):
-            routing = Routing.objects.filter(product=product, code=data["routing"], active=True).first()
+        if routing_code:
+            routing = Routing.objects.filter(product=product, code=routing_code, active=True).first()
         else:
             routing = Routing.objects.filter(product=product, active=True).order_by("code").first()
         if routing is None:
             raise ValidationFailed(
-                f"{product.part_number} has no active routing {data.get('routing') or ''}".strip() + ".",
+                f"{product.part_number} has no active routing {routing_code}".strip() + ".",
                 field="routing",
                 code="unknown_routing",
             )
-        if data.get("line"):
-            line = Line.objects.filter(code=data["line"]).first()
+        if line_code:
+            line = Line.objects.filter(code=line_code).first()
             if line is None:
-                raise ValidationFailed(
-                    f"Line {data['line']} is not known.", field="line", code="unknown_line"
-                )
+                raise ValidationFailed(f"Line {line_code} is not known.", field="line", code="unknown_line")
         else:
             first = routing.operations.select_related("workstation__line").order_by("sequence").first()
             line = first.workstation.line if first else None
@@ -386,7 +407,7 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
             target=target,
             user=user,
             key=_transition_key(key, target, order.version),
-            reason=data.get("reason") or f"{REASON}: {target}",
+            reason=_optional_text(data, "reason") or f"{REASON}: {target}",
         )
     return InboundOutcome.UPDATED, order.pk
 
@@ -399,6 +420,12 @@ APPLIERS = {
 }
 
 
+def _storable(value: str) -> str:
+    """Text the console can keep: PostgreSQL refuses NUL in a text column, so a NUL the ERP sent
+    is kept visibly escaped rather than losing the whole record."""
+    return value.replace("\x00", "\\u0000")
+
+
 def _body(data) -> str:
     return json.dumps(data, sort_keys=True, default=str)[:20000]
 
@@ -406,12 +433,12 @@ def _body(data) -> str:
 def _log(result: InboundResult, data, user: User) -> None:
     InboundRecord.objects.create(
         kind=result.kind if result.kind in InboundKind.values else InboundKind.UNKNOWN,
-        erp_key=result.key[:200],
+        erp_key=_storable(result.key)[:200],
         outcome=result.outcome,
         body=_body(data) if not result.ok else "",
         fingerprint=fingerprint(data) if isinstance(data, dict) else "",
-        field=next(iter(result.errors), "")[:64],
-        reason=result.detail,
+        field=_storable(next(iter(result.errors), ""))[:64],
+        reason=_storable(result.detail),
         code=result.code[:64],
         user=user,
     )
@@ -494,8 +521,8 @@ def inbound_unreadable(*, raw: bytes, reason: str, user: User) -> InboundRecord:
     return InboundRecord.objects.create(
         kind=InboundKind.UNKNOWN,
         outcome=InboundOutcome.REFUSED,
-        body=raw[:20000].decode("utf-8", errors="replace"),
-        reason=reason[:2000] or "unreadable",
+        body=_storable(raw[:20000].decode("utf-8", errors="replace")),
+        reason=_storable(reason)[:2000] or "unreadable",
         code="parse_error",
         user=user,
     )

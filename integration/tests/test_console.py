@@ -26,7 +26,7 @@ def test_console_shows_queue_depth_and_the_missing_erp(client_for, supervisor, s
     assert page.status_code == 200
     html = page.content.decode()
     assert "No ERP is configured" in html
-    snapshot = selectors.console_snapshot()
+    snapshot = selectors.console_snapshot(user=supervisor)
     assert snapshot.queue_depth == OutboxMessage.objects.count() > 0
     assert snapshot.oldest_pending_seconds is not None
     assert f'data-kpi="queue_depth">{snapshot.queue_depth}<' in html
@@ -99,10 +99,10 @@ def test_reconciliation_highlights_orders_whose_erp_totals_differ_and_exports_cs
     started.good(5)
     started.scrap(1)
     _deliver_all()
-    (row,) = selectors.reconciliation()
+    (row,) = selectors.reconciliation(user=supervisor)
     assert (row.mes_good, row.erp_good, row.mes_scrap, row.erp_scrap) == (5, 5, 1, 1) and row.matches
     started.good(2)  # not delivered yet
-    (row,) = selectors.reconciliation(mismatches_only=True)
+    (row,) = selectors.reconciliation(user=supervisor, mismatches_only=True)
     assert row.good_difference == 2 and row.in_queue == 1
     client = client_for(supervisor)
     html = client.get("/integration/").content.decode()
@@ -116,10 +116,10 @@ def test_reconciliation_highlights_orders_whose_erp_totals_differ_and_exports_cs
     )
 
 
-def test_reconciliation_is_one_query(started, django_assert_num_queries):
+def test_reconciliation_is_one_query(started, supervisor, django_assert_num_queries):
     started.good(1)
     with django_assert_num_queries(1):
-        selectors.reconciliation()
+        selectors.reconciliation(user=supervisor)
 
 
 def test_operators_may_not_open_the_console_and_auditors_may_not_retry(

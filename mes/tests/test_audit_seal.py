@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
 from mes import audit, roles
 from mes.audit import AuditSeal, audit_verify, history_models, seal_audit_trail
@@ -16,10 +17,9 @@ from mes.signatures import Meaning, Signature, signature_sign
 from mes.tests.factories import SiteFactory, UserFactory
 
 REGULATED = [
-    # work orders and operations, the ledger, downtime, lots and genealogy
+    # work orders and operations, downtime, lots and genealogy
     "workorders.workorder",
     "workorders.workorderoperation",
-    "workorders.productionevent",
     "workorders.downtime",
     "workorders.lot",
     "workorders.consumption",
@@ -59,9 +59,28 @@ def _history_table(label: str) -> str:
     return getattr(model, model._meta.simple_history_manager_attribute).model._meta.db_table
 
 
+# Append-only, their own history: written once and never changed, so no history table copies
+# them; the seal covers their rows directly.
+APPEND_ONLY = ["workorders.productionevent"]
+
+
 @pytest.mark.parametrize("label", REGULATED)
 def test_every_regulated_model_has_a_sealed_history_table(label):
     assert _history_table(label) in history_models()
+
+
+@pytest.mark.parametrize("label", APPEND_ONLY)
+def test_an_append_only_record_is_its_own_history_and_sealed_as_it_stands(label):
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    assert getattr(model._meta, "simple_history_manager_attribute", None) is None
+    assert not any(
+        m._meta.label_lower == f"{model._meta.app_label}.historical{model._meta.model_name}"
+        for m in apps.get_models()
+    )
+    assert audit.sealed_models()[model._meta.db_table] is model
+    assert model._meta.db_table not in history_models()
 
 
 @contextmanager
@@ -158,7 +177,7 @@ def test_a_large_backlog_is_sealed_in_batches_that_chain():
     SiteFactory.create_batch(5)
     seals = seal_audit_trail(batch_rows=2)
     assert len(seals) >= 3
-    assert sum(s.row_count for s in seals) == sum(m.objects.count() for m in history_models().values())
+    assert sum(s.row_count for s in seals) == sum(m.objects.count() for m in audit.sealed_models().values())
     assert audit_verify().ok
 
 
@@ -195,6 +214,96 @@ def test_verify_names_the_seal_and_the_row_changed_by_raw_sql(capsys):
     err = capsys.readouterr().err
     assert "seal 1" in err and f"history ids {target.history_id}" in err
     assert "mes_historicalsite" in err
+
+
+def _ledger_with_a_completion(user):
+    from workorders import services
+    from workorders.tests.factories import key, released_order
+
+    order = released_order(user=user, quantity=10)
+    op = order.operations.get()
+    services.operation_start(operation_id=op.pk, workstation=op.workstation, user=user, key=key())
+    recorded = services.operation_record_good(
+        operation_id=op.pk, workstation=op.workstation, user=user, quantity=3, key=key()
+    )
+    return recorded.event
+
+
+@pytest.mark.django_db
+def test_the_ledger_is_sealed_as_it_stands_and_a_changed_event_is_named(make_user, capsys):
+    from workorders.models import ProductionEvent
+
+    completion = _ledger_with_a_completion(make_user(roles.SUPERVISOR))
+    seal = seal_audit_trail()[0]
+    ledger = seal.parts.get(table="workorders_productionevent")
+    assert ledger.row_count == ProductionEvent.objects.count()
+    assert audit_verify().ok
+
+    with as_a_database_superuser(), connection.cursor() as cursor:
+        cursor.execute("UPDATE workorders_productionevent SET quantity = 30 WHERE id = %s", [completion.pk])
+
+    result = audit_verify()
+    assert not result.ok
+    assert (result.problem.seal, result.problem.table) == (seal.number, "workorders_productionevent")
+    assert result.problem.changed == [completion.pk]
+    with pytest.raises(CommandError, match=f"seal {seal.number}"):
+        call_command("verify_audit_trail")
+    err = capsys.readouterr().err
+    assert f"changed rows of workorders_productionevent: history ids {completion.pk}" in err
+
+
+@pytest.mark.django_db
+def test_verify_finds_a_deleted_ledger_event(make_user):
+    completion = _ledger_with_a_completion(make_user(roles.SUPERVISOR))
+    seal_audit_trail()
+
+    with as_a_database_superuser(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM integration_outboxmessage WHERE event_id = %s", [completion.pk])
+        cursor.execute("DELETE FROM workorders_productionevent WHERE id = %s", [completion.pk])
+
+    result = audit_verify()
+    assert not result.ok
+    assert (result.problem.table, result.problem.missing) == ("workorders_productionevent", [completion.pk])
+
+
+@pytest.mark.django_db
+def test_seals_of_a_history_table_dropped_on_purpose_still_verify_and_a_vanished_table_does_not():
+    # A seal made while the ledger still had a history table (dropped since: the ledger is its own).
+    retired = "workorders_historicalproductionevent"
+    assert retired in audit.RETIRED_TABLES and retired not in audit.sealed_models()
+
+    def seal_with_part(number, previous, table):
+        parts = [(table, [[1, 3]], 3, "ab" * 32)]
+        digest = audit._seal_digest(parts)
+        seal = AuditSeal.objects.create(
+            number=number,
+            previous_hash=previous,
+            digest=digest,
+            hash=audit._chain(previous, digest),
+            row_count=3,
+            sealed_at=timezone.now(),
+            trigger=audit.Trigger.COMMAND,
+            state={},
+        )
+        audit.AuditSealPart.objects.create(
+            seal=seal,
+            table=table,
+            low=1,
+            high=3,
+            ranges=[[1, 3]],
+            row_count=3,
+            digest="ab" * 32,
+            row_hashes="",
+        )
+        return seal
+
+    first = seal_with_part(1, audit.GENESIS_HASH, retired)
+    result = audit_verify()
+    assert result.ok and result.retired == {retired: 3}
+
+    seal_with_part(2, first.hash, "workorders_historicalsomethingelse")
+    result = audit_verify()
+    assert not result.ok and "is gone" in result.problem.message
 
 
 @pytest.mark.django_db

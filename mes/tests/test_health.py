@@ -5,6 +5,7 @@ import json
 import pytest
 from channels.layers import channel_layers
 
+from mes.settings import redis_channel_layer
 from mes.tests.subprocess_django import django_json
 
 CLOSED_PORT = 9  # the discard port: nothing listens there on this machine or in CI
@@ -20,23 +21,37 @@ def test_healthz_is_200_when_every_part_is_up(client, db):
     assert all(part["up"] for part in body["parts"].values())
 
 
-def test_healthz_names_a_channel_layer_that_is_down(client, db, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{CLOSED_PORT}/0"]},
-        }
-    }
+def _healthz_with_layer(client, settings, layer: dict):
+    settings.CHANNEL_LAYERS = {"default": layer}
     channel_layers.backends.clear()
     try:
-        response = client.get("/healthz")
+        return client.get("/healthz")
     finally:
         channel_layers.backends.clear()
+
+
+def test_healthz_names_a_channel_layer_that_is_down(client, db, settings):
+    layer = redis_channel_layer(f"redis://127.0.0.1:{CLOSED_PORT}/0", prefix="healthz-test")
+    response = _healthz_with_layer(client, settings, layer)
     assert response.status_code == 503
     body = response.json()
     assert body["down"] == ["channel_layer"]
-    assert body["parts"]["channel_layer"]["error"]
+    assert "Connect" in body["parts"]["channel_layer"]["error"]
     assert body["parts"]["database"]["up"] is True
+
+
+def test_healthz_names_a_channel_layer_whose_idle_receive_would_time_out(client, db, settings):
+    """A layer on redis-py's default 5 s socket timeout answers a quick round trip, but drops
+    every idle dashboard: the health check says so rather than reporting it up."""
+    layer = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"], "prefix": "healthz-test"},
+    }
+    response = _healthz_with_layer(client, settings, layer)
+    assert response.status_code == 503
+    part = response.json()["parts"]["channel_layer"]
+    assert part["up"] is False
+    assert "socket timeout (5 s)" in part["error"] and "idle dashboards" in part["error"]
 
 
 HEALTHZ = """

@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from mes import demo, roles
 from mes.models import Line, Shift, Site, User, Workstation
+from mes.selectors import sites_visible_to
 
 
 def counts():
@@ -12,8 +13,13 @@ def counts():
 def test_seed_demo_builds_the_demo_plant_and_is_idempotent(db, capsys):
     call_command("seed_demo")
     first = counts()
-    assert first == [1, 3, 8, 3, len(demo.DEMO_LOGINS)]
-    assert sorted(Line.objects.values_list("name", flat=True)) == ["Assembly", "Machining", "Packaging"]
+    assert first == [2, 4, 11, 5, len(demo.DEMO_LOGINS)]
+    assert sorted(Line.objects.values_list("name", flat=True)) == [
+        "Assembly",
+        "Machining",
+        "Packaging",
+        "Service kits",
+    ]
     call_command("seed_demo")
     assert counts() == first
     call_command("seed_demo", "--if-empty")
@@ -24,11 +30,13 @@ def test_seed_demo_builds_the_demo_plant_and_is_idempotent(db, capsys):
         assert login.username in output and login.password in output
 
 
-def test_every_demo_login_works_with_its_role(db):
+def test_every_demo_login_works_with_its_role_and_sees_its_sites(db):
     call_command("seed_demo")
     for login in demo.DEMO_LOGINS:
         user = authenticate(username=login.username, password=login.password)
         assert user is not None, login.username
         assert roles.role_of(user) == login.role
+        sees = set(sites_visible_to(user).values_list("code", flat=True))
+        assert sees == ({demo.DEMO_SITE, demo.SECOND_SITE} if login.plant_wide else {login.site}), login
         if login.badge:
             assert authenticate(badge_number=login.badge, pin=login.pin) == user

@@ -5,10 +5,9 @@ from datetime import UTC
 import pytest
 from django.db import transaction
 
-from mes import roles
+from mes import roles, throttle
 from mes.errors import Forbidden, Throttled, ValidationFailed
 from mes.models import SignInAttempt
-from mes.services import sign_in_failures
 from mes.signatures import (
     Meaning,
     Signature,
@@ -79,7 +78,7 @@ def test_wrong_password_is_refused_logged_and_counts_toward_lock_out(quality_use
 
     assert Signature.objects.count() == 0
     assert SignInAttempt.objects.filter(kind="signature", identifier="quinn", succeeded=False).count() == 3
-    assert sign_in_failures(identifier="quinn") == 3
+    assert throttle.failures(scope=throttle.Scope.USERNAME, key="quinn") == 3
     # Locked out now: even the right password is refused, for signing as for signing in.
     with pytest.raises(Throttled):
         signature_sign(record=site, signer=quality_user, meaning=Meaning.APPROVED, password=PASSWORD)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mes import roles
 from mes.middleware import SESSION_LAST_SEEN
-from mes.models import Kiosk, SignInAttempt
+from mes.models import Kiosk, SignInAttempt, SignInCounter
 
 
 @pytest.fixture
@@ -109,8 +109,8 @@ def test_badge_sign_in_is_throttled_after_repeated_failures(bound_tablet, operat
     assert badge_in(bound_tablet, badge="1002", pin="1").status_code == 400
 
     # Once the window has passed, the right PIN works again.
-    SignInAttempt.objects.update(
-        at=timezone.now() - timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS + 1)
+    SignInCounter.objects.update(
+        window_started_at=timezone.now() - timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS + 1)
     )
     assert badge_in(bound_tablet).status_code == 302
 

@@ -17,7 +17,7 @@ from mes.models import User
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
 from quality.live import announce
 from quality.models import Hold, Nonconformance
-from quality.services._common import Done, lock, require, run_once, save
+from quality.services._common import Done, lock, replayed, require, run_once, save
 from quality.states import HoldStatus, HoldTarget
 from workorders import services as production
 from workorders.models import ReasonCode, WorkOrder
@@ -82,7 +82,7 @@ def hold_place(
         "reason": reason,
         "nc": nonconformance.pk if nonconformance else None,
     }
-    return run_once(key, "hold_place", request, act)
+    return run_once(key, "hold_place", request, act, user=user)
 
 
 def hold_release(
@@ -138,14 +138,13 @@ def hold_release(
         return hold
 
     request_body = {"hold": hold_id, "reason": reason}
-    from mes.idempotency import fingerprint
-    from quality.services._common import _replay
-
-    if _replay(key, "hold_release", fingerprint({"action": "hold_release", **request_body})) is None:
+    # A retry of a release that went through needs no second password; another person's key is
+    # refused before anyone is asked for one.
+    if replayed(key, "hold_release", request_body, user=user) is None:
         reauth = signature_reauthenticate(
             signer=user, password=password, badge_number=badge_number, pin=pin, request=request
         )
-    return run_once(key, "hold_release", request_body, act)
+    return run_once(key, "hold_release", request_body, act, user=user)
 
 
 def active_holds_on(work_order_id: int):

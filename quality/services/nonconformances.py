@@ -127,7 +127,7 @@ def nonconformance_open(
         "work_order": work_order.pk if work_order else None,
         "operation": operation.pk if operation else None,
     }
-    return run_once(key, "nonconformance_open", request, act)
+    return run_once(key, "nonconformance_open", request, act, user=user)
 
 
 def _move(nc: Nonconformance, target: str, user: User, reason: str, fields: list[str]) -> None:

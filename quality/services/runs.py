@@ -67,6 +67,8 @@ def clean_answer(item: ChecklistItem, value, upload: UploadedFile | None = None)
                 _refuse(item, "Take or upload a photo.", "required")
             return None
         return {"photo_upload": clean_photo(item, upload)}
+    if isinstance(value, list | tuple | dict) and kind != ItemKind.CHOICE and not is_blank(value):
+        _refuse(item, "Give one value.", "not_one_value")
     if is_blank(value) or (kind == ItemKind.CHECK and value in FALSE):
         if item.required:
             _refuse(item, "This item is required.", "required")
@@ -155,6 +157,13 @@ def _requirement(operation: WorkOrderOperation, template: ChecklistTemplate, tri
         )
 
 
+def _assigned_here(assignment: FormAssignment, template: ChecklistTemplate, workstation: Workstation) -> bool:
+    """Whether the form is in force at this workstation: assigned to it, or to its line."""
+    at_workstation = assignment.workstation_id == workstation.pk
+    on_line = assignment.workstation_id is None and assignment.line_id == workstation.line_id
+    return assignment.active and assignment.template_id == template.pk and (at_workstation or on_line)
+
+
 @transaction.atomic
 def checklist_run_start(
     *,
@@ -166,9 +175,22 @@ def checklist_run_start(
     assignment: FormAssignment | None = None,
 ) -> ChecklistRun:
     """Open a run of the template's effective version, or resume the one already open for the same
-    operation and moment (or form) at this workstation."""
+    operation and moment (or form) at this workstation. Refuses a template of another site and a
+    form assigned elsewhere: the tablet sends their ids, and an id is easily edited."""
     if not user.has_perm(FILL):
         raise Forbidden("You may not fill checklists.", code="not_allowed")
+    if template.site_id != workstation.line.site_id:
+        raise ValidationFailed(
+            f"Checklist {template.code} belongs to another site.",
+            field="template",
+            code="template_other_site",
+        )
+    if assignment is not None and not _assigned_here(assignment, template, workstation):
+        raise ValidationFailed(
+            f"Form {template.code} is not assigned to this workstation.",
+            field="assignment",
+            code="not_assigned",
+        )
     operation = _check_operation_at(operation_id, workstation)
     if operation is not None:
         if trigger not in Trigger.values:
@@ -346,7 +368,7 @@ def checklist_run_submit(
         "answers": {str(k): v for k, v in answers.items()},
         "uploads": sorted(str(k) for k in uploads),
     }
-    return run_once(key, "checklist_submit", request_body, act)
+    return run_once(key, "checklist_submit", request_body, act, user=user)
 
 
 def checklist_response_correct(
@@ -388,5 +410,9 @@ def checklist_response_correct(
         return new
 
     return run_once(
-        key, "response_correct", {"response": response_id, "value": str(value), "reason": reason}, act
+        key,
+        "response_correct",
+        {"response": response_id, "value": str(value), "reason": reason},
+        act,
+        user=user,
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mes.models import Site, User, Workstation
+from mes.selectors import site_is_visible_to
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
 from quality.services._common import image_format, lock, require, save
@@ -150,15 +151,24 @@ def sop_version_make_effective(*, version_id: int, user: User) -> SopVersion:
     )
 
 
+def _acknowledgeable_at(version: SopVersion, user: User, workstation: Workstation | None) -> bool:
+    if workstation is not None:
+        return version.document.site_id == workstation.line.site_id
+    return site_is_visible_to(user, version.document.site_id)
+
+
 def sop_acknowledge(
     *, version_id: int, user: User, workstation: Workstation | None = None
 ) -> SopAcknowledgement:
     """Record that the operator has read this effective version; a second acknowledgement of the
-    same version returns the first."""
+    same version returns the first. A version of another site's document (than the workstation's,
+    or than the person's sites without one) is refused as not found, like one that never was."""
     if not user.has_perm("quality.acknowledge_sop"):
         raise Forbidden("You may not acknowledge SOPs.", code="not_allowed")
-    version = SopVersion.objects.filter(pk=version_id).first()
-    if version is None or version.status != V.EFFECTIVE:
+    version = SopVersion.objects.select_related("document").filter(pk=version_id).first()
+    if version is None or not _acknowledgeable_at(version, user, workstation):
+        raise NotFound("No such SOP at this site.", field="version", code="unknown_sop")
+    if version.status != V.EFFECTIVE:
         raise Conflict("Only the effective version of an SOP can be acknowledged.", code="not_effective")
     existing = SopAcknowledgement.objects.filter(version=version, user=user).first()
     if existing is not None:

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError, ValidationFailed
+from mes.forms import posted_id, posted_int
 from mes.models import Line, Site, Workstation
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
@@ -32,10 +33,11 @@ VIEW_NC = "quality.view_nonconformance"
 AUTHOR = "quality.author_checklist"
 
 
-def _site(request, value) -> Site:
-    site = (
-        sites_visible_to(request.user).filter(pk=value or 0).first() or sites_visible_to(request.user).first()
-    )
+def _site(request) -> Site:
+    """The site chosen in the form; none chosen (or one not visible), the person's first site."""
+    site_id = posted_id(request, "site", required=False)
+    visible = sites_visible_to(request.user)
+    site = (visible.filter(pk=site_id).first() if site_id else None) or visible.first()
     if site is None:
         raise ValidationFailed("You see no site.", field="site")
     return site
@@ -116,13 +118,12 @@ def nonconformance_detail(request, pk: int):
 def nonconformance_open(request):
     post = request.POST
     try:
-        order = WorkOrder.objects.filter(
-            pk=post.get("work_order") or 0, line__site__in=sites_visible_to(request.user)
-        ).first()
+        order_id = posted_id(request, "work_order", required=False, message="Choose a work order.")
+        order = WorkOrder.objects.filter(pk=order_id, line__site__in=sites_visible_to(request.user)).first()
         result = services.nonconformance_open(
             key=key_of(post),
             user=request.user,
-            site=order.line.site if order else _site(request, post.get("site")),
+            site=order.line.site if order else _site(request),
             title=post.get("title", ""),
             description=post.get("description", ""),
             work_order=order,
@@ -176,11 +177,11 @@ def nonconformance_act(request, pk: int):
 @permission_required("quality.add_hold")
 def hold_place(request):
     post = request.POST
-    order = get_object_or_404(
-        WorkOrder.objects.filter(line__site__in=sites_visible_to(request.user)),
-        pk=post.get("work_order") or 0,
-    )
     try:
+        order = get_object_or_404(
+            WorkOrder.objects.filter(line__site__in=sites_visible_to(request.user)),
+            pk=posted_id(request, "work_order", message="Choose a work order."),
+        )
         services.hold_place(
             key=key_of(post), user=request.user, work_order=order, reason=post.get("reason", "")
         )
@@ -229,7 +230,7 @@ def template_create(request):
     post = request.POST
     try:
         version = services.template_create(
-            site=_site(request, post.get("site")),
+            site=_site(request),
             code=post.get("code", ""),
             title=post.get("title", ""),
             description=post.get("description", ""),
@@ -239,6 +240,10 @@ def template_create(request):
     except MesError as exc:
         return refused(request, exc, reverse("quality_templates"))
     return done(request, "Checklist created.", reverse("quality_version", args=[version.pk]))
+
+
+def _optional(model, pk: int | None):
+    return model.objects.filter(pk=pk).first() if pk else None
 
 
 def _version_or_404(request, pk):
@@ -390,22 +395,28 @@ def version_act(request, pk: int):
             to = reverse("quality_version", args=[draft.pk])
         elif action == "attach":
             services.operation_checklist_attach(
-                routing_operation=get_object_or_404(RoutingOperation, pk=post.get("routing_operation") or 0),
+                routing_operation=get_object_or_404(
+                    RoutingOperation,
+                    pk=posted_id(request, "routing_operation", message="Choose an operation."),
+                ),
                 template=version.template,
                 trigger=post.get("trigger", ""),
                 every_n_units=post.get("every_n_units"),
                 user=user,
             )
         elif action == "detach":
-            services.operation_checklist_detach(attachment_id=int(post.get("attachment") or 0), user=user)
+            services.operation_checklist_detach(
+                attachment_id=posted_id(request, "attachment", message="Choose an attachment to remove."),
+                user=user,
+            )
         elif action == "assign":
             services.form_assign(
                 template=version.template,
                 schedule=post.get("schedule", ""),
                 user=user,
-                workstation=Workstation.objects.filter(pk=post.get("workstation") or 0).first(),
-                line=Line.objects.filter(pk=post.get("line") or 0).first(),
-                weekday=int(post["weekday"]) if post.get("weekday", "").isdigit() else None,
+                workstation=_optional(Workstation, posted_id(request, "workstation", required=False)),
+                line=_optional(Line, posted_id(request, "line", required=False)),
+                weekday=posted_int(request, "weekday", min_value=1, max_value=7, message="Choose a weekday."),
             )
         else:
             raise ValidationFailed("Unknown action.", field="action")
@@ -433,7 +444,7 @@ def sop_create(request):
     post = request.POST
     try:
         version = services.sop_create(
-            site=_site(request, post.get("site")),
+            site=_site(request),
             code=post.get("code", ""),
             title=post.get("title", ""),
             body=post.get("body", ""),
@@ -496,7 +507,10 @@ def sop_act(request, pk: int):
             to = reverse("quality_sop_version", args=[draft.pk])
         elif action == "attach":
             services.operation_sop_attach(
-                routing_operation=get_object_or_404(RoutingOperation, pk=post.get("routing_operation") or 0),
+                routing_operation=get_object_or_404(
+                    RoutingOperation,
+                    pk=posted_id(request, "routing_operation", message="Choose an operation."),
+                ),
                 document=version.document,
                 user=user,
             )

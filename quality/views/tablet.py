@@ -10,17 +10,15 @@ recorded once.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mes import kiosk
 from mes.errors import MesError, ValidationFailed
+from mes.forms import local_url, posted_id
 from mes.permissions import permission_required
 from quality import selectors, services
 from quality.models import ChecklistRun, ChecklistTemplate, FormAssignment, SopVersion
@@ -32,28 +30,14 @@ from workorders.selectors.floor import operation_for_workstation
 FILL = "quality.fill_checklist"
 
 
-def _on_bound_tablet(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        workstation = kiosk.bound_workstation(request)
-        if workstation is None:
-            return render(request, "mes/tablet_unbound.html")
-        return view(request, workstation, *args, **kwargs)
-
-    return wrapped
-
-
 def _next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
+    return local_url(request, request.POST.get("next") or request.GET.get("next"), fallback)
 
 
 @never_cache
 @require_GET
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def operation_panel(request, workstation, op_pk: int):
     """What the operation needs from quality: checklists (and when) and SOPs to read."""
     op = operation_for_workstation(workstation, op_pk)
@@ -73,23 +57,27 @@ def operation_panel(request, workstation, op_pk: int):
 
 @require_POST
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def run_start(request, workstation):
     post = request.POST
     try:
         assignment = None
-        if post.get("assignment"):
-            assignment = get_object_or_404(FormAssignment, pk=post["assignment"], active=True)
+        assignment_id = posted_id(request, "assignment", required=False, message="Choose a form.")
+        if assignment_id:
+            assignment = get_object_or_404(
+                FormAssignment.objects.select_related("template"), pk=assignment_id
+            )
             template = assignment.template
         else:
             template = get_object_or_404(
-                ChecklistTemplate, pk=post.get("template") or 0, site=workstation.line.site
+                ChecklistTemplate, pk=posted_id(request, "template", message="Choose a checklist.")
             )
+        # The service refuses a form assigned elsewhere and a checklist of another site.
         run = services.checklist_run_start(
             template=template,
             workstation=workstation,
             user=request.user,
-            operation_id=int(post["operation"]) if post.get("operation", "").isdigit() else None,
+            operation_id=posted_id(request, "operation", required=False, message="Choose an operation."),
             trigger=post.get("trigger", ""),
             assignment=assignment,
         )
@@ -138,7 +126,7 @@ def _run_context(request, run, error: MesError | None = None, values: dict | Non
 @never_cache
 @require_GET
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def run_page(request, workstation, pk: int):
     run = _run_or_404(workstation, pk)
     return render(request, "quality/tablet/run.html", _run_context(request, run))
@@ -147,7 +135,7 @@ def run_page(request, workstation, pk: int):
 @never_cache
 @require_POST
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def run_save(request, workstation, pk: int):
     """Keep one value as entered; answer how it reads (for the colouring and the error)."""
     run = get_object_or_404(ChecklistRun, pk=pk, workstation=workstation)
@@ -168,7 +156,7 @@ def run_save(request, workstation, pk: int):
 @never_cache
 @require_POST
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def run_submit(request, workstation, pk: int):
     run = _run_or_404(workstation, pk)
     post = request.POST
@@ -207,7 +195,7 @@ def run_submit(request, workstation, pk: int):
 @never_cache
 @require_GET
 @permission_required(FILL)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def forms(request, workstation):
     return render(
         request,
@@ -218,9 +206,14 @@ def forms(request, workstation):
 
 @never_cache
 @permission_required("quality.acknowledge_sop")
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def sop(request, workstation, pk: int):
-    version = get_object_or_404(SopVersion.objects.select_related("document"), pk=pk, status="effective")
+    version = get_object_or_404(
+        SopVersion.objects.select_related("document"),
+        pk=pk,
+        status="effective",
+        document__site_id=workstation.line.site_id,  # a tablet reads its own site's SOPs only
+    )
     if request.method == "POST":
         try:
             services.sop_acknowledge(version_id=version.pk, user=request.user, workstation=workstation)

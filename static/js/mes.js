@@ -82,6 +82,38 @@
     }
   });
 
+  // Polls with a condition: hx-trigger="every 10s" plus data-poll-while="visible" (the page is in
+  // view) or "tablet" (the tablet's operator is active, tablet.js). A condition written in the
+  // trigger itself ("every 10s [...]") is run by htmx with eval, which the Content-Security-Policy
+  // forbids. htmx announces every trigger but a poll with htmx:trigger just before its request,
+  // so a request without one is a poll.
+  var pollGuards = { visible: function () { return document.visibilityState === "visible"; } };
+  window.mesPollGuards = pollGuards;
+  document.addEventListener("htmx:trigger", function (evt) {
+    var elt = evt.target;
+    elt.mesTriggered = true;
+    Promise.resolve().then(function () { elt.mesTriggered = false; });
+  });
+  document.addEventListener("htmx:confirm", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt.mesTriggered) return;
+    var guard = pollGuards[elt.getAttribute("data-poll-while")];
+    if (guard && !guard()) evt.preventDefault();
+  });
+
+  // Progress bars take their width from aria-valuenow: the policy allows no style attribute, and
+  // setting a width from script is allowed.
+  function drawProgress(root) {
+    var bars = Array.prototype.slice.call(root.querySelectorAll(".progress[aria-valuenow]"));
+    if (root.matches && root.matches(".progress[aria-valuenow]")) bars.push(root);
+    bars.forEach(function (bar) {
+      var fill = bar.querySelector("span");
+      var value = Math.max(0, Math.min(100, Number(bar.getAttribute("aria-valuenow")) || 0));
+      if (fill) fill.style.width = value + "%";
+    });
+  }
+  document.addEventListener("htmx:load", function (evt) { drawProgress(evt.detail.elt || document); });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (el) {
       setTimeout(function () { el.remove(); }, 5000);

@@ -183,9 +183,11 @@
       lot: t.lot || "",
       occurred_at: t.occurred_at,
     }).then(function (r) {
-      // Only a domain refusal of the request itself drops a tap; a tablet that is not bound or
-      // a throttled server may accept it later.
-      if (r.outcome === "refused" && r.status !== 400 && r.status !== 409) r.outcome = "retry";
+      // Only a domain refusal of the request itself drops a tap, or a person who may no longer
+      // work at this workstation's site; a tablet that is not bound or a throttled server may
+      // accept it later.
+      var final = r.status === 400 || r.status === 409 || (r.status === 403 && r.body.code === "other_site");
+      if (r.outcome === "refused" && !final) r.outcome = "retry";
       return r;
     });
   }
@@ -475,6 +477,8 @@
   window.tabletShouldPoll = function () {
     return document.visibilityState === "visible" && (!cfg || Date.now() - lastActivity < cfg.idleMs);
   };
+  // Polls marked data-poll-while="tablet" ask this first (see mes.js).
+  if (window.mesPollGuards) window.mesPollGuards.tablet = window.tabletShouldPoll;
 
   function checkIdle() {
     if (!cfg || signingOut || Date.now() - lastActivity < cfg.idleMs + 1000) return;
@@ -569,6 +573,23 @@
     form.closest("dialog").close();
     tap({ kind: kind, quantity: raw, reason: reason, label: label });
   }
+
+  // --- andon: one idempotency key per kind of call until the server has answered -------------
+
+  // A resend after a lost answer raises the call once. The andon box is swapped in and out by
+  // htmx, so the listeners sit on the document, set up once.
+  var andonKeys = {};
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var form = evt.detail.elt.closest && evt.detail.elt.closest("form[data-andon]");
+    if (!form) return;
+    var kind = evt.detail.parameters.kind || "";
+    andonKeys[kind] = andonKeys[kind] || window.mesUuid();
+    evt.detail.parameters.idempotency_key = andonKeys[kind];
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt.closest && evt.detail.elt.closest("form[data-andon]");
+    if (form && evt.detail.successful) andonKeys = {};
+  });
 
   function init() {
     cfg = readConfig();

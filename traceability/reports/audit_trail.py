@@ -3,13 +3,13 @@ newest first, with every field change, who made it, when and why."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate
 
+from mes.exports import csv_writer
 from traceability.audit import AuditEntry, AuditFilter, audit_count, audit_entries
 from traceability.reports.base import (
     MARGIN,
@@ -74,7 +74,7 @@ def _describe(params: dict) -> str:
 def build_csv(flt: AuditFilter, *, progress: Progress = no_progress, **_) -> Built:
     data = audit_data(flt, progress)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["when", "model", "record_id", "record", "history_id", "action", "user", "reason",
                      "field", "old", "new", "seal"])  # fmt: skip
     for e in data["entries"]:

@@ -9,7 +9,6 @@ genealogy gives the same hash whoever exports it.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, SimpleDocTemplate, Spacer
 
+from mes.exports import csv_writer
 from traceability import selectors
 from traceability.reports.base import (
     MARGIN,
@@ -174,10 +174,9 @@ def csv_rows(data: dict):
 
 def build_csv(doc: TraceDocument, progress: Progress = no_progress) -> Built:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(CSV_COLUMNS)
-    for row in csv_rows(doc.data):
-        writer.writerow(["" if v is None else v for v in row])
+    writer.writerows(csv_rows(doc.data))
     progress(100)
     return Built(
         content=out.getvalue().encode("utf-8"),

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
+from mes.forms import local_url
 from mes.permissions import permission_required
 from traceability import services
 from traceability.models import ReportJob, ReportStatus
@@ -40,8 +41,7 @@ def report_create(request):
         job = services.report_job_create(user=request.user, kind=post.get("kind", ""), params=params)
     except MesError as exc:
         messages.error(request, exc.message)
-        back = request.META.get("HTTP_REFERER") or "/trace/"
-        return redirect(back)
+        return redirect(local_url(request, request.META.get("HTTP_REFERER"), "/trace/"))
     return redirect("report_detail", pk=job.pk)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from mes.errors import MesError
+from mes.errors import MesError, ValidationFailed
 from mes.permissions import permission_required
 from traceability import selectors
 from traceability.models import ReportKind
@@ -18,6 +18,21 @@ FORMATS = ("pdf", "csv", "json", "epcis")
 # exports carry the whole trace.
 CONTEXT_LIMIT = 500
 TREE_LIMIT = 2_000
+# A trace answered within the request (the trace API, the page's CSV and JSON links) holds at most this
+# many lots; a bigger one, such as a bulk raw lot that reached the whole plant, is a report job,
+# built in the background with its progress shown, instead of one request working for minutes.
+INLINE_TRACE_LIMIT = 20_000
+
+
+def check_inline_size(trace: selectors.Trace) -> None:
+    """Refuse (400, field `code`) a trace too big to answer within one request."""
+    if len(trace.nodes) > INLINE_TRACE_LIMIT:
+        raise ValidationFailed(
+            f"This trace holds {len(trace.nodes)} lots, more than the {INLINE_TRACE_LIMIT} answered at once: "
+            "ask for it as a report, which is built in the background.",
+            field="code",
+            code="trace_too_large",
+        )
 
 
 def tree_items(trace: selectors.Trace, limit: int | None = None) -> list[dict]:
@@ -95,10 +110,12 @@ def trace_export(request, code: str, fmt: str):
         return HttpResponse(
             f"Unknown format '{fmt}': pdf, csv, json or epcis.", status=404, content_type="text/plain"
         )
+    direction = request.GET.get("direction") or "backward"
     try:
-        built = build_trace(
-            code=code, direction=request.GET.get("direction") or "backward", fmt=fmt, user=request.user
-        )
+        if direction in selectors.DIRECTIONS:  # the size first: one walk, no context
+            lot = selectors.lot_for_trace(user=request.user, code=code)
+            check_inline_size(selectors.trace(lot, direction))
+        built = build_trace(code=code, direction=direction, fmt=fmt, user=request.user)
     except MesError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
     response = HttpResponse(built.content, content_type=built.content_type)

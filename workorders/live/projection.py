@@ -207,12 +207,9 @@ def next_sequence(line_id: int, at: datetime | None) -> tuple[int, datetime | No
 
 
 def _status_row(workstation_id: int, line_id: int) -> WorkstationStatus:
+    # The downtime reason is not joined: it is read (by `_state`) only while a downtime is open.
     try:
-        return (
-            WorkstationStatus.objects.select_for_update(of=("self",))
-            .select_related("downtime_reason")
-            .get(pk=workstation_id)
-        )
+        return WorkstationStatus.objects.select_for_update().get(pk=workstation_id)
     except WorkstationStatus.DoesNotExist:
         return WorkstationStatus(workstation_id=workstation_id, line_id=line_id)
 
@@ -230,6 +227,23 @@ def _line_of(event: ProductionEvent) -> Line:
     return Line.objects.select_related("site").get(pk=event.line_id)
 
 
+def _projected(row: WorkstationStatus) -> dict | None:
+    """The row's projected values before an event is applied (None for a row not saved yet)."""
+    if row._state.adding:
+        return None
+    return {f: getattr(row, f) for f in APPLIED_FIELDS}
+
+
+def _save(row: WorkstationStatus, before: dict | None) -> None:
+    """Save what the event changed: a count usually moves three or four of the row's columns."""
+    if before is None:
+        row.save()
+        return
+    changed = [f for f in APPLIED_FIELDS if getattr(row, f) != before[f]]
+    if changed:
+        row.save(update_fields=changed)
+
+
 def on_production_event(event: ProductionEvent) -> None:
     """In-transaction handler: update the status rows of the event's workstation (or, for an
     order's status change, of the workstations working it) and schedule the delta. Only those
@@ -244,14 +258,16 @@ def on_production_event(event: ProductionEvent) -> None:
     if event.workstation_id is not None:
         row = _status_row(event.workstation_id, event.line_id)
         good_before = event.operation.quantity_good if event.operation_id else ZERO
+        before = _projected(row)
         apply_event(row, event, site, good_before)
-        row.save()
+        _save(row, before)
         changed.append(row.pk)
     elif event.kind == EventKind.ORDER_STATUS:
         rows = WorkstationStatus.objects.select_for_update(of=("self",)).select_related("downtime_reason")
         for row in rows.filter(work_order_id=event.work_order_id):
+            before = _projected(row)
             apply_event(row, event, site, ZERO)
-            row.save()
+            _save(row, before)
             changed.append(row.pk)
     schedule_delta(line_id=event.line_id, site_id=site.pk, workstations=changed, event=event, line=line)
 
@@ -288,6 +304,8 @@ PROJECTED_FIELDS = [
     "andon_open",
     "last_event_at",
 ]
+# What `apply_event` sets (all but the andon count, which the andon services keep).
+APPLIED_FIELDS = [f for f in PROJECTED_FIELDS if f != "andon_open"]
 
 
 @transaction.atomic

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.idempotency import Earlier, fingerprint, run_once
 from mes.models import User, Workstation
 from mes.selectors import sites_visible_to
 from workorders.live.broadcast import schedule_delta
@@ -41,7 +42,9 @@ def andon_raise(
     source: str = "tablet",
     raised_at: datetime | None = None,
 ) -> AndonCall:
-    """Raise a call at a workstation, once per idempotency key (a retry returns the first call).
+    """Raise a call at a workstation, once per idempotency key: a retry by the same person
+    returns the first call; the key of another person, or the same key for another call, is a
+    409 (`mes.idempotency.run_once`).
 
     One call of a kind stays open per workstation: raising it again while it is open returns
     the open call instead of adding a second one.
@@ -50,39 +53,54 @@ def andon_raise(
         raise ValidationFailed(
             "Choose help, material, quality or maintenance.", field="kind", code="unknown_kind"
         )
-    existing = AndonCall.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
+    note = note[:500]
     at = raised_at or timezone.now()
-    try:
-        with transaction.atomic():
-            # Serialises raises at the workstation, so one call of a kind stays open there.
-            Workstation.objects.select_for_update().filter(pk=workstation.pk).first()
-            already = AndonCall.objects.filter(
-                workstation=workstation, kind=kind, status__in=[AndonStatus.OPEN, AndonStatus.ACKNOWLEDGED]
-            ).first()
-            if already is not None:
-                return already
-            call = AndonCall(
-                workstation=workstation,
-                line_id=workstation.line_id,
-                kind=kind,
-                note=note[:500],
-                source=source,
-                idempotency_key=key,
-                raised_by=user,
-                raised_at=at,
-            )
-            call.full_clean()
-            call._change_reason = f"Raised from the {source}"
-            call.save()
-            _changed(call, at)
-            return call
-    except IntegrityError:
-        found = AndonCall.objects.filter(idempotency_key=key).first()
-        if found is None:
-            raise
-        return found
+
+    def act(_fingerprint: str) -> AndonCall:
+        # Serialises raises at the workstation, so one call of a kind stays open there.
+        Workstation.objects.select_for_update().filter(pk=workstation.pk).first()
+        already = AndonCall.objects.filter(
+            workstation=workstation, kind=kind, status__in=[AndonStatus.OPEN, AndonStatus.ACKNOWLEDGED]
+        ).first()
+        if already is not None:
+            return already
+        call = AndonCall(
+            workstation=workstation,
+            line_id=workstation.line_id,
+            kind=kind,
+            note=note,
+            source=source,
+            idempotency_key=key,
+            raised_by=user,
+            raised_at=at,
+        )
+        call.full_clean()
+        call._change_reason = f"Raised from the {source}"
+        call.save()
+        _changed(call, at)
+        return call
+
+    return run_once(
+        key=key,
+        author=user,
+        request=_raise_request(workstation.pk, kind, note),
+        act=act,
+        recorded=_recorded_raise,
+        look_first=True,
+    ).result
+
+
+def _raise_request(workstation_id: int, kind: str, note: str) -> dict:
+    return {"action": "andon_raise", "workstation": workstation_id, "kind": kind, "note": note}
+
+
+def _recorded_raise(key: uuid.UUID) -> Earlier[AndonCall] | None:
+    """A call keeps everything its request said, so its key's fingerprint is rebuilt from it."""
+    call = AndonCall.objects.filter(idempotency_key=key).first()
+    if call is None:
+        return None
+    request = _raise_request(call.workstation_id, call.kind, call.note)
+    return Earlier(author_id=call.raised_by_id, fingerprint=fingerprint(request), result=call)
 
 
 def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:

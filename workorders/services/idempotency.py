@@ -1,4 +1,8 @@
-"""Run a production action once per client idempotency key."""
+"""Run a production action once per client idempotency key, by the rule of `mes.idempotency`.
+
+The ledger is its own record of keys: each event stores its key (unique), its request's
+fingerprint and its author (`user`), so a retry finds the first event and whose it is.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-
-from mes.errors import Conflict, MesError
-from mes.idempotency import fingerprint
+from mes import idempotency
+from mes.models import User
 from workorders.models import ProductionEvent
 
 
@@ -26,35 +28,20 @@ def derived_key(key: uuid.UUID, purpose: str) -> uuid.UUID:
     return uuid.uuid5(key, purpose)
 
 
-def _replay(key: uuid.UUID, request_fingerprint: str) -> Recorded | None:
-    existing = ProductionEvent.objects.filter(idempotency_key=key).first()
-    if existing is None:
+def _recorded(key: uuid.UUID) -> idempotency.Earlier[ProductionEvent] | None:
+    event = ProductionEvent.objects.filter(idempotency_key=key).first()
+    if event is None:
         return None
-    if existing.request_fingerprint != request_fingerprint:
-        raise Conflict(
-            "This idempotency key was already used for a different request.",
-            field="idempotency_key",
-            code="key_reused",
-        )
-    return Recorded(existing, replayed=True)
+    return idempotency.Earlier(event.user_id, event.request_fingerprint, event)
 
 
-def run_once(key: uuid.UUID, request: dict, action: Callable[[str], ProductionEvent]) -> Recorded:
+def run_once(
+    key: uuid.UUID, request: dict, action: Callable[[str], ProductionEvent], *, user: User
+) -> Recorded:
     """Call `action(fingerprint)` in one transaction unless `key` already recorded this request.
 
-    A retry of the same request returns the first event; the same key with another request is a
-    409. The common case, a new key, goes straight to work: the ledger's unique constraint is the
-    check. A retry either collides on that constraint or is refused by the state the first
-    request left behind (a finished operation, say); both roll back whole and then look the key
-    up, so the retry gets the first answer. Two concurrent requests with one key race the same
-    way: the loser returns the winner's event.
+    A retry of the same request by the same person (or machine account) returns the first event;
+    the key sent by someone else, or with another request, is a 409. See `mes.idempotency.run_once`.
     """
-    request_fingerprint = fingerprint(request)
-    try:
-        with transaction.atomic():
-            event = action(request_fingerprint)
-    except (IntegrityError, MesError):
-        if (replayed := _replay(key, request_fingerprint)) is not None:
-            return replayed
-        raise
-    return Recorded(event, replayed=False)
+    once = idempotency.run_once(key=key, author=user, request=request, act=action, recorded=_recorded)
+    return Recorded(once.result, replayed=once.replayed)

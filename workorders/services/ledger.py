@@ -10,11 +10,12 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from mes import hooks
 from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.idempotency import amount
 from mes.models import User, Workstation
 from workorders.locks import lock_operation
 from workorders.models import (
@@ -158,6 +159,7 @@ def _load(operation_id: int, workstation: Workstation) -> tuple[WorkOrder, WorkO
     except WorkOrderOperation.DoesNotExist:
         raise ValidationFailed("No such operation.", field="operation", code="unknown_operation") from None
     _check_at_workstation(operation, workstation)
+    operation.workstation = workstation  # the same row, as the caller loaded it (with its line)
     _check_workable(work_order)
     return work_order, operation
 
@@ -225,7 +227,9 @@ def operation_start(
             )
         return event
 
-    return run_once(key, {"action": "start", "operation": operation_id, "workstation": workstation.pk}, act)
+    return run_once(
+        key, {"action": "start", "operation": operation_id, "workstation": workstation.pk}, act, user=user
+    )
 
 
 def operation_pause(
@@ -266,7 +270,7 @@ def operation_pause(
         "workstation": workstation.pk,
         "reason": reason.code,
     }
-    return run_once(key, request, act)
+    return run_once(key, request, act, user=user)
 
 
 def operation_resume(
@@ -296,7 +300,9 @@ def operation_resume(
         _touch(operation, at, status=OperationStatus.RUNNING)
         return event
 
-    return run_once(key, {"action": "resume", "operation": operation_id, "workstation": workstation.pk}, act)
+    return run_once(
+        key, {"action": "resume", "operation": operation_id, "workstation": workstation.pk}, act, user=user
+    )
 
 
 def operation_record_good(
@@ -387,10 +393,10 @@ def operation_record_good(
         "action": "good",
         "operation": operation_id,
         "workstation": workstation.pk,
-        "quantity": str(quantity),
+        "quantity": amount(quantity),
         "override_by": override_by.pk if override_by else None,
     }
-    return run_once(key, request, act)
+    return run_once(key, request, act, user=user)
 
 
 def operation_record_scrap(
@@ -430,18 +436,18 @@ def operation_record_scrap(
             reason=reason,
             note=note[:500],
         )
-        _touch(operation, at, quantity_scrap=operation.quantity_scrap + qty)
-        WorkOrder.objects.filter(pk=work_order.pk).update(quantity_scrap=work_order.quantity_scrap + qty)
+        _touch(operation, at, quantity_scrap=F("quantity_scrap") + qty)
+        WorkOrder.objects.filter(pk=work_order.pk).update(quantity_scrap=F("quantity_scrap") + qty)
         return event
 
     request = {
         "action": "scrap",
         "operation": operation_id,
         "workstation": workstation.pk,
-        "quantity": str(quantity),
+        "quantity": amount(quantity),
         "reason": reason.code,
     }
-    return run_once(key, request, act)
+    return run_once(key, request, act, user=user)
 
 
 def _consumed_of(work_order: WorkOrder, component_id: int) -> Decimal:
@@ -565,9 +571,9 @@ def operation_consume(
         "operation": operation_id,
         "workstation": workstation.pk,
         "lot": code,
-        "quantity": "" if quantity is None else str(quantity),
+        "quantity": amount(quantity),
     }
-    return run_once(key, request, act)
+    return run_once(key, request, act, user=user)
 
 
 def _lock_workstation(workstation: Workstation) -> Workstation:
@@ -612,7 +618,10 @@ def downtime_start(
         return event
 
     return run_once(
-        key, {"action": "downtime_start", "workstation": workstation.pk, "reason": reason.code}, act
+        key,
+        {"action": "downtime_start", "workstation": workstation.pk, "reason": reason.code},
+        act,
+        user=user,
     )
 
 
@@ -643,4 +652,4 @@ def downtime_end(
         Downtime.objects.filter(pk=downtime.pk).update(ended_at=ended, end_event=event)
         return event
 
-    return run_once(key, {"action": "downtime_end", "workstation": workstation.pk}, act)
+    return run_once(key, {"action": "downtime_end", "workstation": workstation.pk}, act, user=user)

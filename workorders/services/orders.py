@@ -38,7 +38,10 @@ def _save(work_order: WorkOrder, reason: str, fields: list[str], user: User) -> 
     work_order.version += 1
     work_order._history_user = user
     work_order._change_reason = reason
-    full_clean(work_order)
+    # No unique check: the order's number, its only unique field, is never changed after
+    # `workorder_create` checked it (and the unique constraint guards it). The check was a
+    # SELECT inside the locked transaction of every status change, the production ones too.
+    full_clean(work_order, validate_unique=False)
     work_order.save(update_fields=[*fields, "version"])
 
 
@@ -235,7 +238,7 @@ def workorder_transition(
         "target": target,
         "reason_code": reason_code or "",
     }
-    return run_once(key, request, act)
+    return run_once(key, request, act, user=user)
 
 
 def workorder_release_hold(

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
-from mes.demo import DEMO_SITE, seed_plant
+from mes.demo import DEMO_SITE, SECOND_SITE, seed_plant
 from mes.models import Site
 from workorders import demo, services
 from workorders.models import (
@@ -82,7 +82,7 @@ def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_l
 
     assert set(WorkOrder.objects.values_list("status", flat=True)) == set(WorkOrderStatus.values)
     in_progress = WorkOrder.objects.filter(status=WorkOrderStatus.IN_PROGRESS)
-    assert set(in_progress.values_list("line__code", flat=True)) == {"MACH", "ASSY", "PACK"}
+    assert set(in_progress.values_list("line__code", flat=True)) == {"MACH", "ASSY", "PACK", "KITS"}
     assert set(ReasonCode.objects.values_list("kind", flat=True)) == set(ReasonKind.values)
     assert ReasonCode.objects.filter(kind=ReasonKind.DOWNTIME, loss="").count() == 0
     assert ReasonCode.objects.filter(kind=ReasonKind.DOWNTIME, planned=True).exists()
@@ -117,6 +117,16 @@ def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_l
         assert order.quantity_good >= order.quantity
         assert set(order.operations.values_list("status", flat=True)) == {OperationStatus.DONE}
     assert_history_in_time_order_per_workstation_and_not_in_the_future()
+
+    # The second site has its own orders, made and tapped by its own people only.
+    second = WorkOrder.objects.filter(line__site__code=SECOND_SITE)
+    assert {o.number: o.status for o in second} == {n: s for n, _, _, s, _ in demo.SECOND_ORDERS}
+    second_taps = ProductionEvent.objects.filter(line__site__code=SECOND_SITE).exclude(
+        kind=EventKind.ORDER_STATUS
+    )
+    assert set(second_taps.values_list("user__username", flat=True)) == {demo.SECOND_OPERATOR}
+    created = WorkOrder.history.filter(id__in=second.values("pk"), history_type="+")
+    assert set(created.values_list("history_user__username", flat=True)) == {demo.SECOND_SUPERVISOR}
 
 
 def test_rebuilding_the_projections_from_the_ledger_changes_nothing(db):

@@ -329,4 +329,4 @@ def test_locking_an_operation_tells_whether_it_is_the_last_without_another_query
             answers = (locked_first.is_last, locked_last.is_last)
     assert answers == (False, True)
     assert len(asking) == 0
-    assert len(locking) == 4  # order and operation, twice
+    assert len(locking) == 2  # order and operation in one statement, twice

@@ -30,17 +30,11 @@ def layer(request, settings):
         url = os.environ.get("REDIS_URL", "")
         if not url:
             pytest.skip("channels_redis runs in the PostgreSQL + Redis pass (REDIS_URL set)")
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    "hosts": [url],
-                    "prefix": f"test-{uuid.uuid4().hex[:8]}",
-                    "capacity": 1000,
-                    "expiry": 30,
-                },
-            }
-        }
+        # The project's own channel layer settings (its connection options are what is under
+        # test), under a prefix of this test's own.
+        from mes.settings import redis_channel_layer
+
+        settings.CHANNEL_LAYERS = {"default": redis_channel_layer(url, prefix=f"test-{uuid.uuid4().hex[:8]}")}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends = {}
@@ -185,6 +179,22 @@ async def test_the_session_authenticates_through_the_asgi_application(layer, pla
     assert (await receive(comm, "snapshot"))["lines"][0]["id"] == plant["workstation"].line_id
     await comm.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_an_idle_dashboard_outlives_the_redis_socket_timeout(layer, plant, settings):
+    """redis-py 8 times a socket out after 5 s by default, the same 5 s channels_redis blocks in
+    its receive: without a longer socket timeout an idle consumer died with TimeoutError."""
+    settings.LIVE_HEARTBEAT_SECONDS = 60  # nothing but the wait itself between snapshot and delta
+    ws = plant["workstation"]
+    comm = communicator(f"/ws/live/lines/{ws.line_id}/", plant["supervisor"])
+    assert (await comm.connect(timeout=TIMEOUT))[0]
+    await receive(comm, "snapshot")
+    await asyncio.sleep(12)  # two of channels_redis' blocking waits, past redis-py's default timeout
+    assert await comm.receive_nothing(timeout=0.1)  # neither closed nor crashed meanwhile
+    await database_sync_to_async(start_and_count)(plant, [2])
+    events = [e["kind"] for d in await deltas_carrying(comm, 3) for e in d["events"]]
+    assert events == ["start", "order_status", "complete"]
+    await comm.disconnect()
 
 
 @pytest_asyncio.fixture

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from mes import roles
+from mes.errors import Conflict
 from mes.models import Shift
 from mes.tests.factories import WorkstationFactory
 from workorders import services
@@ -153,6 +154,22 @@ def test_counts_from_an_earlier_shift_window_read_as_zero(reasons, supervisor, o
     later = row.window_end + timedelta(hours=1)
     summary = line_summaries([workstation.line], now=later)[0]
     assert summary["good"] == "0"
+
+
+def test_an_andon_key_belongs_to_the_person_and_the_call_it_raised(operator, make_user, workstation):
+    k = key()
+    call = andon_raise(workstation=workstation, user=operator, kind="material", key=k, note=" bins ")
+    assert (
+        andon_raise(workstation=workstation, user=operator, kind="material", key=k, note="bins").pk == call.pk
+    )
+    other = make_user(roles.OPERATOR, username="otto")
+    with pytest.raises(Conflict) as taken:
+        andon_raise(workstation=workstation, user=other, kind="material", key=k, note="bins")
+    assert taken.value.field == "idempotency_key" and taken.value.code == "key_of_another"
+    with pytest.raises(Conflict) as reused:
+        andon_raise(workstation=workstation, user=operator, kind="quality", key=k)
+    assert reused.value.code == "key_reused"
+    assert AndonCall.objects.count() == 1
 
 
 def test_andon_raise_is_idempotent_and_records_response_and_resolution(

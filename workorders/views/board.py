@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError, ValidationFailed
+from mes.filters import BIGINT_MAX
+from mes.forms import posted_id
 from mes.idempotency import parse_key
 from mes.models import Line
 from mes.permissions import permission_required
@@ -21,18 +24,36 @@ from workorders.selectors.floor import board_orders, reasons_of
 from workorders.states import WORK_ORDER_TRANSITIONS, WorkOrderStatus
 
 
+class BoardFilterForm(forms.Form):
+    """The board's filters, from the query string; a value that is not one is left out with a
+    message (a hand-edited `?line=abc` or `?due_before=2026-02-31` used to answer 500)."""
+
+    line = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+    status = forms.MultipleChoiceField(required=False, choices=WorkOrderStatus.choices)
+    due_before = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def __init__(self, params):
+        data = params.copy()
+        # The status list's first option, "Open orders", sends an empty status.
+        data.setlist("status", [s for s in params.getlist("status") if s])
+        super().__init__(data)
+
+
 def _filters(request) -> dict:
-    params = request.GET
-    due = parse_date(params.get("due_before", "") or "")
+    form = BoardFilterForm(request.GET)
+    form.is_valid()
+    values = form.cleaned_data  # the valid filters only
     return {
-        "line_id": int(params["line"]) if params.get("line", "").isdigit() else None,
-        "statuses": [s for s in params.getlist("status") if s in WorkOrderStatus.values] or None,
-        "due_before": due,
+        "line_id": values.get("line"),
+        "statuses": values.get("status") or None,
+        "due_before": values.get("due_before"),
+        "refused": {name: errors[0] for name, errors in form.errors.items()},
     }
 
 
 def _context(request, **extra) -> dict:
     filters = _filters(request)
+    filters.pop("refused")
     visible = sites_visible_to(request.user)
     due_before = filters.pop("due_before")
     orders = board_orders(request.user, **filters, due_before=None)
@@ -56,9 +77,14 @@ def _context(request, **extra) -> dict:
 
 @permission_required("workorders.view_workorder")
 def board(request):
+    refused = _filters(request)["refused"]
+    for name, reason in refused.items():
+        messages.warning(request, f"The filter {name} is left out: {reason}")
+    status = 400 if refused else 200
     if request.htmx:
-        return render(request, "workorders/board.html#order_table", _context(request))
-    return render(request, "workorders/board.html", _context(request, panels=board_panel_urls(request.user)))
+        return render(request, "workorders/board.html#order_table", _context(request), status=status)
+    context = _context(request, panels=board_panel_urls(request.user))
+    return render(request, "workorders/board.html", context, status=status)
 
 
 def _row(request, order_id: int, *, status: int = 200, error: MesError | None = None):
@@ -115,10 +141,10 @@ def move(request, pk: int):
 def create(request):
     visible = sites_visible_to(request.user)
     try:
-        routing = (
-            Routing.objects.filter(pk=request.POST.get("routing") or None).select_related("product").first()
-        )
-        line = Line.objects.filter(pk=request.POST.get("line") or None, site__in=visible).first()
+        routing_id = posted_id(request, "routing")
+        line_id = posted_id(request, "line")
+        routing = Routing.objects.filter(pk=routing_id).select_related("product").first()
+        line = Line.objects.filter(pk=line_id, site__in=visible).first()
         if routing is None:
             raise ValidationFailed("Choose a routing.", field="routing")
         if line is None:

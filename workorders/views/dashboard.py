@@ -6,6 +6,8 @@ current from its deltas. The andon endpoints call one service each.
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -13,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mes import kiosk
-from mes.errors import Forbidden, MesError
+from mes.errors import MesError
 from mes.idempotency import parse_key
 from mes.models import Line
 from mes.permissions import permission_required
@@ -32,7 +34,9 @@ def _wall(request) -> dict:
     rotate = request.GET.get("rotate", "")
     return {
         "wall": request.GET.get("wall") == "1",
-        "rotate": int(rotate) if rotate.isdigit() and 5 <= int(rotate) <= 600 else 0,
+        # A hand-edited value out of range just turns rotation off ("²" and long runs of digits
+        # pass str.isdigit but not int()).
+        "rotate": int(rotate) if re.fullmatch(r"[0-9]{1,3}", rotate) and 5 <= int(rotate) <= 600 else 0,
         "heartbeat": heartbeat_seconds(),
     }
 
@@ -124,10 +128,8 @@ def _tablet_andon_context(workstation) -> dict:
 def andon_raise_view(request):
     """The tablet's "Call for help": one POST with the kind and the tablet's idempotency key.
     Answers the refreshed andon box (an htmx fragment)."""
-    workstation = kiosk.bound_workstation(request)
     try:
-        if workstation is None:
-            raise Forbidden("This tablet is not bound to a workstation.", code="tablet_not_bound")
+        workstation = kiosk.workstation_for(request)
         andon_raise(
             workstation=workstation,
             user=request.user,
@@ -144,9 +146,10 @@ def andon_raise_view(request):
 @require_GET
 @permission_required("workorders.record_production")
 def andon_box(request):
-    workstation = kiosk.bound_workstation(request)
-    if workstation is None:
-        raise Http404("This tablet is not bound to a workstation.")
+    try:
+        workstation = kiosk.workstation_for(request)
+    except MesError as exc:
+        return kiosk.refusal(request, exc)
     return render(request, "workorders/tablet/andon.html", _tablet_andon_context(workstation))
 
 

@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from mes.errors import MesError
+from mes.forms import posted_id
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from workorders import gs1
@@ -101,7 +102,7 @@ def receive(request):
             lot = receive_from(
                 {
                     "product": values.get("product", ""),
-                    "site": int(values["site"]) if values.get("site", "").isdigit() else None,
+                    "site": posted_id(request, "site", required=False, message="Choose a site you work at."),
                     "code": values.get("code", ""),
                     "quantity": values.get("quantity", ""),
                     "supplier": values.get("supplier", ""),

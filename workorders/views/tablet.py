@@ -10,7 +10,6 @@ re-read them after every answer, through `{% partialdef %}` fragments.
 from __future__ import annotations
 
 import re
-from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -26,7 +25,6 @@ from mes import services as plant_services
 from mes.errors import Forbidden, MesError, ValidationFailed
 from mes.idempotency import parse_key
 from mes.permissions import permission_required
-from mes.selectors import sites_visible_to
 from workorders import gs1, services
 from workorders.extensions import operation_panel_urls
 from workorders.models import WorkOrderOperation
@@ -45,19 +43,6 @@ OPERATION_KINDS = {
 }
 DOWNTIME_KINDS = {EventKind.DOWNTIME_START, EventKind.DOWNTIME_END}
 _ID = re.compile(r"[0-9]{1,12}")
-
-
-def _on_bound_tablet(view):
-    """Pass the workstation this tablet is bound to; an unbound tablet gets the binding page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        workstation = kiosk.bound_workstation(request)
-        if workstation is None:
-            return render(request, "mes/tablet_unbound.html")
-        return view(request, workstation, *args, **kwargs)
-
-    return wrapped
 
 
 def _fragment(request, page: str, partials: dict[str, str]) -> str:
@@ -85,7 +70,7 @@ def _screen_context(request, workstation) -> dict:
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def queue(request, workstation):
     context = {**_screen_context(request, workstation), "operations": workstation_queue(workstation)}
     template = _fragment(
@@ -97,7 +82,7 @@ def queue(request, workstation):
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def operation(request, workstation, pk: int):
     op = operation_for_workstation(workstation, pk)
     if op is None:
@@ -127,7 +112,7 @@ def operation(request, workstation, pk: int):
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@_on_bound_tablet
+@kiosk.on_bound_tablet
 def downtime(request, workstation):
     return render(request, "workorders/tablet/downtime.html", _screen_context(request, workstation))
 
@@ -171,13 +156,6 @@ def _tap(post) -> dict:
     return data
 
 
-def _bound_or_refuse(request):
-    workstation = kiosk.bound_workstation(request)
-    if workstation is None:
-        raise Forbidden("This tablet is not bound to a workstation.", code="tablet_not_bound")
-    return workstation
-
-
 def _refused(exc: MesError) -> JsonResponse:
     return JsonResponse(exc.as_dict(), status=exc.status_code)
 
@@ -203,7 +181,7 @@ def events(request):
     """Record one tap. 200 with the event (also for a replayed key); a refusal answers its
     status (400 invalid, 409 conflict, 403 forbidden) with `detail` and `code`."""
     try:
-        workstation = _bound_or_refuse(request)
+        workstation = kiosk.workstation_for(request)
         data = _tap(request.POST)
         recorded = services.event_record(user=request.user, workstation=workstation, data=data)
     except MesError as exc:
@@ -219,22 +197,20 @@ def override(request):
     presents badge and PIN at this tablet (throttled and recorded like a badge sign-in)."""
     post = request.POST
     try:
-        workstation = _bound_or_refuse(request)
+        workstation = kiosk.workstation_for(request)
         key = parse_key(post.get("idempotency_key"))
         operation_id = _id(post.get("operation"), field="operation", message="Choose an operation.")
         occurred_at = _occurred_at(post.get("occurred_at"))
         if not WorkOrderOperation.objects.filter(pk=operation_id, workstation=workstation).exists():
             raise ValidationFailed("No such operation at this workstation.", field="operation")
+        # The sign-in refuses a supervisor of another site (throttled and recorded like any badge).
         supervisor = plant_services.user_sign_in_with_badge(
             request=request,
             badge_number=post.get("badge_number", ""),
             pin=post.get("pin", ""),
-            workstation=workstation,
+            kiosk=kiosk.bound_kiosk(request),
         )
-        if (
-            not supervisor.has_perm("workorders.override_quantity")
-            or not sites_visible_to(supervisor).filter(pk=workstation.line.site_id).exists()
-        ):
+        if not supervisor.has_perm("workorders.override_quantity"):
             raise Forbidden(
                 f"{supervisor.printed_name} may not allow more than the order quantity here.",
                 field="badge_number",

@@ -22,7 +22,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"Seeding {name}...")
                 seeder(lambda msg: self.stdout.write(f"  + {msg}") if verbosity > 1 else None)
             self.stdout.write(self.style.SUCCESS("Demo plant ready."))
-        self.stdout.write("\nDemo logins (desk: username / password; tablet: badge / PIN):")
+        self.stdout.write(
+            "\nDemo logins (desk: username / password; tablet: badge / PIN; the sites they see):"
+        )
         for login in demo.DEMO_LOGINS:
-            tablet = f"   badge {login.badge} / PIN {login.pin}" if login.badge else ""
-            self.stdout.write(f"  {login.role:<10} {login.username:<11} / {login.password:<16}{tablet}")
+            tablet = f"badge {login.badge} / PIN {login.pin}" if login.badge else ""
+            sites = "every site" if login.plant_wide else login.site
+            self.stdout.write(
+                f"  {login.role:<10} {login.username:<11} / {login.password:<16}   {tablet:<24} {sites}"
+            )
