@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,17 @@ def _cached_permissions(user) -> set[str]:
 
 
 def permissions_changed(**kwargs) -> None:
-    """Move the permissions version on: every cached permission set is stale from now."""
+    """Move the permissions version on: every cached permission set is stale from now, and again
+    once the change commits. A request that reads between the signal and the commit still sees
+    the old rows and caches them under the new version; the second move makes that entry stale
+    too, so a role taken away never lingers in the cache."""
     if not _shared_cache():
         return
+    _move_permissions_version()
+    transaction.on_commit(_move_permissions_version)
+
+
+def _move_permissions_version() -> None:
     try:
         cache.set(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
     except Exception:

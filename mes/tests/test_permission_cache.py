@@ -3,10 +3,12 @@ from the next request, in every process."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mes import roles
+from mes.auth import PERMISSIONS_VERSION_KEY
 from mes.models import User
 
 RECORD = "workorders.record_production"
@@ -50,6 +52,22 @@ def test_a_role_taken_away_counts_from_the_next_request(shared_cache, make_user)
     assert _checks(operator) == (True, 0)
 
     operator.groups.remove(Group.objects.get(name=roles.OPERATOR))
+    assert _checks(operator) == (False, 1)
+
+
+@pytest.mark.django_db
+def test_a_set_read_by_another_request_before_the_change_committed_is_not_used_after(
+    shared_cache, make_user, django_capture_on_commit_callbacks
+):
+    """Another process that reads between the role's removal and its commit still sees the old
+    rows, and caches them under the version the removal already moved on to."""
+    operator = make_user(roles.OPERATOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.groups.remove(Group.objects.get(name=roles.OPERATOR))
+        version = cache.get(PERMISSIONS_VERSION_KEY)
+        stale = (version, sorted({RECORD, "mes.use_tablet"}))
+        cache.set(f"mes:permissions:user:{operator.pk}", stale)  # what the other request kept
+        assert _checks(operator) == (True, 0)  # the window itself: the change is not committed
     assert _checks(operator) == (False, 1)
 
 
