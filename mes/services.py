@@ -114,7 +114,7 @@ def api_token_issue(*, request, username: str, password: str) -> Token:
 @transaction.atomic
 def user_set_pin(*, user: User, pin: str, by: User, reason: str = "PIN set") -> None:
     """Set a badge PIN (4 to 8 digits), stored hashed like a password."""
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+    if not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 8:  # '²' is a digit to Python
         raise ValidationFailed("A PIN is 4 to 8 digits.", field="pin", code="invalid_pin")
     if not user.badge_number:
         raise ValidationFailed("Give the person a badge number before a PIN.", field="badge_number")

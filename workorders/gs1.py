@@ -18,7 +18,7 @@ def gs1_check_digit(digits: str) -> int:
 
 def validate_gtin(value: str) -> None:
     """A GTIN-8, -12, -13 or -14 with a correct check digit."""
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    if not (value.isascii() and value.isdigit()) or len(value) not in (8, 12, 13, 14):  # '²' is a digit
         raise ValidationError("A GTIN has 8, 12, 13 or 14 digits.", code="gtin_format")
     if gs1_check_digit(value[:-1]) != int(value[-1]):
         raise ValidationError("The GTIN's check digit is wrong.", code="gtin_check_digit")

@@ -185,3 +185,16 @@ def test_polling_does_not_keep_an_idle_tablet_signed_in(bound_tablet, operator, 
     session[SESSION_LAST_SEEN] -= 30
     session.save()
     assert bound_tablet.get("/tablet/")["Location"] == "/tablet/sign-in/?expired=1"
+
+
+@pytest.mark.parametrize("pin", ["²²²²", "١٢٣٤", "12a4", "123", "123456789"])
+def test_a_pin_is_four_to_eight_plain_digits(operator, supervisor, pin):
+    from mes.errors import ValidationFailed
+    from mes.services import user_set_pin
+
+    before = operator.pin_hash
+    with pytest.raises(ValidationFailed) as refused:
+        user_set_pin(user=operator, pin=pin, by=supervisor)
+    assert refused.value.field == "pin"
+    operator.refresh_from_db()
+    assert operator.pin_hash == before

@@ -43,7 +43,7 @@ _EPC_SAFE = "!'()*+,-.:;=_"
 
 def company_prefix() -> str:
     prefix = str(getattr(settings, "GS1_COMPANY_PREFIX", "") or "")
-    if not prefix.isdigit() or not 6 <= len(prefix) <= 12:
+    if not (prefix.isascii() and prefix.isdigit()) or not 6 <= len(prefix) <= 12:
         raise ValidationFailed(
             "GS1_COMPANY_PREFIX must be 6 to 12 digits.", field="GS1_COMPANY_PREFIX", code="bad_prefix"
         )

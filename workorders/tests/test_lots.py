@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
@@ -298,3 +299,10 @@ def test_genealogy_links_cannot_be_changed_or_deleted_on_postgresql(site, superv
             cursor.execute(statement)
     Consumption.objects.update(quantity_allocated=3)  # the allocation counter may move
     assert GenealogyLink.objects.get().quantity == 10
+
+
+@pytest.mark.parametrize("gtin", ["²" * 13, "٤٠٠٦٣٨١٣٣٣٩٣١", "4006381333931x"])
+def test_a_gtin_of_other_than_ascii_digits_is_refused_with_its_reason(gtin):
+    with pytest.raises(ValidationError) as refused:
+        gs1.validate_gtin(gtin)
+    assert refused.value.code == "gtin_format"
