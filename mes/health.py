@@ -53,7 +53,10 @@ def _receive_outlasts_socket(layer) -> str | None:
 
 
 async def _round_trip(layer) -> None:
-    channel = await layer.new_channel("healthz.")
+    # A channel of its own, not one of the process's (`new_channel`): those share one receive loop
+    # with every websocket consumer of the process, and a probe waiting in it behind a consumer's
+    # blocking receive missed its reply (a server restarted under open dashboards stayed "down").
+    channel = f"healthz.{uuid.uuid4().hex}"
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "healthz.ping", "token": token})
     message = await layer.receive(channel)
