@@ -25,14 +25,14 @@ import pytest
 from django.contrib.messages import constants as message_levels
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from integration.models import OutboxMessage
 from mes import roles
 from mes.models import Kiosk
 from mes.tests.factories import WorkstationFactory
-from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, row_counts
+from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, garbage_settings, row_counts
 from quality import services as quality
 from quality.models import ChecklistItem
 from quality.tests.conftest import PASSWORD, make_effective
@@ -610,17 +610,8 @@ def _send(plant: dict, name: str, form: Form, sent) -> None:
     assert_refusal_says_why(what, response)
 
 
-@settings(
-    # Each example sends garbage to every form: about 70 requests, some 0.8 s.
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,  # one plant for all examples: refusals change nothing
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+# Each example sends garbage to every form: about 70 requests, some 0.8 s.
+@garbage_settings(max_examples=30)
 @given(data=st.data())
 def test_garbage_to_any_form_is_refused_and_writes_nothing(plant, data):
     for name, form in sorted(FORMS.items()):

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -32,7 +32,7 @@ from rest_framework.test import APIClient
 from mes import roles
 from mes.parsers import MAX_DEPTH
 from mes.tests.factories import WorkstationFactory
-from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, row_counts
+from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, garbage_settings, row_counts
 from quality import services as quality
 from quality.models import ChecklistResponse
 from quality.tests.conftest import answers_for, make_effective
@@ -446,17 +446,8 @@ def _send(plant: dict, method: str, target: Target, sent) -> None:
         assert_refusal_says_why(what, response)
 
 
-@settings(
-    # Each example sends garbage to every endpoint: about 40 requests.
-    max_examples=20,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,  # one plant for all examples: refusals change nothing
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+# Each example sends garbage to every endpoint: about 40 requests.
+@garbage_settings(max_examples=20)
 @given(data=st.data())
 def test_garbage_to_any_write_endpoint_is_refused_and_writes_nothing(plant, data):
     for (name, method), target in sorted(ENDPOINTS.items()):

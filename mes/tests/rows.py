@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
-from hypothesis import event
+from hypothesis import HealthCheck, event, settings
 
 
 def tables() -> list[str]:
@@ -58,3 +58,18 @@ def assert_refusal_says_why(what: str, response) -> None:
     if response.status_code == 400 and response.get("Content-Type", "").startswith("application/json"):
         body = response.json()
         assert body.get("detail") and body.get("code"), f"{what}: a refusal without its reason {body}"
+
+
+def garbage_settings(max_examples: int):
+    """Hypothesis settings of the garbage tests: one plant for every example (refusals change
+    nothing, so it stays valid), no deadline, and no example database to replay from."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
