@@ -41,7 +41,7 @@ run: migrate
 	@echo "  The server's line simulator moves the demo lines; live dashboard: /live/"
 	@echo "  The audit trail is sealed every 5 minutes (log: var/seal-audit.log); auditor: /audit/"
 	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/seal-audit.pid) 2>/dev/null; rm -f var/fake-erp.pid var/seal-audit.pid' EXIT INT TERM; \
-	  SIMULATE_LINES=on $(PY) -m uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	  SIMULATE_LINES=on $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # SECRET_KEY is only a placeholder for the test run; production has no default at all.
 test: install

@@ -88,7 +88,7 @@ def server_env(db_url: str, redis_url: str = REDIS_URL, **extra: str) -> dict[st
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "SECRET_KEY": SECRET_KEY,
-            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -119,7 +119,7 @@ def setup_django(db_url: str, redis_url: str = REDIS_URL, *, migrate: bool = Tru
 
 
 class Server:
-    """`python -m uvicorn mes.asgi:application` on a free loopback port, in its own process group.
+    """`python -m uvicorn config.asgi:application` on a free loopback port, in its own process group.
 
     Use it as a context manager: it is stopped on the way out, also on error.
     """
@@ -131,7 +131,7 @@ class Server:
         workers: int = 1,
         name: str = "server",
         extra_args=(),
-        app: str = "mes.asgi:application",
+        app: str = "config.asgi:application",
     ):
         self.env = env
         self.app = app

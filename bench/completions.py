@@ -632,7 +632,7 @@ def parse_args(argv=None):
         metavar="ARG",
         help="extra uvicorn argument (experiments: --server-arg=--interface=wsgi ...)",
     )
-    parser.add_argument("--app", default="mes.asgi:application", help="the application uvicorn serves")
+    parser.add_argument("--app", default="config.asgi:application", help="the application uvicorn serves")
     return parser.parse_args(argv)
 
 
@@ -686,7 +686,7 @@ def main(argv=None) -> int:
     extra_env = dict(item.split("=", 1) for item in args.server_env)
     if extra_env:
         log(f"server environment overrides: {extra_env}")
-    if args.server_arg or args.app != "mes.asgi:application":
+    if args.server_arg or args.app != "config.asgi:application":
         log(f"server: {args.app} {' '.join(args.server_arg)}")
     server = Server(
         server_env(db_url, **extra_env),

@@ -300,7 +300,7 @@ def main() -> int:
     try:
         import httpx
 
-        from mes.celery import app
+        from config.celery import app
 
         broker.start()
         erp.start(timeout=0)

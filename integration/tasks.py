@@ -40,7 +40,7 @@ def _successor() -> None:
 
 def nudge() -> None:
     """After a commit that wrote outbox rows: deliver soon. Never raises; the sweep is the net."""
-    from mes.celery import app
+    from config.celery import app
 
     if app.conf.task_always_eager:
         from integration import embedded

@@ -89,7 +89,7 @@ def check_channel_layer() -> dict:
 
 
 def check_task_broker() -> dict:
-    from mes.celery import app
+    from config.celery import app
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"up": True, "mode": "in-process"}

@@ -64,7 +64,7 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "mes.asgi:application",
+                "config.asgi:application",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -110,7 +110,7 @@ def asgi_server(django_db_setup, django_db_blocker):
         {
             "DATABASE_URL": url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
-            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "REDIS_PREFIX": settings.REDIS_PREFIX,  # one instance with this process: its groups
         }
     )

@@ -26,7 +26,7 @@ def own_server(django_db_blocker):
         {
             "DATABASE_URL": url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
-            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "LIVE_HEARTBEAT_SECONDS": "2",
         }
     )

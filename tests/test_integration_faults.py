@@ -181,7 +181,7 @@ def plant(django_db_setup, django_db_blocker, tmp_path_factory):
         {
             "DATABASE_URL": db_url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "fault-test"),
-            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "REDIS_PREFIX": settings.REDIS_PREFIX,  # the nudge key this process sets, they clear
             "CELERY_BROKER_URL": broker.url,
             "ERP_URL": erp.url,
@@ -231,8 +231,8 @@ def floor(plant, settings, site):
     override them), so no nudge of this process goes to the embedded deliverer; one that an
     earlier test started is stopped, or it would deliver beside the workers under test.
     """
+    from config.celery import app
     from integration import embedded
-    from mes.celery import app
 
     embedded.stop()
     plant["erp"].reset()

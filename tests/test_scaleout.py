@@ -37,7 +37,7 @@ def two_servers(django_db_blocker):
         {
             "DATABASE_URL": url,
             "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-secret"),
-            "DJANGO_SETTINGS_MODULE": "mes.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "REDIS_PREFIX": settings.REDIS_PREFIX,  # one instance with this process: its groups
         }
     )

@@ -42,7 +42,7 @@ def _run_in_thread(job_id: int) -> None:
 def enqueue(job_id: int) -> None:
     """Start a report job: a Celery task with a broker; in the embedded mode a thread (or, with
     the setting REPORT_JOBS_INLINE, right here — tests and scripts)."""
-    from mes.celery import app
+    from config.celery import app
 
     if app.conf.task_always_eager:
         if getattr(settings, "REPORT_JOBS_INLINE", False):

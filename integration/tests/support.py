@@ -81,7 +81,7 @@ class FakeErpProcess:
     def start(self, timeout: float = 30) -> FakeErpProcess:
         env = dict(os.environ)
         env.setdefault("SECRET_KEY", "fake-erp-test")
-        env.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+        env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "fake_erp", "--port", str(self.port), *self.extra_args],

@@ -234,7 +234,7 @@ def test_the_ingest_command_records_counts_across_a_broker_restart_and_stops_cle
         "DATABASE_URL": test_database_url(),
         "MQTT_URL": broker.url,
         "SECRET_KEY": os.environ.get("SECRET_KEY", "test-secret"),
-        "DJANGO_SETTINGS_MODULE": "mes.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "REDIS_PREFIX": settings.REDIS_PREFIX,
     }
     log_path = tmp_path / "ingest.log"

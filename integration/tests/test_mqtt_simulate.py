@@ -56,7 +56,7 @@ def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
 
     async def deltas_until_a_count() -> list[dict]:
         loop = asyncio.get_running_loop()
-        broadcast.use_server_loop(loop)  # as mes.asgi does on the server's first call
+        broadcast.use_server_loop(loop)  # as config.asgi does on the server's first call
         layer = get_channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(broadcast.line_group(workstation.line_id), channel)

@@ -25,7 +25,7 @@ SWITCHES = [
 
 def clean_env(**overrides: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in SWITCHES and not k.startswith("PYTEST")}
-    env["DJANGO_SETTINGS_MODULE"] = "mes.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env.update(overrides)
     return env
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from channels.layers import channel_layers
 
-from mes.settings import redis_channel_layer
+from config.settings import redis_channel_layer
 from mes.tests.subprocess_django import django_json
 
 CLOSED_PORT = 9  # the discard port: nothing listens there on this machine or in CI

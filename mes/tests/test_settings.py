@@ -88,8 +88,8 @@ def test_deploy_check_passes_with_production_variables():
 
 def test_the_demo_server_runs_the_line_simulator_only_when_asked(tmp_path):
     code = (
-        "import mes.asgi\n"
-        "thread = mes.asgi.line_simulator\n"
+        "import config.asgi\n"
+        "thread = config.asgi.line_simulator\n"
         "result = thread.name if thread is not None else None\n"
     )
     # A database of its own: the simulator's thread finds no plant there and stops, logging why.

@@ -142,7 +142,7 @@ _publisher: LinePublisher | None = None
 
 
 def use_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    """Send deltas from this (the ASGI server's) event loop from now on; called by `mes.asgi`.
+    """Send deltas from this (the ASGI server's) event loop from now on; called by `config.asgi`.
     Another loop gets publishers of its own: tasks of a loop that ended never block a line."""
     global _server_loop, _publisher
     if loop is not _server_loop:

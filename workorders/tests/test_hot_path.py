@@ -196,7 +196,7 @@ def _hops(app, cookie: str) -> int:
 def test_the_server_runs_a_request_in_one_worker_thread_hop(client_for, make_user):
     from django.core.handlers.asgi import ASGIHandler
 
-    from mes.asgi import OneHopASGIHandler
+    from config.asgi import OneHopASGIHandler
 
     client = client_for(make_user(roles.OPERATOR))
     cookie = f"sessionid={client.cookies['sessionid'].value}"

@@ -32,7 +32,7 @@ def layer(request, settings):
             pytest.skip("channels_redis runs in the PostgreSQL + Redis pass (REDIS_URL set)")
         # The project's own channel layer settings (its connection options are what is under
         # test), under a prefix of this test's own.
-        from mes.settings import redis_channel_layer
+        from config.settings import redis_channel_layer
 
         settings.CHANNEL_LAYERS = {"default": redis_channel_layer(url, prefix=f"test-{uuid.uuid4().hex[:8]}")}
     else:
@@ -164,7 +164,7 @@ async def test_heartbeat_carries_the_sequence_numbers(layer, plant, settings):
 
 
 async def test_the_session_authenticates_through_the_asgi_application(layer, plant):
-    from mes.asgi import application
+    from config.asgi import application
 
     client = Client()
     await database_sync_to_async(client.force_login)(plant["supervisor"])

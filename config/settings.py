@@ -92,8 +92,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
-ROOT_URLCONF = "mes.urls"
-ASGI_APPLICATION = "mes.asgi.application"
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -134,7 +134,7 @@ else:
             {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
         )
     elif env.bool("DB_POOL", default=False):
-        # A connection pool per process (psycopg_pool), on in the ASGI server (mes/asgi.py turns
+        # A connection pool per process (psycopg_pool), on in the ASGI server (config/asgi.py turns
         # it on): there each request runs in its own thread, so persistent per-thread connections
         # would pile up, and a new connection per request costs PostgreSQL a process each time.
         # Django hands pooled connections back at the end of each request. Celery workers and

@@ -10,7 +10,7 @@ import django
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # The web server pools its PostgreSQL connections (see DATABASES in settings); workers and
 # commands keep a connection of their own.
 os.environ.setdefault("DB_POOL", "on")
@@ -43,7 +43,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from mes.routing import websocket_urlpatterns  # noqa: E402
+from config.routing import websocket_urlpatterns  # noqa: E402
 from workorders.live import broadcast  # noqa: E402
 
 line_simulator = None  # the embedded demo's simulator thread, when SIMULATE_LINES is on
