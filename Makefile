@@ -50,8 +50,12 @@ test: install
 bench: install
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
+# ruff (style, and no import inside a function without a reason), then the apps' layering and
+# the absence of import cycles (import-linter, contracts in pyproject.toml).
 lint: install
 	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .tools var staticfiles
