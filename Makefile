@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test bench lint migrate clean
+.PHONY: install run plant test bench lint migrate clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -41,10 +41,31 @@ run: migrate
 	@echo "  The server's line simulator moves the demo lines; live dashboard: /live/"
 	@echo "  The audit trail is sealed every 5 minutes (log: var/seal-audit.log); auditor: /audit/"
 	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/seal-audit.pid) 2>/dev/null; rm -f var/fake-erp.pid var/seal-audit.pid' EXIT INT TERM; \
-	  SIMULATE_LINES=on $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	  SIMULATE_LINES=on LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+
+# The production topology of the Procfile (web, Celery worker and beat, MQTT ingestor) on this
+# machine's PostgreSQL, Redis and Mosquitto, migrated first; Ctrl-C or SIGTERM stops every process.
+PLANT_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/mes)
+PLANT_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+PLANT_BROKER_URL ?= $(or $(CELERY_BROKER_URL),redis://127.0.0.1:6379/1)
+plant: export DATABASE_URL := $(PLANT_DATABASE_URL)
+plant: export REDIS_URL := $(PLANT_REDIS_URL)
+plant: export CELERY_BROKER_URL := $(PLANT_BROKER_URL)
+plant: export WEB_PORT := $(PORT)
+plant: export WEB_HOST := $(HOST)
+plant: install
+	@mkdir -p var && export SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'import pathlib, secrets; p = pathlib.Path("var/plant_secret_key"); p.exists() or p.write_text(secrets.token_urlsafe(50)); print(p.read_text())')}"; \
+	  export PROMETHEUS_MULTIPROC_DIR="$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/var/metrics}" && \
+	  mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db && \
+	  $(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py collectstatic --noinput -v 0 && \
+	  exec $(VENV)/bin/honcho start -f Procfile
+
+# The company sign-in tests run against a real OpenID Connect provider under Node (tests/oidc).
+tests/oidc/node_modules: tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
 
 # SECRET_KEY is only a placeholder for the test run; production has no default at all.
-test: install
+test: install tests/oidc/node_modules
 	@SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production} $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

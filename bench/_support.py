@@ -8,12 +8,9 @@ starts with `_` so it is imported, not run. Server logs and other leftovers go t
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +29,10 @@ SECRET_KEY = "bench-only-secret-key-not-for-production"
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
+# Imported once BASE_DIR is on sys.path; `free_port` is for the benches that import it from here.
+from mes.tests.servers import Uvicorn, answers  # noqa: E402
+from mes.tests.servers import free_port as free_port  # noqa: E402
+
 
 class SetupFailed(RuntimeError):
     """The bench could not build what it measures (database, data, server)."""
@@ -39,12 +40,6 @@ class SetupFailed(RuntimeError):
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def database_url(name: str) -> str:
@@ -118,11 +113,13 @@ def setup_django(db_url: str, redis_url: str = REDIS_URL, *, migrate: bool = Tru
         call_command("migrate", interactive=False, verbosity=0)
 
 
-class Server:
-    """`python -m uvicorn config.asgi:application` on a free loopback port, in its own process group.
-
-    Use it as a context manager: it is stopped on the way out, also on error.
+class Server(Uvicorn):
+    """The project under uvicorn, run like production, on a free loopback port, in its own process
+    group (see `mes.tests.servers`). Use it as a context manager: it is stopped on the way out,
+    also on error.
     """
+
+    failure = SetupFailed
 
     def __init__(
         self,
@@ -133,87 +130,41 @@ class Server:
         extra_args=(),
         app: str = "config.asgi:application",
     ):
-        self.env = env
-        self.app = app
         self.workers = workers
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = RESULTS_DIR / f"{name}.log"
-        self.extra_args = list(extra_args)
-        self.process: subprocess.Popen | None = None
+        super().__init__(
+            env,
+            name,
+            log_dir=RESULTS_DIR,
+            app=app,
+            extra_args=[
+                "--log-level",
+                "warning",
+                "--workers",
+                str(workers),
+                # Like a load balancer's idle timeout (uvicorn's own 5 s closes a tablet's connection
+                # between two phases of a loaded run, and the next request fails on it).
+                "--timeout-keep-alive",
+                "75",
+                *extra_args,
+            ],
+        )
 
     def start(self, timeout: float = 60) -> Server:
-        import httpx
+        # Several workers share the port: a few answers in a row make it likelier all are up.
+        healthy = answers(f"{self.url}/healthz")
+        in_a_row = 0
 
-        args = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--workers",
-            str(self.workers),
-            # Like a load balancer's idle timeout (uvicorn's own 5 s closes a tablet's connection
-            # between two phases of a loaded run, and the next request fails on it).
-            "--timeout-keep-alive",
-            "75",
-            *self.extra_args,
-        ]
-        with open(self.log_path, "wb") as log_file:
-            self.process = subprocess.Popen(
-                args,
-                cwd=BASE_DIR,
-                env=self.env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group, so its workers are stopped with it
-            )
-        deadline = time.monotonic() + timeout
-        healthy_in_a_row = 0
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SetupFailed(f"the server exited with {self.process.returncode}: see {self.log_path}")
-            try:
-                response = httpx.get(f"{self.url}/healthz", timeout=2)
-                healthy_in_a_row = healthy_in_a_row + 1 if response.status_code == 200 else 0
-            except httpx.HTTPError:
-                healthy_in_a_row = 0
-            # Several workers share the port: a few answers in a row make it likelier all are up.
-            if healthy_in_a_row >= max(3, 2 * self.workers):
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise SetupFailed(f"the server did not answer /healthz within {timeout:.0f} s: see {self.log_path}")
+        def all_up() -> bool:
+            nonlocal in_a_row
+            in_a_row = in_a_row + 1 if healthy() else 0
+            return in_a_row >= max(3, 2 * self.workers)
 
-    def stop(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, "the server is not started"
-        return self.process.pid
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        self.ready, self.timeout = all_up, timeout
+        # A fresh log per run of the bench.
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.write_bytes(b"")
+        super().start()
+        return self
 
 
 def _proc_stat(pid: int) -> tuple[int, float] | None:

@@ -1,4 +1,5 @@
-"""Settings for the shop-floor MES, read from environment variables.
+"""Settings for the shop-floor MES, read from environment variables (one module on purpose: every
+switch a plant sets is found here, each with the comment that says what it does).
 
 With no variables set the project runs in its *embedded* mode: a SQLite file in WAL mode, the
 in-memory channel layer and Celery tasks run in-process. Production switches each part on by
@@ -13,6 +14,9 @@ its variable:
     ALLOWED_HOSTS      comma separated
     HTTPS              on behind TLS: secure cookies, HSTS, redirect to https
     DEBUG              off unless asked for
+    METRICS_TOKEN      bearer token for /metrics (else only METRICS_ALLOWED_NETWORKS, loopback)
+    PROMETHEUS_MULTIPROC_DIR  every process of a machine counts into this directory (`make plant`)
+    LOG_FORMAT         json (default: one JSON object per line) or text for a developer's console
 """
 
 import os
@@ -77,6 +81,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mes.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "mes.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mes.log_context.RequestContextMiddleware",
     "mes.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -220,6 +226,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON lines) too
 # A task still running when the broker connection drops finishes and is acknowledged after the
 # reconnect. Cancelling it instead (Celery's opt-in) can make the worker's main process die when
 # the broker comes back (celery/celery#7185, #9250); the outbox leases and the beat sweep already
@@ -272,6 +279,45 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Desk sign-in with the plant's OpenID Connect provider (mes.identity), on when OIDC_OP_ISSUER is
+# set; then the provider's endpoints and this client's id and secret are required too.
+# OIDC_GROUP_ROLES maps provider groups to roles ("mes-operators=operator,mes-qa=quality"),
+# OIDC_GROUP_SITES to site codes or * for every site ("plant1=PLANT1,corporate=*").
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_ENABLED = bool(OIDC_OP_ISSUER)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUP_ROLES = env.dict("OIDC_GROUP_ROLES", default={})
+OIDC_GROUP_SITES = env.dict("OIDC_GROUP_SITES", default={})
+OIDC_ACTIVE_CLAIM = env.str("OIDC_ACTIVE_CLAIM", default="")  # a boolean claim; false deactivates
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_OP_ISSUER is set, so these are needed too: {', '.join(_missing)}")
+    AUTHENTICATION_BACKENDS.append("mes.identity.PlantIdentityBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -395,11 +441,28 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
 
+# Logs: one JSON object per line (LOG_FORMAT=json, the default) for the plant's log collector, or
+# plain text for a developer's console (LOG_FORMAT=text, as `make run` sets). Every line carries
+# the request id, person, site and workstation of the request or task it belongs to.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mes.log_context.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s %(request_id)s %(user)s %(site)s %(workstation)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -407,6 +470,12 @@ LOGGING = {
 # Live dashboards: after a delta, a line's next one waits at least this long, gathering what
 # committed meanwhile (a lone change still leaves at once).
 LIVE_DELTA_INTERVAL_SECONDS = env.float("LIVE_DELTA_INTERVAL_SECONDS", default=0.1)
+
+# /metrics (Prometheus text format) answers a client sending `Authorization: Bearer <METRICS_TOKEN>`
+# or from an address in METRICS_ALLOWED_NETWORKS. With PROMETHEUS_MULTIPROC_DIR set (the Procfile
+# topology), every process of the machine counts into that directory and /metrics sums them.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 
 # Machine data: the MQTT broker `manage.py ingest_mqtt` subscribes to and `simulate_line` publishes to.
 MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")

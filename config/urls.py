@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
-from mes import api, views
+from mes import api, identity_views, metrics, views
 
 router = DefaultRouter()
 router.register("sites", api.SiteViewSet)
@@ -16,7 +16,7 @@ api_v1 = [
     path("me/", api.me, name="api_me"),
     path("auth/token/", api.auth_token, name="api_auth_token"),
     path("", include(router.urls)),
-    path("", include("workorders.api_urls")),
+    path("", include("workorders.api.urls")),
     path("", include("quality.api_urls")),
     path("", include("traceability.api_audit")),
     path("", include("traceability.api_urls")),
@@ -26,11 +26,14 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("oidc/authenticate/", identity_views.StartSignIn.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", identity_views.FinishSignIn.as_view(), name="oidc_authentication_callback"),
     path("tablet/", views.tablet_home, name="tablet_home"),
     path("tablet/sign-in/", views.tablet_sign_in, name="tablet_sign_in"),
     path("plant/", views.plant_overview, name="plant_overview"),
     path("tablets/", views.kiosk_list, name="kiosk_list"),
     path("tablets/<int:pk>/unbind/", views.kiosk_revoke, name="kiosk_revoke"),
+    path("", include("mes.people_views")),
     path("", include("workorders.urls")),
     path("", include("integration.urls")),
     path("", include("quality.urls")),
@@ -38,6 +41,7 @@ urlpatterns = [
     path("", include("traceability.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
+    path("metrics", metrics.serve, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/v1/erp/", include("integration.api_urls")),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from integration.models import ErpEndpoint
+
 
 @dataclass(frozen=True)
 class ErpConfig:
@@ -29,8 +31,6 @@ def erp_config() -> ErpConfig | None:
             auth_header=settings.ERP_AUTH_HEADER,
             timeout=float(settings.ERP_TIMEOUT),
         )
-    from integration.models import ErpEndpoint
-
     endpoint = ErpEndpoint.objects.filter(active=True).order_by("pk").first()
     if endpoint is None:
         return None

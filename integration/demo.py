@@ -13,8 +13,8 @@ from collections.abc import Callable
 from django.db import transaction
 
 from integration import embedded
-from integration.models import ErpEndpoint
-from mes.demo import register_seeder
+from integration.models import ErpEndpoint, OutboxMessage
+from integration.states import MessageStatus
 
 
 def fake_erp_url() -> str:
@@ -40,13 +40,6 @@ def _endpoint(say: Callable[[str], None]) -> None:
 def seed_integration(say: Callable[[str], None]) -> None:
     _endpoint(say)
     handled = embedded.drain()
-    from integration.models import OutboxMessage
-    from integration.states import MessageStatus
-
     acknowledged = OutboxMessage.objects.filter(status=MessageStatus.ACKNOWLEDGED).count()
     pending = OutboxMessage.objects.filter(status=MessageStatus.PENDING).count()
     say(f"outbox: {handled} messages sent, {acknowledged} acknowledged, {pending} pending")
-
-
-register_seeder(1, "integration-quiet", quiet)
-register_seeder(90, "integration", seed_integration)

@@ -13,6 +13,9 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from integration import services
+from integration.config import erp_config
+
 log = logging.getLogger("integration.embedded")
 _wake = threading.Event()
 _lock = threading.Lock()
@@ -29,8 +32,6 @@ def nudge() -> None:
     if _thread is not None and _thread.is_alive():
         _wake.set()  # the running deliverer reads the configuration itself
         return
-    from integration.config import erp_config
-
     if erp_config() is None:
         return  # nothing to deliver to: messages wait as pending, visible on the console
     with _lock:
@@ -54,8 +55,6 @@ def stop(timeout: float = 10) -> None:
 
 def drain(max_batches: int = 10_000) -> int:
     """Deliver everything due now, in this thread; returns how many messages were handled."""
-    from integration import services
-
     services.outbox_reclaim_expired()
     handled = 0
     for _ in range(max_batches):

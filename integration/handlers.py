@@ -8,14 +8,20 @@ Registered in `IntegrationConfig.ready()` through `mes.hooks`:
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from integration.delivery import nudge_delivery
 from integration.messages import MESSAGE_TYPE_OF_EVENT, build_payload, message_key
 from integration.models import OutboxMessage
+from mes import log_context
 from mes.models import Line
 from workorders.models import ProductionEvent, WorkOrder
+
+log = logging.getLogger(__name__)
 
 
 def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
@@ -42,6 +48,15 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
             event=event, work_order=work_order, message_type=message_type, sequence=sequence, plant=plant
         ),
         next_attempt_at=event.recorded_at or timezone.now(),
+        request_id=log_context.current("request_id") or "",
+    )
+    log.info(
+        "outbox message %s (%s) for event %s, key %s",
+        message.pk,
+        message_type,
+        event.pk,
+        message.idempotency_key,
+        extra={"outbox_message": message.pk, "event": event.pk},
     )
     transaction.on_commit(nudge_delivery, robust=True)
     return message
@@ -52,10 +67,3 @@ def _site_code(work_order: WorkOrder) -> str:
     if WorkOrder.line.is_cached(work_order) and Line.site.is_cached(work_order.line):
         return work_order.line.site.code
     return Line.objects.filter(pk=work_order.line_id).values_list("site__code", flat=True).get()
-
-
-def nudge_delivery() -> None:
-    """After commit: ask for delivery now rather than at the next sweep."""
-    from integration import tasks
-
-    tasks.nudge()

@@ -38,6 +38,12 @@ class OutboxMessage(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     erp_reference = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The request that recorded the event; its delivery attempts log it too.",
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(

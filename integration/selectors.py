@@ -148,3 +148,19 @@ def reconciliation(*, user, mismatches_only: bool = False) -> list[Reconciliatio
     )
     rows = [ReconciliationRow(*values) for values in orders]
     return [r for r in rows if not r.matches] if mismatches_only else rows
+
+
+def outbox_gauges() -> dict[str, float]:
+    """The outbox as the plant's monitoring sees it (read at each /metrics scrape): messages
+    waiting (pending or sent and not yet answered), the age of the oldest pending one, dead letters."""
+    counts = OutboxMessage.objects.aggregate(
+        waiting=Count("pk", filter=Q(status__in=[M.PENDING, M.SENT])),
+        dead=Count("pk", filter=Q(status=M.DEAD)),
+        oldest=Min("created_at", filter=Q(status=M.PENDING)),
+    )
+    oldest = counts["oldest"]
+    return {
+        "depth": counts["waiting"],
+        "oldest_pending_age_seconds": (timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        "dead_letters": counts["dead"],
+    }

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from mes.transitions import Transitions
+
 
 class MessageStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -14,22 +16,24 @@ class MessageStatus(models.TextChoices):
 
 M = MessageStatus
 # Moves the delivery makes by itself; a person moves rejected and dead messages on (retry, skip).
-MESSAGE_TRANSITIONS: dict[str, set[str]] = {
-    M.PENDING: {M.SENT, M.SKIPPED},
-    M.SENT: {M.ACKNOWLEDGED, M.REJECTED, M.DEAD, M.PENDING},
-    M.ACKNOWLEDGED: set(),
-    M.REJECTED: {M.PENDING, M.SKIPPED},
-    M.DEAD: {M.PENDING, M.SKIPPED},
-    M.SKIPPED: set(),
-}
+MESSAGE_TRANSITIONS = Transitions(
+    M,
+    {
+        M.PENDING: {M.SENT, M.SKIPPED},
+        M.SENT: {M.ACKNOWLEDGED, M.REJECTED, M.DEAD, M.PENDING},
+        M.ACKNOWLEDGED: set(),
+        M.REJECTED: {M.PENDING, M.SKIPPED},
+        M.DEAD: {M.PENDING, M.SKIPPED},
+        M.SKIPPED: set(),
+    },
+)
 # Waiting for a person: the human queue.
 NEEDS_ATTENTION = {M.REJECTED, M.DEAD}
 # Still on their way to the ERP.
 IN_QUEUE = {M.PENDING, M.SENT}
 
 
-def can_transition(current: str, target: str) -> bool:
-    return target in MESSAGE_TRANSITIONS.get(current, set())
+can_transition = MESSAGE_TRANSITIONS.allowed
 
 
 class MessageType(models.TextChoices):

@@ -8,41 +8,79 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from integration import selectors, services, tasks
+from integration import selectors, services
+from integration.delivery import nudge_delivery
+from integration.forms import MessageResolveForm
 from mes.errors import MesError
 from mes.exports import csv_writer
+from mes.forms import notify
 from mes.permissions import permission_required
+
+PAGE = "integration/console.html"
+
+
+def _context(request, **extra) -> dict:
+    mismatches_only = request.GET.get("mismatches") == "1"
+    return {
+        "snapshot": selectors.console_snapshot(user=request.user),
+        "rows": selectors.reconciliation(user=request.user, mismatches_only=mismatches_only),
+        "mismatches_only": mismatches_only,
+        **extra,
+    }
 
 
 @permission_required("integration.view_outboxmessage")
 def console(request):
     """The outbox and the reconciliation of the sites the supervisor may see."""
-    mismatches_only = request.GET.get("mismatches") == "1"
-    context = {
-        "snapshot": selectors.console_snapshot(user=request.user),
-        "rows": selectors.reconciliation(user=request.user, mismatches_only=mismatches_only),
-        "mismatches_only": mismatches_only,
-    }
-    template = "integration/console.html#stats" if request.htmx else "integration/console.html"
-    return render(request, template, context)
+    template = f"{PAGE}#stats" if request.htmx else PAGE
+    return render(request, template, _context(request))
 
 
-def _resolve(request, pk: int, action):
+def _resolve(request, pk: int, action, *, deliver: bool = False):
     # A message of an order on a site the person may not see is not theirs to retry or skip.
-    get_object_or_404(selectors.messages_visible_to(request.user), pk=pk)
-    try:
-        message = action(message_id=pk, user=request.user, reason=request.POST.get("reason", ""))
-    except MesError as exc:
-        messages.error(request, exc.message)
-        return redirect("integration_console")
-    messages.success(request, f"Message {message.pk}: {message.get_status_display().lower()}.")
+    message = get_object_or_404(selectors.messages_visible_to(request.user), pk=pk)
+    form = MessageResolveForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            message = action(message_id=pk, user=request.user, reason=form.cleaned_data["reason"])
+        except MesError as exc:
+            form.refuse(exc)
+            status = exc.status_code
+        else:
+            return _resolved(request, message, deliver=deliver)
+    return _refused(request, message, form, status)
+
+
+def _resolved(request, message, *, deliver: bool):
+    if deliver:
+        nudge_delivery()  # the service committed; a retried message is due now
+    notice = f"Message {message.pk}: {message.get_status_display().lower()}."
+    if request.htmx:
+        # The message leaves the human queue: its card goes, the notice says what became of it.
+        return notify(HttpResponse(""), "success", notice)
+    messages.success(request, notice)
     return redirect("integration_console")
+
+
+def _refused(request, message, form: MessageResolveForm, status: int):
+    """The message's card again with the refusal at its field and the reason as typed: for htmx
+    the card alone, for a plain post the whole console (the browser keeps nothing of a redirect)."""
+    resolving = {"message_id": message.pk, "form": form}
+    if request.htmx:
+        response = render(request, f"{PAGE}#message", {"m": message, "resolving": resolving}, status=status)
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        return notify(response, "error", " ".join(errors))
+    context = _context(request, resolving=resolving)
+    # A message no longer in the queue (acknowledged meanwhile) has no card: its refusal goes on top.
+    resolving["in_queue"] = any(m.pk == message.pk for m in context["snapshot"].human_queue)
+    return render(request, PAGE, context, status=status)
 
 
 @require_POST
 @permission_required("integration.resolve_outboxmessage")
 def message_retry(request, pk: int):
-    return _resolve(request, pk, services.outbox_retry)
+    return _resolve(request, pk, services.outbox_retry, deliver=True)
 
 
 @require_POST
@@ -54,7 +92,7 @@ def message_skip(request, pk: int):
 @require_POST
 @permission_required("integration.resolve_outboxmessage")
 def deliver_now(request):
-    tasks.nudge()
+    nudge_delivery()
     messages.success(request, "Delivery asked for; due messages go out now.")
     return redirect("integration_console")
 

@@ -1,4 +1,8 @@
-"""The demo plant. Each app registers a seeder that adds its part; `seed_demo` runs them in order.
+"""The demo plant. Each app names the seeder of its part; `seed_demo` runs them in app order.
+
+An app's `AppConfig` names its seeder by dotted path (`demo_seeder = "workorders.demo.seed"`), and
+may name one to run before any app seeds (`demo_prepare`). Only `seed_demo` imports them: no
+process that serves the plant loads demo code, and the kernel never imports the apps built on it.
 
 Two sites: PLANT1, the full plant with its history, and the smaller PLANT2 with a line, its own
 supervisor and operator, and a few orders, so that what a person sees is visibly their sites'.
@@ -13,23 +17,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from mes import roles
 from mes.models import Line, Shift, Site, User, Workstation
 
 Seeder = Callable[[Callable[[str], None]], None]
-_seeders: list[tuple[int, str, Seeder]] = []
 
 
-def register_seeder(order: int, name: str, seeder: Seeder) -> None:
-    if all(existing != name for _, existing, _ in _seeders):
-        _seeders.append((order, name, seeder))
-
-
-def seeders() -> list[tuple[int, str, Seeder]]:
-    return sorted(_seeders, key=lambda s: s[0])
+def seeders() -> list[tuple[str, Seeder]]:
+    """The installed apps' seeders as (name, seeder): first each app's `demo_prepare`, then each
+    app's `demo_seeder`, both in the order of INSTALLED_APPS, so an app seeds after the apps it
+    builds on (production after the plant, quality after production, the outbox's delivery last)."""
+    configs = list(apps.get_app_configs())
+    prepares = [
+        (f"{config.verbose_name} (before the others)", import_string(config.demo_prepare))
+        for config in configs
+        if getattr(config, "demo_prepare", None)
+    ]
+    seeds = [
+        (config.verbose_name, import_string(config.demo_seeder))
+        for config in configs
+        if getattr(config, "demo_seeder", None)
+    ]
+    return prepares + seeds
 
 
 DEMO_SITE = "PLANT1"
@@ -135,6 +149,3 @@ def seed_plant(say: Callable[[str], None]) -> None:
             user.groups.add(Group.objects.get(name=login.role))
             user.sites.add(sites[login.site])
             say(f"user {login.username}")
-
-
-register_seeder(10, "plant", seed_plant)

@@ -7,6 +7,8 @@ field. Edges map them to HTTP: `ValidationFailed` 400, `Conflict` 409, `Forbidde
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 
 class MesError(Exception):
     status_code = 400
@@ -56,8 +58,6 @@ class Throttled(MesError):
 
 def full_clean(instance, **kwargs) -> None:
     """Run the model's validation and refuse with the first field and its reason."""
-    from django.core.exceptions import ValidationError
-
     try:
         instance.full_clean(**kwargs)
     except ValidationError as exc:

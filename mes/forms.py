@@ -9,11 +9,15 @@ already answer as they answer any refusal of a service (400, or the desk's messa
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from mes.errors import ValidationFailed
+from mes.errors import MesError, ValidationFailed
 from mes.filters import BIGINT_MAX
 
 
@@ -67,3 +71,81 @@ def local_url(request, target: str | None, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def refusal(form: forms.Form) -> ValidationFailed:
+    """The first error of a bound form that did not validate, as the refusal a view answers with
+    (the field at fault, and why); the form keeps every error for the page."""
+    field, errors = next(iter(form.errors.items()))
+    return ValidationFailed(errors[0], field=None if field == "__all__" else field)
+
+
+def refuse(form: forms.Form, exc: ValidationFailed | Exception) -> None:
+    """Put a service's refusal on the form, once: at its field when the form has that field, else
+    above the form."""
+    if form._errors is None:
+        form.full_clean()
+    field = getattr(exc, "field", None)
+    field = field if field in form.fields else None
+    message = getattr(exc, "message", str(exc))
+    if message not in form.errors.get(field or "__all__", []):
+        form.add_error(field, message)
+
+
+def checked(form: forms.Form) -> dict:
+    """What was typed, or the refusal naming the first field that is not right."""
+    if not form.is_valid():
+        raise refusal(form)
+    return form.cleaned_data
+
+
+def notify(response: HttpResponse, level: str, message: str) -> HttpResponse:
+    """Have the page show `message` as a notice (`mes:notice`, shown by static/js/mes.js)."""
+    response["HX-Trigger"] = json.dumps({"mes:notice": {"level": level, "message": message}})
+    return response
+
+
+def refusal_text(exc: MesError) -> str:
+    return f"{exc.field + ': ' if exc.field else ''}{exc.message}"
+
+
+def answer_refused(request, exc: MesError, *, page: str, partial: str, context: dict) -> HttpResponse:
+    """A refused form again, as it was typed, with the refusal's status (400, 409...): for htmx the
+    form's partial of `page` and the reason as a notice; for a plain post the whole page, so the
+    browser keeps what was typed too. The caller has put the refusal on the form (`refuse`)."""
+    if not request.htmx:
+        return render(request, page, context, status=exc.status_code)
+    response = render(request, f"{page}#{partial}", context, status=exc.status_code)
+    return notify(response, "error", refusal_text(exc))
+
+
+class KioskBindForm(forms.Form):
+    """Bind this tablet to one of the workstations the supervisor may see."""
+
+    workstation = forms.IntegerField(
+        min_value=1,
+        max_value=BIGINT_MAX,
+        error_messages={
+            "required": "Choose a workstation.",
+            "invalid": "Choose a workstation.",
+            "min_value": "Choose a workstation.",
+            "max_value": "Choose a workstation.",
+        },
+    )
+    name = forms.CharField(required=False, strip=False)  # the service trims it and says what is missing
+
+    def __init__(self, *args, workstations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workstations = workstations
+
+    def clean_workstation(self):
+        found = self.workstations.filter(pk=self.cleaned_data["workstation"]).first()
+        if found is None:
+            raise ValidationError("Choose a workstation.")
+        return found
+
+
+class KioskRevokeForm(forms.Form):
+    """Unbind a tablet; the service asks for the reason."""
+
+    reason = forms.CharField(required=False, strip=False)

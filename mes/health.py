@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.utils import create_pool
 from django.conf import settings
@@ -89,12 +90,11 @@ def check_channel_layer() -> dict:
 
 
 def check_task_broker() -> dict:
-    from config.celery import app
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"up": True, "mode": "in-process"}
     try:
-        with app.connection_for_write() as connection:
+        # The project's Celery app (the kernel does not import the project package that makes it).
+        with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return {"up": False, "mode": "broker", "error": _error(exc)}

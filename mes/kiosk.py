@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from mes import log_context
 from mes.errors import Forbidden, MesError
 from mes.models import Kiosk, Workstation
 from mes.selectors import site_is_visible_to
@@ -53,6 +54,7 @@ def workstation_for(request) -> Workstation:
             f"work at a tablet of your own site, or ask a supervisor to give you access to {site.name}.",
             code="other_site",
         )
+    log_context.bind(site=site.code, workstation=workstation.code)  # this request's log lines
     return workstation
 
 
@@ -66,22 +68,32 @@ def refusal(request, exc: MesError) -> HttpResponse:
     return render(request, "mes/tablet_refused.html", {"error": exc}, status=exc.status_code)
 
 
-def on_bound_tablet(view):
+def on_bound_tablet(view=None, *, as_json: bool = False):
     """For tablet pages and actions: call `view(request, workstation, ...)` with the workstation of
-    `workstation_for`. An unbound tablet gets the binding page; a refused person gets `refusal`,
-    and the view does not run."""
+    `workstation_for`; the view does not run when it refuses.
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            workstation = workstation_for(request)
-        except Forbidden as exc:
-            if exc.code == "tablet_not_bound":
-                return render(request, "mes/tablet_unbound.html")
-            return refusal(request, exc)
-        return view(request, workstation, *args, **kwargs)
+    A page (the default) shows an unbound tablet the binding page and a refused person `refusal`.
+    An endpoint the tablet's scripts or htmx call (`as_json=True`: taps, the override, the andon box)
+    answers every refusal, an unbound tablet included, as JSON (`detail`, `code`) with its status:
+    the tablet's outbox reads a 403 `tablet_not_bound` as "keep the tap and try again later".
+    """
 
-    return wrapped
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                workstation = workstation_for(request)
+            except Forbidden as exc:
+                if as_json:
+                    return JsonResponse(exc.as_dict(), status=exc.status_code)
+                if exc.code == "tablet_not_bound":
+                    return render(request, "mes/tablet_unbound.html")
+                return refusal(request, exc)
+            return view(request, workstation, *args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
 
 
 def set_cookie(response, kiosk: Kiosk) -> None:

@@ -124,9 +124,19 @@ class User(AbstractUser):
         Site, blank=True, related_name="users", help_text="The sites this person may see."
     )
     all_sites = models.BooleanField(default=False, help_text="May see every site (plant-wide roles).")
-    # Group membership is the person's role: `m2m_fields` keeps it in the history too (a changed
-    # membership writes a "~" row of the user with the groups it has from then on).
-    history = HistoricalRecords(excluded_fields=["last_login", "password", "pin_hash"], m2m_fields=["groups"])
+    oidc_subject = models.CharField(
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The identity provider's stable id of this person (company sign-in), if they use it.",
+    )
+    # Group membership is the person's role, and `sites` what they may see: `m2m_fields` keeps both
+    # in the history too (a change writes a "~" row of the user with the groups and sites from then on).
+    history = HistoricalRecords(
+        excluded_fields=["last_login", "password", "pin_hash"], m2m_fields=["groups", "sites"]
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

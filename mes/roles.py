@@ -7,6 +7,8 @@ permission and nothing else: read-only everywhere.
 
 from __future__ import annotations
 
+from django.contrib.auth.management import create_permissions
+
 OPERATOR = "operator"
 SUPERVISOR = "supervisor"
 QUALITY = "quality"
@@ -43,8 +45,6 @@ def _permissions(apps, dotted: list[str]):
 
 def ensure_permissions(apps, *app_labels: str) -> None:
     """Create the permissions of these apps now; Django only does it after all migrations."""
-    from django.contrib.auth.management import create_permissions
-
     for label in app_labels:
         app_config = apps.get_app_config(label)
         # Migration app configs are stubs without a models module; create_permissions needs one.

@@ -23,7 +23,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import CharField, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 
+from mes.audit.models import AuditSeal
 from mes.models import Line, Shift, Site, Workstation
 
 
@@ -219,3 +221,10 @@ def site_is_visible_to(user, site) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return sites_visible_to(user).filter(pk=getattr(site, "pk", site)).exists()
+
+
+def audit_seal_gauges() -> dict[str, float]:
+    """The age of the newest audit seal, for the monitoring (-1: nothing sealed yet). A seal much
+    older than `AUDIT_SEAL_SECONDS` means the beat process that seals is down."""
+    last = AuditSeal.objects.order_by("-number").values_list("sealed_at", flat=True).first()
+    return {"last_seal_age_seconds": (timezone.now() - last).total_seconds() if last else -1.0}

@@ -43,6 +43,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mes import metrics
 from mes.errors import Throttled
 
 # Longer input can't name an account; keys and the log keep this much of it.
@@ -72,6 +73,7 @@ class SignInAttempt(models.Model):
         BADGE = "badge", "Badge and PIN at a tablet"
         API_TOKEN = "api_token", "API token request"
         SIGNATURE = "signature", "Electronic signature"
+        IDENTITY_PROVIDER = "oidc", "Company account (identity provider)"
 
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
@@ -283,6 +285,8 @@ def record_failure(
 
 
 def _log(reservation: Reservation, *, outcome: str, user) -> None:
+    if outcome != SignInAttempt.Outcome.SUCCEEDED:
+        metrics.SIGN_IN_FAILURES.labels(way=reservation.kind, outcome=outcome).inc()
     SignInAttempt.objects.create(
         kind=reservation.kind,
         identifier=reservation.identifier,

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mes import health, kiosk, navigation, roles, selectors, services
-from mes.errors import MesError, ValidationFailed
-from mes.forms import local_url, posted_id
+from mes import health, identity_views, kiosk, navigation, roles, selectors, services
+from mes.errors import MesError
+from mes.forms import KioskBindForm, KioskRevokeForm, local_url, refusal, refuse
 from mes.middleware import start_session_clock
 from mes.models import Kiosk, Workstation
 from mes.permissions import permission_required
@@ -38,7 +38,12 @@ def sign_in(request):
             login(request, user, backend="mes.auth.PermissionBackend")
             start_session_clock(request, on_tablet=False)
             return redirect(_safe_next(request, "home"))
-    context = {"error": error, "next": request.GET.get("next", ""), "expired": "expired" in request.GET}
+    context = {
+        "error": error,
+        "next": request.GET.get("next", ""),
+        "expired": "expired" in request.GET,
+        "identity_provider": identity_views.provider_name(),
+    }
     return render(request, "mes/sign_in.html", context, status=status)
 
 
@@ -94,39 +99,47 @@ def plant_overview(request):
     return render(request, "mes/plant_overview.html", {"sites": selectors.plant_tree(request.user)})
 
 
-@permission_required("mes.bind_kiosk")
-def kiosk_list(request):
+def _bindable(request):
     visible = selectors.sites_visible_to(request.user)
-    workstations = Workstation.objects.filter(line__site__in=visible, active=True).select_related(
-        "line__site"
-    )
-    error = None
-    status = 200
-    if request.method == "POST":
-        try:
-            workstation = workstations.filter(pk=posted_id(request, "workstation")).first()
-            if workstation is None:
-                raise ValidationFailed("Choose a workstation.", field="workstation")
-            bound = services.kiosk_bind(
-                workstation=workstation, name=request.POST.get("name", ""), by=request.user
-            )
-        except MesError as exc:
-            error, status = exc, exc.status_code
-        else:
-            messages.success(request, f"This tablet is now bound to {workstation}.")
-            response = redirect("kiosk_list")
-            kiosk.set_cookie(response, bound)
-            return response
+    return Workstation.objects.filter(line__site__in=visible, active=True).select_related("line__site")
+
+
+def _kiosk_page(request, *, bind_form, revoke=None, error=None):
+    """The tablets page; a refused form is shown again with what was typed and the error at its
+    field (`revoke` is the refused unbind: the tablet and its form)."""
+    visible = selectors.sites_visible_to(request.user)
     kiosks = Kiosk.objects.filter(
         workstation__line__site__in=visible, revoked_at__isnull=True
     ).select_related("workstation__line__site", "bound_by")
     context = {
-        "workstations": workstations,
+        "workstations": bind_form.workstations,
+        "form": bind_form,
         "kiosks": kiosks,
+        "revoke_kiosk": revoke[0].pk if revoke else None,
+        "revoke_form": revoke[1] if revoke else None,
         "error": error,
         "this_kiosk": kiosk.bound_kiosk(request),
     }
-    return render(request, "mes/kiosk_list.html", context, status=status)
+    return render(request, "mes/kiosk_list.html", context, status=error.status_code if error else 200)
+
+
+@permission_required("mes.bind_kiosk")
+def kiosk_list(request):
+    if request.method != "POST":
+        return _kiosk_page(request, bind_form=KioskBindForm(workstations=_bindable(request)))
+    form = KioskBindForm(request.POST, workstations=_bindable(request))
+    if not form.is_valid():
+        return _kiosk_page(request, bind_form=form, error=refusal(form))
+    workstation = form.cleaned_data["workstation"]
+    try:
+        bound = services.kiosk_bind(workstation=workstation, name=form.cleaned_data["name"], by=request.user)
+    except MesError as exc:
+        refuse(form, exc)
+        return _kiosk_page(request, bind_form=form, error=exc)
+    messages.success(request, f"This tablet is now bound to {workstation}.")
+    response = redirect("kiosk_list")
+    kiosk.set_cookie(response, bound)
+    return response
 
 
 @require_POST
@@ -134,12 +147,18 @@ def kiosk_list(request):
 def kiosk_revoke(request, pk: int):
     visible = selectors.sites_visible_to(request.user)
     target = get_object_or_404(Kiosk, pk=pk, workstation__line__site__in=visible)
-    try:
-        services.kiosk_revoke(kiosk=target, by=request.user, reason=request.POST.get("reason", ""))
-    except MesError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{target.name} is no longer bound.")
+    form = KioskRevokeForm(request.POST)
+    error = None if form.is_valid() else refusal(form)
+    if error is None:
+        try:
+            services.kiosk_revoke(kiosk=target, by=request.user, reason=form.cleaned_data["reason"])
+        except MesError as exc:
+            refuse(form, exc)
+            error = exc
+    if error is not None:
+        bind_form = KioskBindForm(workstations=_bindable(request))
+        return _kiosk_page(request, bind_form=bind_form, revoke=(target, form), error=error)
+    messages.success(request, f"{target.name} is no longer bound.")
     response = redirect("kiosk_list")
     this = kiosk.bound_kiosk(request)
     if this and this.pk == target.pk:

@@ -4,12 +4,13 @@ from django.apps import AppConfig
 class QualityConfig(AppConfig):
     name = "quality"
     verbose_name = "Quality"
+    demo_seeder = "quality.demo.seed_quality"  # run by seed_demo only (see mes.demo)
 
     def ready(self):
         # Every consequence quality has on production is registered here (see quality/guards.py):
         # the checklist interlock and "no work on a held order" guards.
         from mes import navigation
-        from quality import demo, guards  # noqa: F401  (demo registers the quality part of seed_demo)
+        from quality import guards
         from quality.live import line_figures
         from workorders.extensions import (
             register_board_panel,

@@ -1,4 +1,4 @@
-"""The quality part of the demo plant (seed_demo order 30): effective checklists on the demo
+"""The quality part of the demo plant (seeded after production): effective checklists on the demo
 routings with a history of measurements that drifts out of spec now and then, a start-up form,
 an SOP per operation, a few nonconformances and a hold.
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from mes.demo import DEMO_SITE, register_seeder
+from mes.demo import DEMO_SITE
 from mes.models import Site, User, Workstation
 from quality import services
 from quality.models import ChecklistTemplate, Nonconformance, OperationChecklist, SopDocument
@@ -190,6 +190,3 @@ def seed_quality(say: Callable[[str], None]) -> None:
                     reason="Burr on housing flange: sort 100 %",
                 )
             say("nonconformances and a hold")
-
-
-register_seeder(30, "quality", seed_quality)

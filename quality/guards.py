@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Subquery
 
 from mes.errors import Conflict
+from mes.hooks import register_guard
 from quality import selectors
 from quality.models import Hold, OperationChecklist
 from quality.states import HoldStatus, HoldTarget, Trigger
@@ -131,8 +132,6 @@ def interlock_before_units(*, work_order, operation, quantity: Decimal = Decimal
 
 
 def register() -> None:
-    from mes.hooks import register_guard
-
     register_guard("operation_start", interlock_at_start)
     register_guard("operation_record_good", interlock_before_units)
     for action in ("operation_record_scrap", "operation_consume"):

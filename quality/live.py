@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from quality.models import Hold, Nonconformance
 from quality.states import HoldStatus, NonconformanceStatus
+from workorders.live.broadcast import announce_line
 
 
 def line_figures(line_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -43,6 +44,4 @@ def announce(record: Nonconformance | Hold) -> None:
     """After a nonconformance or hold changed: its line's dashboards hear of it after commit."""
     line_id = _line_of(record)
     if line_id is not None:
-        from workorders.live.broadcast import announce_line
-
         announce_line(line_id)

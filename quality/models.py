@@ -5,6 +5,9 @@ Versioned things come in two models: the *document* (a template or an SOP, ident
 and attached to routing operations) and its *versions* (draft → in review → approved →
 effective → retired). Only the effective version reaches the floor, and runs and
 acknowledgements point at the version they used.
+
+The module is longer than most on purpose: it is the app's schema, one model per regulated
+record with its constraints and history, read best in one place; behaviour lives in services.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from mes.transitions import Transitions
+
 
 class VersionStatus(models.TextChoices):
     """A checklist template version or an SOP version."""
@@ -14,19 +16,21 @@ class VersionStatus(models.TextChoices):
 
 
 V = VersionStatus
-VERSION_TRANSITIONS: dict[str, set[str]] = {
-    V.DRAFT: {V.IN_REVIEW, V.RETIRED},
-    V.IN_REVIEW: {V.DRAFT, V.APPROVED},
-    V.APPROVED: {V.EFFECTIVE, V.RETIRED},
-    V.EFFECTIVE: {V.RETIRED},
-    V.RETIRED: set(),
-}
+VERSION_TRANSITIONS = Transitions(
+    V,
+    {
+        V.DRAFT: {V.IN_REVIEW, V.RETIRED},
+        V.IN_REVIEW: {V.DRAFT, V.APPROVED},
+        V.APPROVED: {V.EFFECTIVE, V.RETIRED},
+        V.EFFECTIVE: {V.RETIRED},
+        V.RETIRED: set(),
+    },
+)
 # Versions whose content can no longer change: a change makes a new draft version.
 FROZEN = {V.APPROVED, V.EFFECTIVE, V.RETIRED}
 
 
-def can_transition_version(current: str, target: str) -> bool:
-    return target in VERSION_TRANSITIONS.get(current, set())
+can_transition_version = VERSION_TRANSITIONS.allowed
 
 
 class ItemKind(models.TextChoices):
@@ -69,17 +73,19 @@ class NonconformanceStatus(models.TextChoices):
 
 
 N = NonconformanceStatus
-NONCONFORMANCE_TRANSITIONS: dict[str, set[str]] = {
-    N.OPEN: {N.INVESTIGATING, N.DISPOSITIONED},
-    N.INVESTIGATING: {N.DISPOSITIONED},
-    N.DISPOSITIONED: {N.CLOSED},
-    N.CLOSED: set(),
-}
+NONCONFORMANCE_TRANSITIONS = Transitions(
+    N,
+    {
+        N.OPEN: {N.INVESTIGATING, N.DISPOSITIONED},
+        N.INVESTIGATING: {N.DISPOSITIONED},
+        N.DISPOSITIONED: {N.CLOSED},
+        N.CLOSED: set(),
+    },
+)
 OPEN_NONCONFORMANCE = {N.OPEN, N.INVESTIGATING, N.DISPOSITIONED}
 
 
-def can_transition_nonconformance(current: str, target: str) -> bool:
-    return target in NONCONFORMANCE_TRANSITIONS.get(current, set())
+can_transition_nonconformance = NONCONFORMANCE_TRANSITIONS.allowed
 
 
 class Disposition(models.TextChoices):

@@ -1,3 +1,50 @@
-from quality.views import desk, files, tablet
+from django.urls import path
 
-urlpatterns = [*tablet.urlpatterns, *desk.urlpatterns, *files.urlpatterns]
+from quality.views import files, tablet
+from quality.views.desk import holds, items, nonconformances, overview, sops, templates, versions
+
+VERSION = "quality/checklists/versions/<int:pk>"
+
+desk = [
+    path("quality/", overview.overview, name="quality_overview"),
+    path("quality/summary/", overview.summary, name="quality_summary"),
+    path("quality/spc/<int:item_pk>/<int:workstation_pk>/", overview.spc, name="quality_spc"),
+    path(
+        "quality/nonconformances/new/",
+        nonconformances.nonconformance_open,
+        name="quality_nonconformance_open",
+    ),
+    path(
+        "quality/nonconformances/<int:pk>/",
+        nonconformances.nonconformance_detail,
+        name="quality_nonconformance",
+    ),
+    path(
+        "quality/nonconformances/<int:pk>/act/",
+        nonconformances.nonconformance_act,
+        name="quality_nonconformance_act",
+    ),
+    path("quality/holds/new/", holds.hold_place, name="quality_hold_place"),
+    path("quality/holds/<int:pk>/release/", holds.hold_release, name="quality_hold_release"),
+    path("quality/checklists/", templates.templates, name="quality_templates"),
+    path("quality/checklists/new/", templates.template_create, name="quality_template_create"),
+    path(f"{VERSION}/", versions.version_detail, name="quality_version"),
+    path(f"{VERSION}/submit/", versions.version_submit, name="quality_version_submit"),
+    path(f"{VERSION}/return/", versions.version_return, name="quality_version_return"),
+    path(f"{VERSION}/approve/", versions.version_approve, name="quality_version_approve"),
+    path(f"{VERSION}/effective/", versions.version_effective, name="quality_version_effective"),
+    path(f"{VERSION}/retire/", versions.version_retire, name="quality_version_retire"),
+    path(f"{VERSION}/new-draft/", versions.version_new_draft, name="quality_version_new_draft"),
+    path(f"{VERSION}/attach/", versions.version_attach, name="quality_version_attach"),
+    path(f"{VERSION}/detach/", versions.version_detach, name="quality_version_detach"),
+    path(f"{VERSION}/assign/", versions.version_assign, name="quality_version_assign"),
+    path(f"{VERSION}/items/", items.item_save, name="quality_item_add"),
+    path(f"{VERSION}/items/<int:item_pk>/", items.item_save, name="quality_item_save"),
+    path(f"{VERSION}/items/<int:item_pk>/move/", items.item_move, name="quality_item_move"),
+    path("quality/sops/", sops.sops, name="quality_sops"),
+    path("quality/sops/new/", sops.sop_create, name="quality_sop_create"),
+    path("quality/sops/versions/<int:pk>/", sops.sop_version, name="quality_sop_version"),
+    path("quality/sops/versions/<int:pk>/act/", sops.sop_act, name="quality_sop_act"),
+]
+
+urlpatterns = [*tablet.urlpatterns, *desk, *files.urlpatterns]

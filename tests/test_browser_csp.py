@@ -16,7 +16,7 @@ from tests.test_browser_tablet import badge_in, bind_tablet
 from workorders import services as production
 from workorders.tests.factories import reasons, released_order
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pass-word-1"
 
 # Every violation the browser reports, as the page saw it; Chromium also logs each to the console.

@@ -5,7 +5,7 @@ import pytest
 from mes import roles
 from tests.conftest import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_badge_and_pin_sign_in_at_a_bound_workstation(asgi_server, tablet_page, make_user, workstation):

@@ -8,12 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from mes import roles
-from tests.conftest import ServerProcess, screenshot
-from tests.conftest import test_database_url as database_url
+from mes.tests.servers import Uvicorn
+from mes.tests.servers import test_database_url as database_url
+from tests.conftest import screenshot
 from tests.test_browser_tablet import badge_in, bind_tablet
 from workorders.tests.factories import reasons, released_order
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def own_server(django_db_blocker):
             "LIVE_HEARTBEAT_SECONDS": "2",
         }
     )
-    server = ServerProcess(env, "live-server").start()
+    server = Uvicorn(env, "live-server").start()
     yield server
     server.stop()
 

@@ -14,7 +14,7 @@ from tests.conftest import screenshot
 from workorders import services as production
 from workorders.tests.factories import released_order
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pass-word-1"
 ITEMS = [
     {"kind": "check", "prompt": "Work area clean"},

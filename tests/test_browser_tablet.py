@@ -11,7 +11,7 @@ from workorders.models import ProductionEvent
 from workorders.states import EventKind
 from workorders.tests.factories import key, reasons, released_order
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SLOW = 30_000  # ms: a retry after the network returns waits at most one backoff step
 

@@ -12,7 +12,7 @@ from mes import roles
 from tests.conftest import screenshot
 from traceability.tests.factories import genealogy
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pass-word-1"
 
 

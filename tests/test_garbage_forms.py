@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from integration.models import OutboxMessage
 from mes import roles
 from mes.models import Kiosk
-from mes.tests.factories import WorkstationFactory
+from mes.tests.factories import WorkstationFactory, signed_in
 from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, garbage_settings, row_counts
 from quality import services as quality
 from quality.models import ChecklistItem
@@ -73,20 +73,7 @@ def _at(template: str) -> Callable[[dict], str]:
 CREDENTIALS = ("password", "badge_number", "pin")
 TAP = ("kind", "idempotency_key", "occurred_at", "quantity", "reason", "note", "lot", "operation")
 ITEM = ("kind", "prompt", "help_text", "unit", "lsl", "usl", "target", "decimals", "choices", "required")
-VERSION_ACT = (
-    "action",
-    "reason",
-    "comment",
-    "routing_operation",
-    "trigger",
-    "every_n_units",
-    "attachment",
-    "schedule",
-    "workstation",
-    "line",
-    "weekday",
-    *CREDENTIALS,
-)
+VERSION = "/quality/checklists/versions/{version}/"
 SOP_ACT = ("action", "body", "caption", "reason", "routing_operation", *CREDENTIALS)
 REPORT = ("kind", "code", "direction", "model", "record", "user", "start", "end")
 
@@ -107,6 +94,43 @@ FORMS: dict[str, Form] = {
         choices={"workstation": ("{spare_workstation}",)},
     ),
     "kiosk_revoke": Form(_at("/tablets/{spare_kiosk}/unbind/"), ("reason",), who=SUPERVISOR),
+    "person_create": Form(
+        _at("/people/new/"),
+        (
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "badge_number",
+            "role",
+            "sites",
+            "all_sites",
+            "reason",
+        ),
+        who=SUPERVISOR,
+        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",)},
+    ),
+    "person_edit": Form(
+        _at("/people/{person}/"),
+        (
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "badge_number",
+            "role",
+            "sites",
+            "all_sites",
+            "reason",
+        ),
+        who=SUPERVISOR,
+        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",)},
+    ),
+    "person_issue_pin": Form(_at("/people/{person}/pin/"), ("reason",), who=SUPERVISOR),
+    "person_deactivate": Form(_at("/people/{person}/deactivate/"), ("reason",), who=SUPERVISOR),
+    "tablet_change_pin": Form(
+        _at("/tablet/pin/"), ("old_pin", "new_pin", "new_pin_again"), who=TABLET, logs=SIGN_IN
+    ),
     "healthz": Form(_at("/healthz"), who=ANONYMOUS),
     "ping": Form(_at("/ping"), who=SUPERVISOR),
     # production: the board, the tablet, the dashboards and andon, lots
@@ -244,28 +268,32 @@ FORMS: dict[str, Form] = {
         choices={"site": ("{site}",)},
     ),
     "quality_version": Form(_at("/quality/checklists/versions/{version}/"), who=QUALITY),
-    "quality_version_act": Form(
-        _at("/quality/checklists/versions/{version}/act/"),
-        VERSION_ACT,
+    "quality_version_submit": Form(_at(VERSION + "submit/"), who=QUALITY),
+    "quality_version_return": Form(_at(VERSION + "return/"), ("reason",), who=QUALITY),
+    "quality_version_approve": Form(
+        _at(VERSION + "approve/"), ("comment", *CREDENTIALS), who=QUALITY, logs=SIGN_IN
+    ),
+    "quality_version_effective": Form(_at(VERSION + "effective/"), who=QUALITY),
+    "quality_version_retire": Form(_at(VERSION + "retire/"), ("reason",), who=QUALITY),
+    "quality_version_new_draft": Form(_at(VERSION + "new-draft/"), ("reason",), who=QUALITY),
+    "quality_version_attach": Form(
+        _at(VERSION + "attach/"),
+        ("routing_operation", "trigger", "every_n_units"),
         who=QUALITY,
-        logs=SIGN_IN,
         choices={
-            "action": (
-                "submit",
-                "return",
-                "approve",
-                "effective",
-                "retire",
-                "new_draft",
-                "attach",
-                "detach",
-                "assign",
-            ),
             "routing_operation": ("{routing_operation}",),
+            "trigger": ("at_start", "at_end", "every_n_units"),
+        },
+    ),
+    "quality_version_detach": Form(_at(VERSION + "detach/"), ("attachment",), who=QUALITY),
+    "quality_version_assign": Form(
+        _at(VERSION + "assign/"),
+        ("schedule", "workstation", "line", "weekday"),
+        who=QUALITY,
+        choices={
             "workstation": ("{workstation}",),
             "line": ("{line}",),
             "schedule": ("daily", "weekly", "on_demand"),
-            "trigger": ("at_start", "at_end", "every_n_units"),
         },
     ),
     "quality_item_add": Form(
@@ -324,6 +352,14 @@ FORMS: dict[str, Form] = {
     ),
     "report_detail": Form(_at("/reports/{report}/"), who=AUDITOR),
     "report_download": Form(_at("/reports/{report}/download/"), who=AUDITOR),
+    # quality's review of an order's production record
+    "record_comment": Form(_at("/records/{order_number}/comments/"), ("exception_key", "text"), who=QUALITY),
+    "record_release": Form(
+        _at("/records/{order_number}/release/"), ("password", "comment"), who=QUALITY, logs=SIGN_IN
+    ),
+    "record_reject": Form(
+        _at("/records/{order_number}/reject/"), ("password", "comment"), who=QUALITY, logs=SIGN_IN
+    ),
 }
 
 
@@ -369,10 +405,7 @@ def _probe_url(name: str, route: str, plant: dict) -> str:
 
 
 def _signed_in(user) -> Client:
-    client = Client(raise_request_exception=False)
-    response = client.post("/login/", {"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302, response.content[:300]
-    return client
+    return signed_in(Client(raise_request_exception=False), user)
 
 
 def _bound_tablet(supervisor, workstation) -> Client:
@@ -421,7 +454,7 @@ def plant(site, make_user, supervisor, operator):
         user=auditor, kind="trace_csv", params={"code": lot.code, "direction": "backward"}
     )
     tablet = _bound_tablet(supervisor, station)
-    assert tablet.post("/tablet/sign-in/", {"badge_number": "1001", "pin": "1234"}).status_code == 302
+    signed_in(tablet, operator, on_tablet=True)
     spare = _signed_in(supervisor)
     assert spare.post("/tablets/", {"workstation": spare_station.pk, "name": "Spare"}).status_code == 302
     message = OutboxMessage.objects.order_by("pk").first()
@@ -446,7 +479,9 @@ def plant(site, make_user, supervisor, operator):
         "template": template.pk,
         "assignment": assignment.pk,
         "spare_kiosk": Kiosk.objects.get(workstation=spare_station).pk,
+        "person": operator.pk,
         "order": order.pk,
+        "order_number": order.number,
         "andon": andon.pk,
         "message": message.pk if message else 1,
         "run": run.pk,
@@ -637,22 +672,10 @@ FOUND = [
     ("quality_hold_place", {"work_order": "²", "reason": "Check", "idempotency_key": KEY}, "work_order"),
     ("quality_template_create", {"site": "²", "code": "CL7", "title": "Checklist CL7"}, "site"),
     ("quality_sop_create", {"site": "-1", "code": "SOP-7", "title": "Deburring"}, "site"),
-    (
-        "quality_version_act",
-        {"action": "attach", "routing_operation": "abc", "trigger": "at_start"},
-        "routing_operation",
-    ),
-    ("quality_version_act", {"action": "detach", "attachment": "²"}, "attachment"),
-    (
-        "quality_version_act",
-        {"action": "assign", "schedule": "on_demand", "workstation": "1.5"},
-        "workstation",
-    ),
-    (
-        "quality_version_act",
-        {"action": "assign", "schedule": "weekly", "line": "{line}", "weekday": "²"},
-        "weekday",
-    ),
+    ("quality_version_attach", {"routing_operation": "abc", "trigger": "at_start"}, "routing_operation"),
+    ("quality_version_detach", {"attachment": "²"}, "attachment"),
+    ("quality_version_assign", {"schedule": "on_demand", "workstation": "1.5"}, "workstation"),
+    ("quality_version_assign", {"schedule": "weekly", "line": "{line}", "weekday": "²"}, "weekday"),
     ("quality_sop_act", {"action": "attach", "routing_operation": "1.5"}, "routing_operation"),
 ]
 

@@ -158,6 +158,12 @@ ENDPOINTS: dict[tuple[str, str], Target] = {
         logs=INBOUND,
     ),
     ("erp_bulk", "POST"): Target(lambda p: "/api/v1/erp/bulk/", ("records",), logs=INBOUND),
+    ("api_record_release", "POST"): Target(
+        lambda p: f"/api/v1/records/{p['order_number']}/release/", ("password", "comment"), logs=SIGN_IN
+    ),
+    ("api_record_reject", "POST"): Target(
+        lambda p: f"/api/v1/records/{p['order_number']}/reject/", ("password", "comment"), logs=SIGN_IN
+    ),
 }
 
 

@@ -25,14 +25,14 @@ from integration.states import MessageStatus as M
 from integration.tests.support import FakeErpProcess, start_order
 from mes import roles
 from mes.tests.factories import UserFactory, WorkstationFactory
-from tests import conftest as e2e
+from mes.tests.servers import free_port, test_database_url, wait_until
 from workorders.models import ProductionEvent, WorkOrder
 from workorders.tests.factories import reasons as make_reasons
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 BASE_DIR = Path(__file__).resolve().parents[1]
 ARTIFACTS = BASE_DIR / "test-artifacts"
@@ -43,7 +43,7 @@ class RedisBroker:
     """A redis-server of this test's own, so it can be stopped and started at will."""
 
     def __init__(self):
-        self.port = e2e.free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -173,7 +173,7 @@ class Worker:
 def plant(django_db_setup, django_db_blocker, tmp_path_factory):
     """The fake ERP, the test's own broker, and the environment of a worker on the test database."""
     with django_db_blocker.unblock():
-        db_url = e2e.test_database_url()
+        db_url = test_database_url()
     erp = FakeErpProcess(log_name="integration-faults-erp").start()
     broker = RedisBroker().start()
     env = dict(os.environ)
@@ -293,7 +293,7 @@ def test_erp_errors_and_timeouts_for_a_while_then_everything_arrives_once(plant,
     erp = plant["erp"]
     erp.faults(error_rate=0.5, timeout_rate=0.2, hang_seconds=1.5)
     _record(floor, 30)
-    time.sleep(3)
+    wait_until(lambda: (s := erp.stats())["errors"] > 0 and s["timeouts"] > 0, 30, "the ERP never failed")
     assert not _all_acknowledged()
     erp.faults()
     _settle(erp)

@@ -15,14 +15,14 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from mes import roles
-from tests.conftest import ServerProcess
-from tests.conftest import test_database_url as database_url
+from mes.tests.servers import Uvicorn
+from mes.tests.servers import test_database_url as database_url
 from workorders.tests.factories import reasons, released_order
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -41,7 +41,7 @@ def two_servers(django_db_blocker):
             "REDIS_PREFIX": settings.REDIS_PREFIX,  # one instance with this process: its groups
         }
     )
-    servers = [ServerProcess(env, f"scaleout-{i}").start() for i in (1, 2)]
+    servers = [Uvicorn(env, f"scaleout-{i}").start() for i in (1, 2)]
     yield servers
     for server in servers:
         server.stop()

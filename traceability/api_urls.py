@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from traceability import api
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("reports/", api.ReportJobListCreate.as_view(), name="api_reports"),
     path("reports/<int:pk>/", api.ReportJobDetail.as_view(), name="api_report_detail"),
     path("reports/<int:pk>/download/", api.ReportJobDownload.as_view(), name="api_report_download"),
+    path("", include("traceability.record.api_urls")),
 ]

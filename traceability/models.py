@@ -1,11 +1,16 @@
 """Report jobs: exports that take more than a moment are built in the background (a Celery task,
-or a thread of the server in the embedded mode) with a visible state, progress and result."""
+or a thread of the server in the embedded mode) with a visible state, progress and result; and the
+review of an order's production record (released or rejected with an e-signature)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+
+from mes.history import HistoricalRecords
+from mes.transitions import Transitions
+from workorders.models import WorkOrder
 
 
 class ReportKind(models.TextChoices):
@@ -54,3 +59,84 @@ class ReportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (ReportStatus.DONE, ReportStatus.FAILED)
+
+
+# --- the review of an order's production record ------------------------------------------------
+# A record with no review row is "open". Releasing or rejecting stores the hash of the record as it
+# was decided (`record_hash`) and signs the review row, whose signed content holds that hash: the
+# signature proves the hash, and the hash, compared with the record assembled now, shows whether
+# what the release covers has changed since (a broken seal). The record itself is a read model
+# (`traceability.record`).
+
+
+class RecordStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_REVIEW = "in_review", "In review"
+    RELEASED = "released", "Released"
+    REJECTED = "rejected", "Rejected"
+
+
+R = RecordStatus
+RECORD_TRANSITIONS = Transitions(
+    R,
+    {
+        R.OPEN: {R.IN_REVIEW, R.RELEASED, R.REJECTED},
+        R.IN_REVIEW: {R.RELEASED, R.REJECTED},
+        # A rejected record goes back to review once production has answered (a new comment),
+        # or is released after all.
+        R.REJECTED: {R.IN_REVIEW, R.RELEASED},
+        R.RELEASED: set(),
+    },
+)
+can_transition_record = RECORD_TRANSITIONS.allowed
+
+
+class RecordReview(models.Model):
+    work_order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="record_review")
+    status = models.CharField(max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW)
+    record_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the record when it was released or rejected."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        indexes = [models.Index(fields=["status", "decided_at"], name="record_review_status")]
+        permissions = [("review_record", "Review, release and reject production records")]
+
+    def __str__(self) -> str:
+        return f"Record of {self.work_order.number} ({self.get_status_display()})"
+
+    def signature_content(self) -> dict:
+        """What a release or rejection signs: the order and the hash of its record as decided."""
+        return {
+            "work_order": self.work_order.number,
+            "status": self.status,
+            "record_hash": self.record_hash,
+        }
+
+
+class RecordComment(models.Model):
+    """A reviewer's comment on one exception of a record (by the exception's stable key).
+    Append-only: a second thought is a new comment."""
+
+    review = models.ForeignKey(RecordReview, on_delete=models.PROTECT, related_name="comments")
+    exception_key = models.CharField(max_length=120)
+    text = models.CharField(max_length=1000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["review", "exception_key"], name="record_comment_key")]
+
+    def __str__(self) -> str:
+        return f"{self.exception_key}: {self.text[:40]}"

@@ -1,13 +1,20 @@
-"""Report jobs: create one (checking what it asks for), and run one (build the file, keep its
-state and progress). The job row is the truth; the task that runs it is only a nudge."""
+"""Report jobs: create one (checking what it asks for), hand it out, and run one (build the file,
+keep its state and progress). The job row is the truth; the task that runs it is only a nudge.
+
+A job is handed out by the task's name (`RUN_TASK`), so this module needn't import the tasks
+that call back into it; without a broker (the embedded mode) it runs in a thread of the server.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 
+from celery import current_app
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +31,7 @@ LEASE = timedelta(minutes=30)
 QUEUED_GRACE = timedelta(minutes=2)
 TRACE_PERMISSION = "workorders.view_lot"
 AUDIT_PERMISSION = "traceability.view_reportjob"
+RUN_TASK = "traceability.run_report_job"
 
 
 def _trace_params(*, user, params: dict) -> dict:
@@ -34,12 +42,6 @@ def _trace_params(*, user, params: dict) -> dict:
         )
     lot = lot_for_trace(user=user, code=str(params.get("code") or ""))
     return {"code": lot.code, "direction": direction}
-
-
-def _audit_params(params: dict) -> dict:
-    from traceability.reports.audit_trail import filter_params
-
-    return filter_params(registry.audit_filter(params))
 
 
 @transaction.atomic
@@ -57,16 +59,37 @@ def report_job_create(*, user, kind: str, params: dict) -> ReportJob:
     else:
         if not (user.has_perm(AUDIT_PERMISSION) and (user.is_superuser or user.all_sites)):
             raise Forbidden("Audit-trail reports are for plant-wide auditors.", code="forbidden")
-        clean = _audit_params(params)
+        clean = registry.audit_params(params)
     job = ReportJob.objects.create(kind=kind, params=clean, requested_by=user)
     transaction.on_commit(lambda: _dispatch(job.pk))
     return job
 
 
-def _dispatch(job_id: int) -> None:
-    from traceability import tasks
+def _run_in_thread(job_id: int) -> None:
+    try:
+        close_old_connections()
+        report_job_run(job_id=job_id)
+    except Exception:
+        log.exception("report job %s failed in its thread", job_id)
+    finally:
+        connection.close()
 
-    tasks.enqueue(job_id)
+
+def _dispatch(job_id: int) -> None:
+    """Start a report job: a Celery task with a broker; in the embedded mode a thread (or, with
+    the setting REPORT_JOBS_INLINE, right here — tests and scripts)."""
+    if current_app.conf.task_always_eager:
+        if getattr(settings, "REPORT_JOBS_INLINE", False):
+            report_job_run(job_id=job_id)
+            return
+        threading.Thread(
+            target=_run_in_thread, args=(job_id,), name=f"report-job-{job_id}", daemon=True
+        ).start()
+        return
+    try:
+        current_app.send_task(RUN_TASK, args=[job_id], retry=False)
+    except Exception as exc:  # broker down: the job stays queued; the beat sweep hands it out
+        log.warning("could not queue report job %s (%s)", job_id, exc)
 
 
 def report_jobs_sweep() -> list[int]:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from traceability.views import reports, trace
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("reports/new/", reports.report_create, name="report_create"),
     path("reports/<int:pk>/", reports.report_detail, name="report_detail"),
     path("reports/<int:pk>/download/", reports.report_download, name="report_download"),
+    path("", include("traceability.record.urls")),
 ]

@@ -28,10 +28,11 @@ from django.conf import settings
 from django.urls import path
 from django.utils import timezone
 
+from mes import metrics
 from mes.models import Line, Site
 from mes.selectors import sites_visible_to
 from workorders.live.broadcast import line_group, site_group
-from workorders.selectors.live import line_sequences, line_snapshot, site_snapshot
+from workorders.live.selectors import line_sequences, line_snapshot, site_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +117,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.send_snapshot()
         self.heartbeat = asyncio.ensure_future(self.beat())
+        self.counted = True
+        metrics.DASHBOARDS_CONNECTED.inc()
 
     async def deny(self, code: int, reason: str) -> None:
         await self.send(text_data=json.dumps({"type": "denied", "code": code, "reason": reason}))
         await self.close(code=code, reason=reason)
 
     async def disconnect(self, code) -> None:
+        if getattr(self, "counted", False):
+            metrics.DASHBOARDS_CONNECTED.dec()
+            self.counted = False
         if getattr(self, "heartbeat", None) is not None:
             self.heartbeat.cancel()
         for group in getattr(self, "groups_joined", []):

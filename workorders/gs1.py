@@ -8,6 +8,7 @@ import re
 from django.core.exceptions import ValidationError
 
 from mes.errors import ValidationFailed
+from workorders.states import LotKind
 
 
 def gs1_check_digit(digits: str) -> int:
@@ -47,8 +48,6 @@ def gtin14(gtin: str) -> str:
 def element_fields(lot) -> list[tuple[str, str]]:
     """The (AI, value) pairs of a lot's or serial's label: GTIN (01), production date (11) in the
     site's zone, then lot (10) or serial (21), last because it is of variable length."""
-    from workorders.states import LotKind
-
     product = lot.product
     if not product.gtin:
         raise ValidationFailed(

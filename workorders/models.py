@@ -3,6 +3,9 @@
 The ledger (`ProductionEvent`) is the truth. Operation and order counters and open downtime are
 projections of it, updated in the same transaction and rebuildable from it
 (`manage.py rebuild_projections`).
+
+Longer than most modules on purpose: it is the app's schema (the live picture's models are in
+`workorders.live.models`), one model per record with its constraints; behaviour lives in services.
 """
 
 from __future__ import annotations
@@ -474,7 +477,3 @@ class GenealogyLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent.code} -> {self.child.code}"
-
-
-# The live picture (status projection, andon, machine counters) lives in its own module.
-from workorders.live.models import AndonCall, LineStatus, MachineCounter, WorkstationStatus  # noqa: E402, F401

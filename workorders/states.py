@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from mes.transitions import Transitions
+
 
 class WorkOrderStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -14,23 +16,25 @@ class WorkOrderStatus(models.TextChoices):
 
 
 S = WorkOrderStatus
-WORK_ORDER_TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.RELEASED, S.CANCELLED},
-    S.RELEASED: {S.IN_PROGRESS, S.ON_HOLD, S.CANCELLED},
-    S.IN_PROGRESS: {S.ON_HOLD, S.COMPLETED},
-    S.ON_HOLD: {S.RELEASED, S.IN_PROGRESS, S.CANCELLED},
-    S.COMPLETED: {S.CLOSED},
-    S.CLOSED: set(),
-    S.CANCELLED: set(),
-}
+WORK_ORDER_TRANSITIONS = Transitions(
+    S,
+    {
+        S.DRAFT: {S.RELEASED, S.CANCELLED},
+        S.RELEASED: {S.IN_PROGRESS, S.ON_HOLD, S.CANCELLED},
+        S.IN_PROGRESS: {S.ON_HOLD, S.COMPLETED},
+        S.ON_HOLD: {S.RELEASED, S.IN_PROGRESS, S.CANCELLED},
+        S.COMPLETED: {S.CLOSED},
+        S.CLOSED: set(),
+        S.CANCELLED: set(),
+    },
+)
 # Orders whose operations appear in workstation queues and accept production.
 WORKABLE = {S.RELEASED, S.IN_PROGRESS}
 # Orders still open on the supervisor board.
 OPEN = {S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD, S.COMPLETED}
 
 
-def can_transition(current: str, target: str) -> bool:
-    return target in WORK_ORDER_TRANSITIONS.get(current, set())
+can_transition = WORK_ORDER_TRANSITIONS.allowed
 
 
 class OperationStatus(models.TextChoices):

@@ -30,6 +30,7 @@ from integration.mqtt.payloads import (
     parse_payload,
     parse_topic,
 )
+from mes import metrics
 from mes.errors import MesError
 from mes.models import Workstation
 from workorders.services.andon import andon_raise, andon_resolve_machine
@@ -168,11 +169,13 @@ class Ingestor:
             except BadMessage as exc:
                 self.stats["malformed"] += 1
                 self.stats[f"malformed.{exc.reason}"] += 1
+                metrics.MQTT_MESSAGES.labels(outcome="refused").inc()
                 logger.warning("MQTT message on %s ignored: %s", raw.topic, exc)
                 continue
             pk = self.station(topic)
             if pk is None:
                 self.stats["unknown_workstation"] += 1
+                metrics.MQTT_MESSAGES.labels(outcome="refused").inc()
                 logger.warning("MQTT message for an unknown workstation ignored: %s", raw.topic)
                 continue
             parsed.append((pk, message))
@@ -195,6 +198,7 @@ class Ingestor:
                             self._other(workstation, message)
                 except MesError as exc:
                     self.stats["refused"] += 1
+                    metrics.MQTT_MESSAGES.labels(outcome="refused").inc(len(run))
                     logger.warning("MQTT message at %s refused: %s", workstation, exc)
 
     def _counts(self, workstation, messages: list[CountMessage]) -> None:
@@ -202,6 +206,8 @@ class Ingestor:
         result = machine_counts_record(workstation=workstation, samples=samples, user=self.user())
         self.stats["counts_applied"] += result.applied
         self.stats["duplicates"] += result.duplicates
+        metrics.MQTT_MESSAGES.labels(outcome="recorded").inc(result.applied)
+        metrics.MQTT_MESSAGES.labels(outcome="duplicate").inc(result.duplicates)
         self.stats["counter_resets"] += result.resets
         if result.unassigned:
             self.stats["counts_unassigned"] += int(result.unassigned)
@@ -216,6 +222,7 @@ class Ingestor:
                 reason=message.reason,
             )
             self.stats["states_applied"] += 1
+            metrics.MQTT_MESSAGES.labels(outcome="recorded").inc()
         elif isinstance(message, AlarmMessage):
             if message.active:
                 andon_raise(
@@ -229,3 +236,4 @@ class Ingestor:
             else:
                 andon_resolve_machine(workstation=workstation, kind=message.kind, user=self.user())
             self.stats["alarms_applied"] += 1
+            metrics.MQTT_MESSAGES.labels(outcome="recorded").inc()

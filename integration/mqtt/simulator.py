@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.db import close_old_connections, connection
 
@@ -134,8 +135,6 @@ class LineSimulator:
                 self.client.loop_stop()
 
     def _connect(self) -> None:
-        import paho.mqtt.client as mqtt
-
         host, port, username, password = broker_address(self.url)
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"mes-sim-{uuid.uuid4().hex[:6]}"

@@ -31,6 +31,7 @@ from integration.config import ErpConfig, erp_config
 from integration.connectors import Ack, connector_for
 from integration.models import OutboxMessage
 from integration.states import MessageStatus, can_transition
+from mes import metrics
 from mes.errors import IllegalTransition, NotFound, ValidationFailed
 from mes.models import User
 
@@ -87,6 +88,19 @@ def _send(connector, message: OutboxMessage) -> Ack:
 
 
 def _record(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryReport) -> None:
+    outcome = _record_outcome(message, ack, now, report)
+    metrics.ERP_DELIVERY_ATTEMPTS.labels(outcome=outcome).inc()
+    log.info(
+        "ERP delivery of message %s (key %s, attempt %s): %s",
+        message.pk,
+        message.idempotency_key,
+        message.attempts,
+        outcome,
+        extra={"request_id": message.request_id, "outbox_message": message.pk, "outcome": outcome},
+    )
+
+
+def _record_outcome(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryReport) -> str:
     if ack.ok:
         # A positive acknowledgement is the ERP's word that this key is applied: it holds even if
         # the lease ran out meanwhile and the message was reclaimed.
@@ -99,12 +113,13 @@ def _record(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryRep
             last_error="",
         )
         report.acknowledged += 1
-        return
+        return "acknowledged"
     mine = OutboxMessage.objects.filter(pk=message.pk, status=M.SENT, claim_token=message.claim_token)
     if ack.outcome == "rejected":
         mine.update(status=M.REJECTED, last_error=ack.reason, lease_until=None, claim_token=None)
         report.rejected += 1
         log.warning("ERP rejected message %s: %s", message.pk, ack.reason)
+        return "rejected"
     elif message.attempts >= settings.ERP_MAX_ATTEMPTS:
         mine.update(
             status=M.DEAD,
@@ -116,6 +131,7 @@ def _record(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryRep
         log.error(
             "message %s is a dead letter after %s attempts: %s", message.pk, message.attempts, ack.reason
         )
+        return "dead"
     else:
         mine.update(
             status=M.PENDING,
@@ -125,6 +141,7 @@ def _record(message: OutboxMessage, ack: Ack, now: datetime, report: DeliveryRep
             claim_token=None,
         )
         report.retried += 1
+        return "failed"
 
 
 def outbox_deliver_due(
@@ -223,14 +240,16 @@ def _resolve(message_id: int, target: str, user: User, reason: str, verb: str) -
 
 @transaction.atomic
 def outbox_retry(*, message_id: int, user: User, reason: str) -> OutboxMessage:
-    """Send a rejected or dead message again, with the same key, from a fresh count of attempts."""
+    """Send a rejected or dead message again, with the same key, from a fresh count of attempts.
+
+    The message is due at once and goes with the next delivery; the caller asks for that delivery
+    (`integration.delivery.nudge_delivery`) if it wants it now. The outbox services don't nudge
+    themselves: the embedded deliverer that a nudge wakes calls them.
+    """
     message = _resolve(message_id, M.PENDING, user, reason, "retry")
     message.attempts = 0
     message.next_attempt_at = timezone.now()
     message.save(update_fields=["status", "attempts", "next_attempt_at"])
-    from integration.handlers import nudge_delivery
-
-    transaction.on_commit(nudge_delivery, robust=True)
     return message
 
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
+from mes.tests.servers import ARTIFACTS, ServerProcess, answers, free_port, server_env
 from workorders import services
 from workorders.tests.factories import key, released_order
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-ARTIFACTS = BASE_DIR / "test-artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -67,48 +54,22 @@ def start_order(
     return StartedOrder(order, operation, operation.workstation, operator)
 
 
-class FakeErpProcess:
+class FakeErpProcess(ServerProcess):
     """`manage.py fake_erp --port N` in its own process; a real HTTP server on loopback."""
 
-    def __init__(self, *, port: int | None = None, log_name: str = "fake-erp", extra_args=()):
+    def __init__(
+        self, *, port: int | None = None, log_name: str = "fake-erp", extra_args=(), timeout: float = 30
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.log_path = ARTIFACTS / f"{log_name}.log"
-        self.extra_args = list(extra_args)
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30) -> FakeErpProcess:
-        env = dict(os.environ)
-        env.setdefault("SECRET_KEY", "fake-erp-test")
-        env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "fake_erp", "--port", str(self.port), *self.extra_args],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"fake ERP exited: see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/_stats", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"fake ERP did not answer within {timeout} s: see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        super().__init__(
+            [sys.executable, "manage.py", "fake_erp", "--port", str(self.port), *extra_args],
+            env=server_env(),
+            log_path=ARTIFACTS / f"{log_name}.log",
+            ready=answers(f"{self.url}/_stats"),
+            timeout=timeout,
+            name="fake ERP",
+        )
 
     # --- control ---
     def control(self, path: str, body: dict | None = None) -> dict:

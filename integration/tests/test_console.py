@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -179,3 +180,63 @@ def test_a_dead_letter_alerts_the_people_who_resolve_messages(
     with django_capture_on_commit_callbacks(execute=True):
         services.outbox_deliver_due()
     assert len(mailoutbox) == 1
+
+
+def _dead_letter(started) -> OutboxMessage:
+    started.good(1)
+    message = OutboxMessage.objects.first()
+    OutboxMessage.objects.filter(pk=message.pk).update(status=M.DEAD, last_error="ERP answered 500")
+    return message
+
+
+def test_a_retry_without_a_reason_shows_the_refusal_at_the_reason_field(client_for, supervisor, started):
+    message = _dead_letter(started)
+
+    response = client_for(supervisor).post(f"/integration/messages/{message.pk}/retry/", {"reason": "  "})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    card = html[html.index(f'id="message-{message.pk}"') :]
+    assert (
+        '<input name="reason" required placeholder="Why retry or skip?" value="  " aria-invalid="true"'
+        in card
+    )
+    assert (
+        f'<p class="error" id="reason-error-{message.pk}" role="alert">Say why you retry this message.</p>'
+        in card
+    )
+    message.refresh_from_db()
+    assert message.status == M.DEAD
+
+
+def test_a_refused_htmx_retry_answers_the_card_with_what_was_typed_and_a_notice(
+    client_for, supervisor, started
+):
+    message = _dead_letter(started)
+    client = client_for(supervisor)
+    url = f"/integration/messages/{message.pk}/retry/"
+    # Someone else booked it meanwhile: the retry is refused, the reason typed stays in the card.
+    OutboxMessage.objects.filter(pk=message.pk).update(status=M.SKIPPED)
+
+    response = client.post(url, {"reason": "ERP back after maintenance"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "<h1>" not in html and f'id="message-{message.pk}"' in html
+    assert 'value="ERP back after maintenance"' in html
+    assert "it can&#x27;t be retried" in html
+    notice = json.loads(response["HX-Trigger"])["mes:notice"]
+    assert notice["level"] == "error" and "can't be retried" in notice["message"]
+
+
+def test_an_htmx_retry_removes_the_card_and_says_what_became_of_the_message(client_for, supervisor, started):
+    message = _dead_letter(started)
+
+    response = client_for(supervisor).post(
+        f"/integration/messages/{message.pk}/retry/", {"reason": "ERP back"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200 and response.content == b""
+    assert json.loads(response["HX-Trigger"]) == {
+        "mes:notice": {"level": "success", "message": f"Message {message.pk}: pending."}
+    }

@@ -10,6 +10,7 @@ from django.utils import timezone
 from integration import services
 from integration.models import OutboxMessage
 from integration.states import MessageStatus as M
+from mes.tests.servers import wait_until
 from workorders.models import ProductionEvent
 
 
@@ -162,20 +163,14 @@ def test_every_committed_event_of_interest_has_exactly_one_message(started, fake
     assert OutboxMessage.objects.count() == ProductionEvent.objects.filter(kind__in=kinds).count()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_after_commit_the_embedded_deliverer_sends_without_being_asked(started, fake_erp):
-    import time
-
     from integration import embedded
 
     embedded.enabled = True
     try:
         started.good(1)  # commits (transactional test): the on-commit nudge wakes the deliverer thread
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if not OutboxMessage.objects.exclude(status=M.ACKNOWLEDGED).exists():
-                break
-            time.sleep(0.1)
+        wait_until(lambda: not OutboxMessage.objects.exclude(status=M.ACKNOWLEDGED).exists(), 15, "not sent")
     finally:
         embedded.stop()
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {M.ACKNOWLEDGED}

@@ -13,14 +13,14 @@ import pytest
 from integration.mqtt.ingestor import Ingestor
 from integration.mqtt.payloads import BadMessage, parse_payload, parse_topic
 from mes import roles
-from tests.conftest import ARTIFACTS, free_port
+from mes.tests.servers import ARTIFACTS, accepts, free_port, wait_until
 from workorders.live.models import AndonCall, MachineCounter, WorkstationStatus
 from workorders.models import Downtime, ProductionEvent
 from workorders.states import EventKind
 from workorders.tests.factories import key, reasons, released_order
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 class Broker:
@@ -38,16 +38,8 @@ class Broker:
         self.process = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            import socket
-
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("mosquitto did not start")
+        wait_until(accepts(self.port), 10, "mosquitto did not start")
+        return self
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -103,7 +95,7 @@ def publisher(broker):
 @pytest.fixture
 def line(make_user, workstation):
     reasons()
-    from workorders.live.demo import seed_machine_reasons
+    from workorders.demo.live import seed_machine_reasons
 
     seed_machine_reasons(lambda _: None)
     supervisor = make_user(roles.SUPERVISOR, username="sam")
@@ -227,7 +219,7 @@ def test_the_ingest_command_records_counts_across_a_broker_restart_and_stops_cle
 
     from django.conf import settings
 
-    from tests.conftest import BASE_DIR, test_database_url
+    from mes.tests.servers import BASE_DIR, test_database_url
 
     env = {
         **os.environ,

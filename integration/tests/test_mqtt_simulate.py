@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from mes import roles
-from workorders.live.demo import seed_machine_reasons
+from workorders.demo.live import seed_machine_reasons
 from workorders.live.models import LineStatus, MachineCounter
 from workorders.models import ProductionEvent
 from workorders.states import EventKind
@@ -32,7 +32,7 @@ def test_simulator_without_a_broker_moves_the_line(
     assert LineStatus.objects.get(pk=workstation.line_id).sequence > 2
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
     make_user, workstation, monkeypatch, settings
 ):

@@ -1,9 +1,14 @@
-"""Test data for the plant kernel; other apps' tests build on these."""
+"""Test data for the plant kernel, and clients signed in as its people; other apps' tests build on
+these."""
+
+import time
 
 import factory
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from mes import roles
+from mes.middleware import SESSION_LAST_SEEN, SESSION_ON_TABLET
 from mes.models import Line, Site, User, Workstation
 
 
@@ -66,3 +71,16 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.badge_number, pin = extracted
             self.set_pin(pin)
             self.save()
+
+
+def signed_in(client: Client, user, *, on_tablet: bool = False) -> Client:
+    """`client` with `user` signed in as the sign-in pages sign a person in (at the desk, or with
+    a badge on a tablet), idle-time clock included, without going through them: the tests of the
+    sign-in pages themselves go through them."""
+    backend = "mes.auth.BadgePinBackend" if on_tablet else "mes.auth.PermissionBackend"
+    client.force_login(user, backend=backend)
+    session = client.session
+    session[SESSION_LAST_SEEN] = time.time()
+    session[SESSION_ON_TABLET] = on_tablet
+    session.save()
+    return client

@@ -274,12 +274,12 @@ def test_seals_of_a_history_table_dropped_on_purpose_still_verify_and_a_vanished
 
     def seal_with_part(number, previous, table):
         parts = [(table, [[1, 3]], 3, "ab" * 32)]
-        digest = audit._seal_digest(parts)
+        digest = audit.seal_digest(parts)
         seal = AuditSeal.objects.create(
             number=number,
             previous_hash=previous,
             digest=digest,
-            hash=audit._chain(previous, digest),
+            hash=audit.chain_hash(previous, digest),
             row_count=3,
             sealed_at=timezone.now(),
             trigger=audit.Trigger.COMMAND,
@@ -352,13 +352,13 @@ def test_a_row_committed_late_below_the_sealed_ids_is_sealed_by_the_next_seal():
         late.delete()  # not yet visible when the first seal runs
     first = seal_audit_trail()[0]
     state = first.state["mes_historicalsite"]
-    assert audit._in_ranges(late_id, [p[:2] for p in state["pending"]])
+    assert audit.in_ranges(late_id, [p[:2] for p in state["pending"]])
 
     Site.history.model.objects.create(**values)  # ... the slow transaction commits
     second = seal_audit_trail()[0]
     part = second.parts.get(table="mes_historicalsite")
     assert part.ranges == [[late_id, late_id]]
-    assert not audit._in_ranges(late_id, [p[:2] for p in second.state["mes_historicalsite"]["pending"]])
+    assert not audit.in_ranges(late_id, [p[:2] for p in second.state["mes_historicalsite"]["pending"]])
     assert audit_verify().ok
 
 
@@ -374,7 +374,7 @@ def test_a_row_slipped_into_an_abandoned_gap_fails_the_verify(settings):
     seal_audit_trail()
     SiteFactory()
     second = seal_audit_trail()[0]
-    assert audit._in_ranges(gap_id, second.state["mes_historicalsite"]["abandoned"])
+    assert audit.in_ranges(gap_id, second.state["mes_historicalsite"]["abandoned"])
     assert audit_verify().ok
 
     Site.history.model.objects.create(**values)
@@ -408,7 +408,7 @@ def test_canonical_rows_are_the_same_whatever_the_database_returns():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_sealers_at_once_never_fork_the_chain():
     SiteFactory.create_batch(5)
     errors = []

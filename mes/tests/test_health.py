@@ -6,7 +6,7 @@ import pytest
 from channels.layers import channel_layers
 
 from config.settings import redis_channel_layer
-from mes.tests.subprocess_django import django_json
+from mes.tests.servers import django_json
 
 CLOSED_PORT = 9  # the discard port: nothing listens there on this machine or in CI
 

@@ -10,8 +10,7 @@ def counts():
     return [m.objects.count() for m in (Site, Line, Workstation, Shift, User)]
 
 
-def test_seed_demo_builds_the_demo_plant_and_is_idempotent(db, capsys):
-    call_command("seed_demo")
+def test_seed_demo_builds_the_demo_plant_and_is_idempotent(demo_plant, db, capsys):
     first = counts()
     assert first == [2, 4, 11, 5, len(demo.DEMO_LOGINS)]
     assert sorted(Line.objects.values_list("name", flat=True)) == [
@@ -30,8 +29,7 @@ def test_seed_demo_builds_the_demo_plant_and_is_idempotent(db, capsys):
         assert login.username in output and login.password in output
 
 
-def test_every_demo_login_works_with_its_role_and_sees_its_sites(db):
-    call_command("seed_demo")
+def test_every_demo_login_works_with_its_role_and_sees_its_sites(demo_plant, db):
     for login in demo.DEMO_LOGINS:
         user = authenticate(username=login.username, password=login.password)
         assert user is not None, login.username

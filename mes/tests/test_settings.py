@@ -1,6 +1,6 @@
 """The embedded default and the production variables switch the parts for real."""
 
-from mes.tests.subprocess_django import django_json, run_manage, run_python
+from mes.tests.servers import django_json, run_manage, run_python
 
 READ_SETTINGS = """
 from django.conf import settings

@@ -14,7 +14,8 @@ from mes.models import Kiosk, SignInAttempt, SignInCounter
 from mes.signatures import Signature
 from mes.tests.factories import SiteFactory, WorkstationFactory
 from mes.tests.threads import run_in_threads
-from workorders.models import AndonCall, ProductionEvent
+from workorders.live.models import AndonCall
+from workorders.models import ProductionEvent
 from workorders.tests.factories import key, released_order
 
 PASSWORD = "pass-word-1"
@@ -365,7 +366,7 @@ def test_an_operator_whose_site_was_taken_away_can_no_longer_act_at_the_tablet(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_wrong_passwords_check_no_more_than_the_limit(operator, settings):
     # The production hasher, so that each check takes as long as it does in a plant.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]

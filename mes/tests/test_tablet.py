@@ -55,6 +55,19 @@ def test_binding_needs_a_name_and_a_visible_workstation(supervisor, client_for, 
     assert not Kiosk.objects.exists()
 
 
+def test_a_refused_binding_shows_the_error_at_its_field_and_keeps_what_was_typed(
+    supervisor, client_for, workstation
+):
+    response = client_for(supervisor).post("/tablets/", {"workstation": workstation.pk, "name": "  "})
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors == {"name": ["Name the tablet so it can be found later."]}
+    page = response.content.decode()
+    assert f'<option value="{workstation.pk}" selected>' in page  # the workstation chosen stays chosen
+    assert 'id="name-error">Name the tablet so it can be found later.</p>' in page
+    assert not Kiosk.objects.exists()
+
+
 def test_an_unbound_tablet_offers_no_badge_sign_in(client, db):
     page = client.get("/tablet/sign-in/")
     assert "not bound" in page.content.decode()
@@ -168,8 +181,10 @@ def test_a_desk_session_outlives_the_tablet_limit(supervisor, client_for, settin
 def test_unbinding_a_tablet_stops_its_cookie(bound_tablet, supervisor, client_for):
     kiosk = Kiosk.objects.get()
     desk = client_for(supervisor)
-    assert desk.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": ""}).status_code == 302
+    refused = desk.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": " "})
+    assert refused.status_code == 400
     assert Kiosk.objects.get().revoked_at is None  # a reason is required
+    assert refused.context["revoke_form"].errors["reason"] == ["Say why the tablet is unbound."]
     desk.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": "Tablet broken"})
     kiosk.refresh_from_db()
     assert kiosk.revoked_by == supervisor

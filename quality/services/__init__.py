@@ -1,6 +1,5 @@
 """Every write of quality goes through these functions."""
 
-from quality.services._common import Done
 from quality.services.attachments import (
     operation_checklist_attach,
     operation_checklist_detach,
@@ -14,6 +13,7 @@ from quality.services.nonconformances import (
     nonconformance_investigate,
     nonconformance_open,
 )
+from quality.services.requests import Done
 from quality.services.runs import (
     checklist_response_correct,
     checklist_run_save_progress,

@@ -7,7 +7,7 @@ from django.db import transaction
 from mes.errors import ValidationFailed
 from mes.models import User
 from quality.models import ChecklistTemplate, OperationChecklist, OperationSop, SopDocument
-from quality.services._common import lock, require, save
+from quality.services.records import lock, require, save
 from quality.states import Trigger
 from workorders.models import RoutingOperation
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from mes.errors import ValidationFailed
 from mes.models import Line, User, Workstation
 from quality.models import ChecklistTemplate, FormAssignment
-from quality.services._common import require, save
+from quality.services.records import require, save
 from quality.states import Schedule
 
 

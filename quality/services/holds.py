@@ -17,7 +17,8 @@ from mes.models import User
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
 from quality.live import announce
 from quality.models import Hold, Nonconformance
-from quality.services._common import Done, lock, replayed, require, run_once, save
+from quality.services.records import lock, require, save
+from quality.services.requests import Done, replayed, run_once
 from quality.states import HoldStatus, HoldTarget
 from workorders import services as production
 from workorders.models import ReasonCode, WorkOrder

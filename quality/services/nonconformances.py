@@ -8,17 +8,17 @@ import uuid
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from mes.errors import Forbidden, IllegalTransition, ValidationFailed, full_clean
+from mes.errors import Forbidden, ValidationFailed, full_clean
 from mes.models import Site, User, Workstation
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
 from quality.live import announce
 from quality.models import ChecklistResponse, ChecklistRun, Nonconformance
-from quality.services._common import Done, lock, require, run_once, save
+from quality.services.records import lock, require, save
+from quality.services.requests import Done, run_once
 from quality.states import (
     NONCONFORMANCE_TRANSITIONS,
     Disposition,
     NonconformanceStatus,
-    can_transition_nonconformance,
 )
 from workorders.models import WorkOrder, WorkOrderOperation
 
@@ -131,13 +131,7 @@ def nonconformance_open(
 
 
 def _move(nc: Nonconformance, target: str, user: User, reason: str, fields: list[str]) -> None:
-    if not can_transition_nonconformance(nc.status, target):
-        allowed = ", ".join(sorted(NONCONFORMANCE_TRANSITIONS[nc.status])) or "nothing"
-        raise IllegalTransition(
-            f"{nc.number} is {nc.get_status_display().lower()}: it can't become {N(target).label.lower()} "
-            f"(it can become: {allowed}).",
-            field="status",
-        )
+    NONCONFORMANCE_TRANSITIONS.require(nc.status, target, record=nc.number)
     nc.status = target
     save(nc, user=user, reason=reason, fields=["status", *fields])
     announce(nc)

@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -26,8 +27,11 @@ from quality.models import (
     FormAssignment,
     OperationChecklist,
 )
-from quality.services._common import Done, image_format, lock, run_once, save
+from quality.services.nonconformances import open_for_response
+from quality.services.records import lock, save
+from quality.services.requests import Done, run_once
 from quality.services.templates import effective_version
+from quality.services.uploads import image_format
 from quality.states import ItemKind, RunStatus, Trigger
 from workorders.models import WorkOrderOperation
 
@@ -242,8 +246,6 @@ def checklist_run_save_progress(*, run_id: int, item_id: int, value, user: User,
             cleaned, verdict = None, {"ok": False, "in_spec": None, "error": exc.message}
         stored = value
         if cleaned and "photo_upload" in cleaned:
-            from django.core.files.storage import default_storage
-
             upload = cleaned["photo_upload"]
             stored = default_storage.save(f"quality/photos/drafts/{run.pk}/{upload.name}", upload)
             stored = stored if stored.startswith("quality/photos/") else f"quality/photos/{stored}"
@@ -321,8 +323,6 @@ def checklist_run_submit(
         )
 
     def act() -> ChecklistRun:
-        from quality.services.nonconformances import open_for_response
-
         if run_id is not None:
             run = lock(ChecklistRun, run_id, "version", "template")
             if run.workstation_id != workstation.pk:
@@ -382,8 +382,6 @@ def checklist_response_correct(
         raise ValidationFailed("Say why the answer is corrected.", field="reason", code="required")
 
     def act() -> ChecklistResponse:
-        from quality.services.nonconformances import open_for_response
-
         old = lock(ChecklistResponse, response_id, "item", "run")
         if ChecklistResponse.objects.filter(supersedes=old).exists():
             raise Conflict("This answer was corrected already; correct the latest one.", code="superseded")

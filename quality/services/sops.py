@@ -10,7 +10,8 @@ from mes.models import Site, User, Workstation
 from mes.selectors import site_is_visible_to
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
-from quality.services._common import image_format, lock, require, save
+from quality.services.records import lock, require, save
+from quality.services.uploads import image_format
 from quality.states import VersionStatus
 
 V = VersionStatus

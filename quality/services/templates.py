@@ -11,7 +11,7 @@ from mes.errors import Conflict, ValidationFailed, full_clean
 from mes.models import Site, User
 from quality.models import ChecklistItem, ChecklistTemplate, ChecklistTemplateVersion
 from quality.services import versions
-from quality.services._common import lock, require, save
+from quality.services.records import lock, require, save
 from quality.states import FROZEN, ItemKind, VersionStatus
 
 V = VersionStatus

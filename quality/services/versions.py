@@ -11,24 +11,18 @@ from __future__ import annotations
 from django.db import models, transaction
 from django.utils import timezone
 
-from mes.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
 from quality.models import QualitySettings
-from quality.services._common import lock, save
-from quality.states import FROZEN, VERSION_TRANSITIONS, VersionStatus, can_transition_version
+from quality.services.records import lock, save
+from quality.states import FROZEN, VERSION_TRANSITIONS, VersionStatus
 
 V = VersionStatus
 
 
 def check_transition(version, target: str) -> None:
-    if not can_transition_version(version.status, target):
-        allowed = ", ".join(sorted(VERSION_TRANSITIONS[version.status])) or "nothing"
-        raise IllegalTransition(
-            f"Version {version.version} is {version.get_status_display().lower()}: it can't become "
-            f"{V(target).label.lower()} (it can become: {allowed}).",
-            field="status",
-        )
+    VERSION_TRANSITIONS.require(version.status, target, record=f"Version {version.version}")
 
 
 def check_editable(version) -> None:

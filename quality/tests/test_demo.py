@@ -15,8 +15,7 @@ from quality.models import (
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_adds_quality_and_is_idempotent():
-    call_command("seed_demo", verbosity=0)
+def test_seed_demo_adds_quality_and_is_idempotent(demo_plant):
     first = (
         ChecklistTemplate.objects.count(),
         ChecklistRun.objects.count(),

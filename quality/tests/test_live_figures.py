@@ -8,7 +8,7 @@ from quality import services
 from quality.models import Hold, Nonconformance
 from quality.tests.conftest import PASSWORD, key
 from workorders.live.broadcast import line_group
-from workorders.selectors.live import line_summaries
+from workorders.live.selectors import line_summaries
 
 
 @pytest.fixture

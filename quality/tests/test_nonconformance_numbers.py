@@ -10,7 +10,7 @@ from quality import services
 from quality.models import Nonconformance
 from quality.tests.conftest import key
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
 EACH = 5

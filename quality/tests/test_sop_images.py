@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from mes.tests.factories import signed_in
 from quality import services
 from quality.tests.conftest import PASSWORD, png_bytes
 
@@ -69,7 +70,7 @@ def test_the_tablet_page_shows_only_the_versions_own_images(
     tablet = client_for(supervisor)
     assert tablet.post("/tablets/", {"workstation": workstation.pk, "name": "Tablet 1"}).status_code == 302
     tablet.post("/logout/")
-    assert tablet.post("/tablet/sign-in/", {"badge_number": "1001", "pin": "1234"}).status_code == 302
+    signed_in(tablet, operator, on_tablet=True)
 
     page = tablet.get(f"/workstation/checklists/sops/{version.pk}/")
 

@@ -5,7 +5,7 @@ import pytest
 
 from mes import roles
 from mes.errors import NotFound, ValidationFailed
-from mes.tests.factories import SiteFactory, WorkstationFactory
+from mes.tests.factories import SiteFactory, WorkstationFactory, signed_in
 from mes.tests.rows import changed, row_counts
 from quality import services
 from quality.models import ChecklistRun, SopAcknowledgement
@@ -19,7 +19,7 @@ def tablet(supervisor, client_for, workstation, operator):
     tablet = client_for(supervisor)
     assert tablet.post("/tablets/", {"workstation": workstation.pk, "name": "Tablet 1"}).status_code == 302
     tablet.post("/logout/")
-    assert tablet.post("/tablet/sign-in/", {"badge_number": "1001", "pin": "1234"}).status_code == 302
+    signed_in(tablet, operator, on_tablet=True)
     return tablet
 
 

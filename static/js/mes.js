@@ -33,6 +33,20 @@
     inFlight = Math.max(0, inFlight - 1);
     if (inFlight === 0) document.documentElement.classList.remove("request-in-flight");
   });
+  // A refused desk form comes back with its refusal's status (400, 409...), the form's partial as
+  // typed with the reason at its field, and the reason as a notice (HX-Trigger: mes:notice). Swap
+  // it in like a success; any other refusal keeps the page and shows its reason.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && /mes:notice/.test(xhr.getResponseHeader("HX-Trigger") || "")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+  document.addEventListener("mes:notice", function (evt) {
+    var notice = evt.detail || {};
+    if (notice.message) toast(notice.message, notice.level);
+  });
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     var reason = reasonFrom(xhr);

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from mes.errors import ValidationFailed
+from traceability.audit import AuditFilter
 from traceability.models import ReportKind
+from traceability.reports import audit_trail, epcis, trace
 from traceability.reports.base import Built, Progress, no_progress
 from traceability.selectors import DIRECTIONS, lot_for_trace
 
@@ -14,30 +17,24 @@ TRACE_FORMATS = {
 }
 AUDIT_FORMATS = {ReportKind.AUDIT_PDF: "pdf", ReportKind.AUDIT_CSV: "csv"}
 FORMAT_KINDS = {fmt: kind for kind, fmt in TRACE_FORMATS.items()}
+TRACE_BUILDERS = {
+    "pdf": trace.build_pdf,
+    "csv": trace.build_csv,
+    "json": trace.build_json,
+    "epcis": epcis.build_epcis,
+}
 
 
 def build_trace(*, code: str, direction: str, fmt: str, user, progress: Progress = no_progress) -> Built:
     """A trace report of the lot or serial `code` as `user` sees it, in `fmt` (pdf, csv, json, epcis)."""
-    from traceability.reports import epcis, trace
-
     lot = lot_for_trace(user=user, code=code)
     if direction not in DIRECTIONS:
-        from mes.errors import ValidationFailed
-
         raise ValidationFailed("The direction is 'backward' or 'forward'.", field="direction")
     doc = trace.trace_document(lot=lot, direction=direction, user=user, progress=progress)
-    builder = {
-        "pdf": trace.build_pdf,
-        "csv": trace.build_csv,
-        "json": trace.build_json,
-        "epcis": epcis.build_epcis,
-    }
-    return builder[fmt](doc, progress)
+    return TRACE_BUILDERS[fmt](doc, progress)
 
 
-def audit_filter(params: dict):
-    from traceability.audit import AuditFilter
-
+def audit_filter(params: dict) -> AuditFilter:
     return AuditFilter(
         model=params.get("model") or None,
         record=params.get("record") or None,
@@ -47,14 +44,17 @@ def audit_filter(params: dict):
     ).clean()
 
 
+def audit_params(params: dict) -> dict:
+    """The parameters of an audit-trail report, checked and as the job keeps them."""
+    return audit_trail.filter_params(audit_filter(params))
+
+
 def build(kind: str, params: dict, *, user, progress: Progress = no_progress) -> Built:
     if kind in TRACE_FORMATS:
         return build_trace(
             code=params["code"], direction=params["direction"], fmt=TRACE_FORMATS[kind], user=user,
             progress=progress,
         )  # fmt: skip
-    from traceability.reports import audit_trail
-
     flt = audit_filter(params)
     if kind == ReportKind.AUDIT_PDF:
         return audit_trail.build_pdf(flt, user=user, progress=progress)

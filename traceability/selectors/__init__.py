@@ -3,7 +3,8 @@
 - `graph`: the backward and forward walks (one recursive query per direction) and finding what
   to trace;
 - `context`: the production context of all nodes of a trace, in bulk;
-- `data`: a trace as plain data and its content hash, for the exports and the API.
+- `data`: a trace as plain data and its content hash, for the exports and the API;
+- `traces`: a trace as callers ask for it, the walk with its context when they want it.
 """
 
 from traceability.selectors.context import TraceContext, trace_context
@@ -18,12 +19,11 @@ from traceability.selectors.graph import (
     TraceNode,
     bare_walk_sql,
     lot_for_trace,
-    trace,
-    trace_backward,
-    trace_forward,
     trace_lookup,
     trace_sql,
+    walk,
 )
+from traceability.selectors.traces import trace, trace_backward, trace_forward
 
 __all__ = [
     "BACKWARD",
@@ -47,4 +47,5 @@ __all__ = [
     "trace_hash",
     "trace_lookup",
     "trace_sql",
+    "walk",
 ]

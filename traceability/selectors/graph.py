@@ -214,7 +214,9 @@ def _datetime(value) -> datetime | None:
     return parsed
 
 
-def _trace(lot: Lot, direction: str, *, user=None, context: bool = False) -> Trace:
+def walk(lot: Lot, direction: str, *, user=None) -> Trace:
+    """The trace of `lot` in `direction` without its context: the nodes and links, in one query.
+    With `user`, nodes on sites they may not see are marked not visible."""
     if direction not in DIRECTIONS:
         raise ValidationFailed(
             "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
@@ -258,29 +260,7 @@ def _trace(lot: Lot, direction: str, *, user=None, context: bool = False) -> Tra
                     following.append(nodes[nxt])
         frontier = following
         level += 1
-    trace = Trace(root=root, direction=direction, nodes=nodes, edge_rows=edges)
-    if context:
-        from traceability.selectors.context import trace_context
-
-        trace.context = trace_context(trace)
-    return trace
-
-
-def trace_backward(lot: Lot, *, user=None, context: bool = False) -> Trace:
-    """Everything that went into `lot`: all its ancestors and the links between them, in one
-    query. With `user`, nodes on sites they may not see are marked not visible. With `context`,
-    the production context of every node too (a fixed number of further queries)."""
-    return _trace(lot, BACKWARD, user=user, context=context)
-
-
-def trace_forward(lot: Lot, *, user=None, context: bool = False) -> Trace:
-    """Everything `lot` went into: all its descendants and the links between them, in one
-    query; `Trace.affected` is the recall list (the lots and serials at the end)."""
-    return _trace(lot, FORWARD, user=user, context=context)
-
-
-def trace(lot: Lot, direction: str, *, user=None, context: bool = False) -> Trace:
-    return _trace(lot, direction, user=user, context=context)
+    return Trace(root=root, direction=direction, nodes=nodes, edge_rows=edges)
 
 
 # --- finding what to trace -----------------------------------------------------------------------

@@ -8,8 +8,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
+
 from mes.models import Site, User, Workstation
+from mes.signatures import Meaning, Method, Signature, content_hash
 from mes.tests.factories import WorkstationFactory
+from quality.models import (
+    ChecklistItem,
+    ChecklistResponse,
+    ChecklistRun,
+    ChecklistTemplate,
+    ChecklistTemplateVersion,
+)
+from quality.states import ItemKind, RunStatus, VersionStatus
 from workorders.gs1 import gs1_check_digit
 from workorders.models import (
     BomLine,
@@ -171,3 +182,38 @@ def genealogy(*, site: Site, user: User) -> Genealogy:
         link(L["SUB-2"], L[sn], user=user)
     link(L["SCREW-1"], L["SN-1"], user=user, quantity=2)
     return g
+
+
+def checklist_run(g, wo):
+    """A completed torque checklist run on `wo`'s first operation, with one in-spec reading."""
+    template = ChecklistTemplate.objects.create(site=g.site, code="TORQUE", title="Torque check")
+    version = ChecklistTemplateVersion.objects.create(
+        template=template, version=1, status=VersionStatus.EFFECTIVE, created_by=g.user
+    )
+    item = ChecklistItem.objects.create(
+        version=version, position=1, kind=ItemKind.NUMBER, prompt="Torque", unit="Nm",
+        lsl=Decimal("4.5"), usl=Decimal("5.5"),
+    )  # fmt: skip
+    run = ChecklistRun.objects.create(
+        version=version, template=template, workstation=g.workstation, work_order=wo,
+        operation=wo.operations.first(), status=RunStatus.COMPLETED, started_by=g.user, started_at=T0,
+        completed_by=g.user, completed_at=T0 + timedelta(minutes=5),
+    )  # fmt: skip
+    ChecklistResponse.objects.create(
+        run=run, item=item, value_number=Decimal("5.1"), in_spec=True, recorded_by=g.user, recorded_at=T0,
+    )  # fmt: skip
+    return run
+
+
+def signature(record, user, meaning=Meaning.PERFORMED):
+    """A signature on `record`, written straight to the table (no re-authentication)."""
+    return Signature.objects.create(
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=str(record.pk),
+        signer=user,
+        printed_name=user.printed_name,
+        meaning=meaning,
+        method=Method.PASSWORD,
+        signed_at=T0,
+        content_hash=content_hash(record),
+    )

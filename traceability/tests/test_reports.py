@@ -11,8 +11,7 @@ from pypdf import PdfReader
 from mes.errors import ValidationFailed
 from traceability import selectors
 from traceability.reports import epcis, trace
-from traceability.tests.factories import T0
-from traceability.tests.test_selectors import _checklist, _sign
+from traceability.tests.factories import T0, checklist_run, signature
 from workorders.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +40,8 @@ def document(genealogy, code, direction, user):
 
 
 def test_trace_pdf_has_the_serial_the_tree_the_context_signatures_hash_and_page_numbers(genealogy, auditor):
-    run = _checklist(genealogy, genealogy.orders["fin"])
-    _sign(run, genealogy.user)
+    run = checklist_run(genealogy, genealogy.orders["fin"])
+    signature(run, genealogy.user)
     doc = document(genealogy, "SN-3", "backward", auditor)
 
     built = trace.build_pdf(doc)

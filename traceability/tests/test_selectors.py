@@ -1,4 +1,3 @@
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -6,19 +5,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mes.errors import NotFound, ValidationFailed
-from mes.signatures import Meaning, Method, Signature, content_hash
+from mes.signatures import Meaning
 from quality.models import (
-    ChecklistItem,
-    ChecklistResponse,
-    ChecklistRun,
-    ChecklistTemplate,
-    ChecklistTemplateVersion,
     Hold,
     Nonconformance,
 )
-from quality.states import HoldTarget, ItemKind, RunStatus, VersionStatus
+from quality.states import HoldTarget
 from traceability import selectors
-from traceability.tests.factories import T0, link, made_lot, order, supplier_lot
+from traceability.tests.factories import T0, checklist_run, link, made_lot, order, signature, supplier_lot
 from workorders.models import GenealogyLink, Lot
 from workorders.states import LotKind
 
@@ -146,50 +140,15 @@ def test_context_is_fetched_in_a_fixed_number_of_queries(genealogy):
     assert len(many) <= len(few) + 1 <= 10
 
 
-def _checklist(g, wo):
-    template = ChecklistTemplate.objects.create(site=g.site, code="TORQUE", title="Torque check")
-    version = ChecklistTemplateVersion.objects.create(
-        template=template, version=1, status=VersionStatus.EFFECTIVE, created_by=g.user
-    )
-    item = ChecklistItem.objects.create(
-        version=version, position=1, kind=ItemKind.NUMBER, prompt="Torque", unit="Nm",
-        lsl=Decimal("4.5"), usl=Decimal("5.5"),
-    )  # fmt: skip
-    run = ChecklistRun.objects.create(
-        version=version, template=template, workstation=g.workstation, work_order=wo,
-        operation=wo.operations.first(), status=RunStatus.COMPLETED, started_by=g.user, started_at=T0,
-        completed_by=g.user, completed_at=T0 + timedelta(minutes=5),
-    )  # fmt: skip
-    ChecklistResponse.objects.create(
-        run=run, item=item, value_number=Decimal("5.1"), in_spec=True, recorded_by=g.user, recorded_at=T0,
-    )  # fmt: skip
-    return run
-
-
-def _sign(record, user, meaning=Meaning.PERFORMED):
-    from django.contrib.contenttypes.models import ContentType
-
-    return Signature.objects.create(
-        content_type=ContentType.objects.get_for_model(record),
-        object_id=str(record.pk),
-        signer=user,
-        printed_name=user.printed_name,
-        meaning=meaning,
-        method=Method.PASSWORD,
-        signed_at=T0,
-        content_hash=content_hash(record),
-    )
-
-
 def test_node_context_has_order_operations_operators_measurements_ncs_holds_and_signatures(genealogy):
     g = genealogy
     wo = g.orders["fin"]
-    run = _checklist(g, wo)
-    _sign(run, g.user)
+    run = checklist_run(g, wo)
+    signature(run, g.user)
     nc = Nonconformance.objects.create(
         number="NC-1", site=g.site, title="Scratch on housing", work_order=wo, opened_by=g.user, opened_at=T0
     )
-    _sign(nc, g.user, Meaning.REVIEWED)
+    signature(nc, g.user, Meaning.REVIEWED)
     Hold.objects.create(
         target=HoldTarget.LOT, lot_code="SUB-1", site=g.site, reason="Check weld", placed_by=g.user,
         placed_at=T0,
@@ -221,7 +180,7 @@ def test_a_signature_on_a_changed_record_shows_as_broken(genealogy):
     nc = Nonconformance.objects.create(
         number="NC-2", site=g.site, title="Dent", work_order=g.orders["fin"], opened_by=g.user, opened_at=T0
     )
-    _sign(nc, g.user)
+    signature(nc, g.user)
     Nonconformance.objects.filter(pk=nc.pk).update(title="Something else")
 
     trace = selectors.trace_backward(g.lots["SN-1"], context=True)

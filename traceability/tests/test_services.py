@@ -114,7 +114,7 @@ def test_create_refuses_bad_requests(genealogy, auditor, operator, local_quality
     assert (kind.value.field, direction.value.field) == ("kind", "direction")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_in_embedded_mode_a_job_runs_in_a_background_thread(genealogy, auditor):
     job = services.report_job_create(user=auditor, kind="trace_csv", params={"code": "SN-2"})
     started = [t for t in threading.enumerate() if t.name == f"report-job-{job.pk}"]

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
-from mes.forms import local_url
+from mes.forms import local_url, refusal
 from mes.permissions import permission_required
 from traceability import services
+from traceability.forms import ReportRequestForm
 from traceability.models import ReportJob, ReportStatus
 
 VIEW_LOT = "workorders.view_lot"
@@ -35,10 +36,15 @@ def job_for(user, pk: int) -> ReportJob:
 @require_POST
 @permission_required(VIEW_LOT)
 def report_create(request):
-    post = request.POST
-    params = {k: post.get(k, "") for k in ("code", "direction", "model", "record", "user", "start", "end")}
+    """Queue a report. The trace page's export buttons post hidden fields only (nothing typed to
+    keep), so a refusal goes back to the page it came from with the reason."""
+    form = ReportRequestForm(request.POST)
     try:
-        job = services.report_job_create(user=request.user, kind=post.get("kind", ""), params=params)
+        if not form.is_valid():
+            raise refusal(form)
+        job = services.report_job_create(
+            user=request.user, kind=form.cleaned_data["kind"], params=form.params()
+        )
     except MesError as exc:
         messages.error(request, exc.message)
         return redirect(local_url(request, request.META.get("HTTP_REFERER"), "/trace/"))

@@ -1,7 +1,8 @@
 """After commit, send the dashboards a small delta of the line that changed.
 
-Called from inside a transaction (the event handler, the andon services); the message is built
-and sent only once the transaction has committed, so a dashboard never shows uncommitted data.
+Called from inside a transaction (the ledger's event handler `on_production_event`, the andon
+services); the message is built and sent only once the transaction has committed, so a dashboard
+never shows uncommitted data.
 A delta carries the line's sequence number: a client that sees a gap re-reads the snapshot.
 A failed send is logged and dropped: the commit has happened, and the gap check, the heartbeat
 and the consumers' periodic sequence check bring every dashboard back in line.
@@ -30,6 +31,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from workorders.live.projection import next_sequence, project_event
+from workorders.live.selectors import event_summary, line_delta
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,19 +43,6 @@ def line_group(line_id: int) -> str:
 
 def site_group(site_id: int) -> str:
     return f"site.{site_id}"
-
-
-def event_summary(event) -> dict:
-    return {
-        "id": event.pk,
-        "kind": event.kind,
-        "label": event.get_kind_display(),
-        "workstation": event.workstation.code if event.workstation_id else "",
-        "order": event.work_order.number if event.work_order_id else "",
-        "quantity": format(event.quantity.normalize(), "f") if event.quantity is not None else None,
-        "reason": event.reason.name if event.reason_id else "",
-        "at": event.occurred_at.isoformat(),
-    }
 
 
 @dataclass
@@ -67,6 +58,20 @@ class Change:
     at: datetime | None
     committed_at: float
     line: object = None
+
+
+def on_production_event(event) -> None:
+    """In-transaction event handler (registered in `WorkordersConfig.ready`): project the event
+    onto the status rows, then have the line's dashboards sent the delta once it commits."""
+    projected = project_event(event)
+    if projected is not None:
+        schedule_delta(
+            line_id=event.line_id,
+            site_id=projected.line.site_id,
+            workstations=projected.workstations,
+            event=event,
+            line=projected.line,
+        )
 
 
 def schedule_delta(
@@ -104,9 +109,6 @@ def schedule_delta(
 def build_delta(changes: list[Change]) -> tuple[list[str], dict]:
     """Raise the line's sequence number once and build the delta covering `changes` (one line's,
     in commit order); returns the groups to send it to and the message."""
-    from workorders.live.projection import next_sequence
-    from workorders.selectors.live import line_delta
-
     first = changes[0]
     times = [c.at for c in changes if c.at is not None]
     sequence, last_event_at = next_sequence(first.line_id, max(times) if times else None)

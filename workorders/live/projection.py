@@ -1,8 +1,9 @@
 """Keep the live status rows current from the ledger, inside each event's transaction.
 
-`on_production_event` is registered as an in-transaction event handler: it applies the event to
-the workstation's status row (state, current order and operation, counts of the shift window,
-open downtime) and schedules the after-commit delta, which raises the line's sequence number.
+`project_event` applies an event to the workstation's status row (state, current order and
+operation, counts of the shift window, open downtime) and returns what it changed; the
+in-transaction handler (`workorders.live.broadcast.on_production_event`) then schedules the
+after-commit delta, which raises the line's sequence number (`next_sequence`).
 `rebuild_line_status` replays the whole ledger through the same `apply_event`, so the rebuilt
 rows equal the live ones by construction (a test proves it).
 """
@@ -244,14 +245,20 @@ def _save(row: WorkstationStatus, before: dict | None) -> None:
         row.save(update_fields=changed)
 
 
-def on_production_event(event: ProductionEvent) -> None:
-    """In-transaction handler: update the status rows of the event's workstation (or, for an
-    order's status change, of the workstations working it) and schedule the delta. Only those
-    rows are locked; the line's sequence number is raised after the commit (`next_sequence`)."""
-    if event.line_id is None:
-        return
-    from workorders.live.broadcast import schedule_delta
+@dataclass(frozen=True)
+class Projected:
+    """What an event changed: its line (with the site loaded) and the status rows it moved."""
 
+    line: Line
+    workstations: list[int]
+
+
+def project_event(event: ProductionEvent) -> Projected | None:
+    """Inside the event's transaction, update the status rows of its workstation (or, for an
+    order's status change, of the workstations working it); None for an event of no line. Only
+    those rows are locked; the line's sequence number is raised after the commit."""
+    if event.line_id is None:
+        return None
     line = _line_of(event)
     site = line.site
     changed: list[int] = []
@@ -269,7 +276,7 @@ def on_production_event(event: ProductionEvent) -> None:
             apply_event(row, event, site, ZERO)
             _save(row, before)
             changed.append(row.pk)
-    schedule_delta(line_id=event.line_id, site_id=site.pk, workstations=changed, event=event, line=line)
+    return Projected(line=line, workstations=changed)
 
 
 def refresh_andon_count(workstation: Workstation) -> None:

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from mes.transitions import Transitions
+
 
 class LiveState(models.TextChoices):
     RUNNING = "running", "Running"
@@ -41,8 +43,11 @@ class AndonStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-ANDON_TRANSITIONS: dict[str, set[str]] = {
-    AndonStatus.OPEN: {AndonStatus.ACKNOWLEDGED, AndonStatus.RESOLVED},
-    AndonStatus.ACKNOWLEDGED: {AndonStatus.RESOLVED},
-    AndonStatus.RESOLVED: set(),
-}
+ANDON_TRANSITIONS = Transitions(
+    AndonStatus,
+    {
+        AndonStatus.OPEN: {AndonStatus.ACKNOWLEDGED, AndonStatus.RESOLVED},
+        AndonStatus.ACKNOWLEDGED: {AndonStatus.RESOLVED},
+        AndonStatus.RESOLVED: set(),
+    },
+)

@@ -1,19 +1,18 @@
 """Every write of production goes through these functions."""
 
+from workorders.services.consumption import operation_consume
 from workorders.services.dispatch import event_record
+from workorders.services.downtime import downtime_end, downtime_start
 from workorders.services.idempotency import Recorded
-from workorders.services.ledger import (
-    downtime_end,
-    downtime_start,
-    operation_consume,
+from workorders.services.lots import bom_check_acyclic, genealogy_link, lot_receive, numbers_allocate
+from workorders.services.master import master_data_delete, master_data_save, routing_save
+from workorders.services.operations import (
     operation_pause,
     operation_record_good,
     operation_record_scrap,
     operation_resume,
     operation_start,
 )
-from workorders.services.lots import bom_check_acyclic, genealogy_link, lot_receive, numbers_allocate
-from workorders.services.master import master_data_delete, master_data_save, routing_save
 from workorders.services.orders import (
     workorder_create,
     workorder_move,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from mes.models import User, Workstation
+from workorders.services.consumption import operation_consume
+from workorders.services.downtime import downtime_end, downtime_start
 from workorders.services.idempotency import Recorded
-from workorders.services.ledger import (
-    downtime_end,
-    downtime_start,
-    operation_consume,
+from workorders.services.operations import (
     operation_pause,
     operation_record_good,
     operation_record_scrap,

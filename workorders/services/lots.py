@@ -2,10 +2,10 @@
 genealogy links between them.
 
 Completions and consumptions call the helpers here inside their own ledger transaction (see
-`ledger.operation_record_good` and `ledger.operation_consume`), so a lot, a serial or a link exists
-iff the ledger event that made it committed. Genealogy is a DAG by construction: BOMs are kept
-acyclic (`bom_check_acyclic`), links only follow BOM lines, and `genealogy_link` refuses a link
-whose child is already an ancestor of its parent.
+`operations.operation_record_good` and `consumption.operation_consume`), so a lot, a serial or a
+link exists iff the ledger event that made it committed. Genealogy is a DAG by construction: BOMs
+are kept acyclic (`bom_check_acyclic`), links only follow BOM lines, and `genealogy_link` refuses a
+link whose child is already an ancestor of its parent.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from workorders.models import (
     ProductionEvent,
     WorkOrder,
 )
+from workorders.services.events import clean_quantity
 from workorders.states import LotKind, LotScope, LotStatus, Tracking
 
 ZERO = Decimal(0)
@@ -350,8 +351,6 @@ def lot_receive(
     Refused for an untracked product, a code already in use or a quantity that is not a positive
     number; the history records who received it and why.
     """
-    from workorders.services.ledger import clean_quantity
-
     if product.tracking == Tracking.NONE:
         raise ValidationFailed(
             f"{product.part_number} is not tracked by lot or serial.", field="product", code="not_tracked"

@@ -22,12 +22,8 @@ from mes.models import User, Workstation
 from workorders.live.models import MachineCounter
 from workorders.live.states import LiveState
 from workorders.models import Downtime, WorkOrderOperation
-from workorders.services.ledger import (
-    downtime_end,
-    downtime_start,
-    operation_record_good,
-    operation_record_scrap,
-)
+from workorders.services.downtime import downtime_end, downtime_start
+from workorders.services.operations import operation_record_good, operation_record_scrap
 from workorders.states import WORKABLE, OperationStatus
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from mes.errors import Conflict, IllegalTransition, ValidationFailed, full_clean
 from mes.models import Line, User
 from workorders.locks import lock_work_order, lock_work_orders
 from workorders.models import Product, ProductionEvent, Routing, WorkOrder, WorkOrderOperation
+from workorders.services.events import append_event, clean_quantity, clean_reason
 from workorders.services.idempotency import Recorded, run_once
-from workorders.services.ledger import append_event, clean_quantity, clean_reason
-from workorders.states import WORK_ORDER_TRANSITIONS, EventKind, ReasonKind, WorkOrderStatus, can_transition
+from workorders.states import WORK_ORDER_TRANSITIONS, EventKind, ReasonKind, WorkOrderStatus
 
 S = WorkOrderStatus
 
@@ -143,13 +143,7 @@ def record_status_change(
     request_fingerprint: str = "derived",
 ) -> ProductionEvent:
     """Move a locked order to `target` and append its ledger event; inside the caller's transaction."""
-    if not can_transition(work_order.status, target):
-        allowed = ", ".join(sorted(WORK_ORDER_TRANSITIONS[work_order.status])) or "nothing"
-        raise IllegalTransition(
-            f"Order {work_order.number} is {work_order.get_status_display().lower()}: it can't become "
-            f"{S(target).label.lower()} (it can become: {allowed}).",
-            field="status",
-        )
+    WORK_ORDER_TRANSITIONS.require(work_order.status, target, record=f"Order {work_order.number}")
     previous = work_order.status
     event = append_event(
         kind=EventKind.ORDER_STATUS,

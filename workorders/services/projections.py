@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q, Sum
 
+from workorders.live.projection import rebuild_line_status
 from workorders.models import (
     Consumption,
     Downtime,
@@ -83,8 +84,6 @@ def rebuild_projections(*, work_order_ids: list[int] | None = None) -> int:
     rebuild_lots(orders if work_order_ids is not None else None)
     if work_order_ids is None:
         rebuild_downtime()
-        from workorders.live.projection import rebuild_line_status
-
         rebuild_line_status()
     return len(orders)
 

@@ -1,5 +1,6 @@
 """The supervisor's board: filters, create, release, hold, reprioritise, close, cancel."""
 
+import json
 import uuid
 
 import pytest
@@ -65,6 +66,24 @@ def test_bad_new_orders_are_refused_with_the_reason(board, station):
     )
     assert "quantity" in response.content.decode()
     assert not WorkOrder.objects.filter(number="WO-BAD").exists()
+
+
+def test_a_refused_new_order_comes_back_as_typed_with_the_reason_at_its_field(board, station):
+    # Given a supervisor who types a new order with a quantity below zero
+    routing = routing_with([station])
+    typed = {"number": "WO-TYPED", "routing": routing.pk, "line": station.line_id, "quantity": "-3"}
+    # When the board's form sends it (htmx)
+    response = board.post("/board/orders/new/", typed, headers={"HX-Request": "true"})
+    # Then the form alone comes back, refused, with the reason at the quantity and what was typed
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "<table" not in page  # the form's partial, not the board
+    assert 'data-field="quantity"' in page and "more than zero" in page
+    assert 'value="WO-TYPED"' in page and 'value="-3"' in page
+    assert f'<option value="{routing.pk}" selected>' in page
+    notice = json.loads(response["HX-Trigger"])["mes:notice"]
+    assert notice["level"] == "error" and notice["message"].startswith("quantity:")
+    assert not WorkOrder.objects.filter(number="WO-TYPED").exists()
 
 
 def test_hold_and_release_hold(board, supervisor, station, reasons):

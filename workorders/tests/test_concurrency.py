@@ -12,7 +12,7 @@ from workorders import services
 from workorders.models import ProductionEvent, WorkOrderOperation
 from workorders.tests.factories import key, released_order
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
 TAPS_PER_THREAD = 15

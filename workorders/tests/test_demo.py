@@ -11,7 +11,8 @@ from django.db.models import Count, Sum
 
 from mes.demo import DEMO_SITE, SECOND_SITE, seed_plant
 from mes.models import Site
-from workorders import demo, services
+from workorders import services
+from workorders.demo import data, replay, second_site, simulator
 from workorders.models import (
     BomLine,
     Downtime,
@@ -71,11 +72,10 @@ def assert_history_in_time_order_per_workstation_and_not_in_the_future():
         assert event.occurred_at <= latest
         last_at[event.workstation_id] = event.occurred_at
     oldest = taps.order_by("occurred_at").first().occurred_at
-    assert latest - oldest <= timedelta(hours=demo.HISTORY_HOURS)
+    assert latest - oldest <= timedelta(hours=simulator.HISTORY_HOURS)
 
 
-def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_ledger(db):
-    call_command("seed_demo")
+def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_ledger(demo_plant, db):
     first = counts()
     call_command("seed_demo")
     assert counts() == first
@@ -99,7 +99,7 @@ def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_l
     overridden = ProductionEvent.objects.filter(kind=EventKind.COMPLETE, override_by__isnull=False)
     assert list(overridden.values_list("override_by__username", flat=True)) == ["supervisor"]
     taps = ProductionEvent.objects.exclude(kind=EventKind.ORDER_STATUS).filter(
-        work_order__number__in=[o.number for o in demo.ORDERS]
+        work_order__number__in=[o.number for o in data.ORDERS]
     )
     assert set(taps.values_list("user__username", flat=True)) == {"operator", "operator2"}
 
@@ -120,18 +120,18 @@ def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_l
 
     # The second site has its own orders, made and tapped by its own people only.
     second = WorkOrder.objects.filter(line__site__code=SECOND_SITE)
-    assert {o.number: o.status for o in second} == {n: s for n, _, _, s, _ in demo.SECOND_ORDERS}
+    assert {o.number: o.status for o in second} == {n: s for n, _, _, s, _ in second_site.SECOND_ORDERS}
     second_taps = ProductionEvent.objects.filter(line__site__code=SECOND_SITE).exclude(
         kind=EventKind.ORDER_STATUS
     )
-    assert set(second_taps.values_list("user__username", flat=True)) == {demo.SECOND_OPERATOR}
+    assert set(second_taps.values_list("user__username", flat=True)) == {second_site.SECOND_OPERATOR}
     created = WorkOrder.history.filter(id__in=second.values("pk"), history_type="+")
-    assert set(created.values_list("history_user__username", flat=True)) == {demo.SECOND_SUPERVISOR}
+    assert set(created.values_list("history_user__username", flat=True)) == {second_site.SECOND_SUPERVISOR}
 
 
 def test_rebuilding_the_projections_from_the_ledger_changes_nothing(db):
     seed_plant(lambda msg: None)  # just the plant and production: quicker than all of seed_demo
-    demo.seed_production(lambda msg: None)
+    replay.seed_production(lambda msg: None)
     live = projections()
     assert services.rebuild_projections() == WorkOrder.objects.count()
     assert projections() == live
@@ -148,9 +148,9 @@ def test_rebuilding_the_projections_from_the_ledger_changes_nothing(db):
 )
 def test_the_planned_history_is_sound_whatever_the_time_of_seeding(db, now):
     seed_plant(lambda msg: None)
-    plan = demo.plan_history(Site.objects.get(code=DEMO_SITE), now, random.Random(demo.SEED))
-    assert plan.start == now - timedelta(hours=demo.HISTORY_HOURS)
-    assert plan.work_seconds >= demo.MIN_SHIFT_HOURS * 3600
+    plan = simulator.plan_history(Site.objects.get(code=DEMO_SITE), now, random.Random(data.SEED))
+    assert plan.start == now - timedelta(hours=simulator.HISTORY_HOURS)
+    assert plan.work_seconds >= simulator.MIN_SHIFT_HOURS * 3600
     assert all(0 <= a.at <= (plan.end - plan.start).total_seconds() for a in plan.actions)
     last_at: dict[str, float] = {}
     for action in plan.actions:

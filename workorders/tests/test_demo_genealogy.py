@@ -3,7 +3,8 @@
 from django.db import connection
 
 from mes.demo import seed_plant
-from workorders import demo, services
+from workorders import services
+from workorders.demo.replay import seed_production
 from workorders.models import Consumption, GenealogyLink, Lot
 from workorders.states import LotKind
 
@@ -27,7 +28,7 @@ def _depth(lot_id: int) -> int:
 
 def test_demo_pumps_trace_back_through_parts_to_supplier_lots(db):
     seed_plant(lambda msg: None)
-    demo.seed_production(lambda msg: None)
+    seed_production(lambda msg: None)
     serials = Lot.objects.filter(product__part_number="FG-100", kind=LotKind.SERIAL)
     assert serials.exists()
     assert all(s.product.gtin for s in serials[:1])

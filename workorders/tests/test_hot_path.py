@@ -10,7 +10,6 @@ event, nor for the counters it moves.
 import asyncio
 import json
 import threading
-import time
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mes import roles
 from mes.tests.factories import WorkstationFactory
+from mes.tests.servers import wait_until
 from workorders import services
 from workorders.models import ProductionEvent, WorkOrderOperation
 from workorders.tests.factories import key, released_order
@@ -192,7 +192,7 @@ def _hops(app, cookie: str) -> int:
     return len(calls)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_server_runs_a_request_in_one_worker_thread_hop(client_for, make_user):
     from django.core.handlers.asgi import ASGIHandler
 
@@ -213,8 +213,16 @@ def test_the_server_runs_a_request_in_one_worker_thread_hop(client_for, make_use
 # --- locks ------------------------------------------------------------------------------------------
 
 
+def _a_session_waits_for_a_row_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_locking_an_operation_waits_for_its_order_before_taking_the_operation(site, supervisor):
     """One statement locks both rows, the order's first: while another transaction holds the order,
     the operation stays free, so nothing that locks orders before operations can deadlock with it."""
@@ -254,7 +262,7 @@ def test_locking_an_operation_waits_for_its_order_before_taking_the_operation(si
         t.start()
     try:
         assert holding.wait(10)
-        time.sleep(0.3)  # the second transaction is now waiting for the order
+        wait_until(_a_session_waits_for_a_row_lock, 10, "the second transaction never waited for the order")
         assert not locked.is_set()
         with transaction.atomic():  # ... and has not taken the operation meanwhile
             WorkOrderOperation.objects.select_for_update(nowait=True).get(pk=op.pk)

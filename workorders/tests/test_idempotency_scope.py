@@ -100,7 +100,7 @@ def test_a_machines_keys_are_its_own(operator, operation):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_people_racing_with_one_key_count_once_and_the_loser_is_refused(make_user, site):
     from mes import roles
 

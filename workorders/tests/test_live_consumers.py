@@ -20,7 +20,7 @@ from workorders import services
 from workorders.consumers import websocket_urlpatterns
 from workorders.tests.factories import key, reasons, released_order
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 10
 
 

@@ -19,7 +19,7 @@ from workorders.tests.factories import key, reasons, released_order
 REDIS_URL = os.environ.get("REDIS_URL", "")
 pytestmark = [
     pytest.mark.skipif(not REDIS_URL, reason="channels_redis runs in the PostgreSQL + Redis pass"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

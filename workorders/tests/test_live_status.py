@@ -13,9 +13,9 @@ from mes.tests.factories import WorkstationFactory
 from workorders import services
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.projection import PROJECTED_FIELDS, rebuild_line_status
+from workorders.live.selectors import line_snapshot, line_summaries, row_oee, status_window
 from workorders.live.states import AndonStatus, LiveState
 from workorders.models import ReasonCode
-from workorders.selectors.live import line_snapshot, line_summaries, row_oee, status_window
 from workorders.selectors.oee import oee_for_line
 from workorders.services.andon import andon_acknowledge, andon_raise, andon_resolve
 from workorders.tests.factories import key, released_order

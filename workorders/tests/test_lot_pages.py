@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from mes import roles
+from mes.tests.factories import signed_in
 from workorders.models import Consumption, Lot
 from workorders.tests.factories import released_order, routing_with
 from workorders.tests.lotdata import good, products, receive
@@ -25,7 +26,7 @@ def tablet(supervisor, operator, client_for, workstation):
     browser = client_for(supervisor)
     assert browser.post("/tablets/", {"workstation": workstation.pk, "name": "Tablet 1"}).status_code == 302
     browser.post("/logout/")
-    assert browser.post("/tablet/sign-in/", {"badge_number": "1001", "pin": "1234"}).status_code == 302
+    signed_in(browser, operator, on_tablet=True)
     return browser
 
 

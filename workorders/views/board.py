@@ -1,4 +1,10 @@
-"""The supervisor's board: orders by line, filtered; create, release, hold, reprioritise, close, cancel."""
+"""The supervisor's board: orders by line, filtered; create, release, hold, reprioritise, close, cancel.
+
+Each action parses its form (`workorders.forms`) and calls one service. A refusal answers with
+its status and re-renders what the action showed: the order's row with the reason, or the new
+order form with the reason at its field and what was typed (for htmx, the reason also as a notice
+in `HX-Trigger`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,19 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
-from django.utils.dateparse import parse_datetime
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseLocation
 
-from mes.errors import MesError, ValidationFailed
+from mes.errors import MesError
 from mes.filters import BIGINT_MAX
-from mes.forms import posted_id
-from mes.idempotency import parse_key
+from mes.forms import answer_refused, refusal, refuse
 from mes.models import Line
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from workorders import services
 from workorders.extensions import board_panel_urls
+from workorders.forms import WorkOrderCreateForm, WorkOrderMoveForm, WorkOrderTransitionForm
 from workorders.models import Routing
 from workorders.selectors.floor import board_orders, reasons_of
 from workorders.states import WORK_ORDER_TRANSITIONS, WorkOrderStatus
@@ -97,26 +103,28 @@ def _row(request, order_id: int, *, status: int = 200, error: MesError | None = 
 @permission_required("workorders.transition_workorder")
 def transition(request, pk: int):
     order = get_object_or_404(board_orders(request.user, statuses=WorkOrderStatus.values), pk=pk)
-    target = request.POST.get("status", "")
+    form = WorkOrderTransitionForm(request.POST)
     try:
-        key = parse_key(request.POST.get("idempotency_key"))
-        if target == "resume":
+        if not form.is_valid():
+            raise refusal(form)
+        data = form.cleaned_data
+        if data["status"] == "resume":
             services.workorder_release_hold(
                 work_order_id=order.pk,
                 user=request.user,
-                key=key,
-                version=request.POST.get("version"),
-                reason=request.POST.get("reason", ""),
+                key=data["idempotency_key"],
+                version=data["version"],
+                reason=data["reason"],
             )
         else:
             services.workorder_transition(
                 work_order_id=order.pk,
-                target=target,
+                target=data["status"],
                 user=request.user,
-                key=key,
-                version=request.POST.get("version"),
-                reason=request.POST.get("reason", ""),
-                reason_code=request.POST.get("reason_code") or None,
+                key=data["idempotency_key"],
+                version=data["version"],
+                reason=data["reason"],
+                reason_code=data["reason_code"] or None,
             )
     except MesError as exc:
         return _row(request, pk, status=exc.status_code, error=exc)
@@ -127,45 +135,47 @@ def transition(request, pk: int):
 @permission_required("workorders.change_workorder")
 def move(request, pk: int):
     order = get_object_or_404(board_orders(request.user), pk=pk)
+    form = WorkOrderMoveForm(request.POST)
     try:
+        if not form.is_valid():
+            raise refusal(form)
         services.workorder_move(
-            work_order_id=order.pk, direction=request.POST.get("direction", ""), user=request.user
+            work_order_id=order.pk, direction=form.cleaned_data["direction"], user=request.user
         )
     except MesError as exc:
         return HttpResponse(exc.message, status=exc.status_code)
     return render(request, "workorders/board.html#order_table", _context(request))
 
 
+def _create_refused(request, form: WorkOrderCreateForm, exc: MesError) -> HttpResponse:
+    """The new order form again, as typed, with the reason at its field and the refusal's status."""
+    context = _context(request, create_form=form, error=exc)  # plain post: the whole board, the form open
+    return answer_refused(request, exc, page="workorders/board.html", partial="create_form", context=context)
+
+
 @require_POST
 @permission_required("workorders.add_workorder")
 def create(request):
-    visible = sites_visible_to(request.user)
+    form = WorkOrderCreateForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _create_refused(request, form, refusal(form))
+    data = form.cleaned_data
     try:
-        routing_id = posted_id(request, "routing")
-        line_id = posted_id(request, "line")
-        routing = Routing.objects.filter(pk=routing_id).select_related("product").first()
-        line = Line.objects.filter(pk=line_id, site__in=visible).first()
-        if routing is None:
-            raise ValidationFailed("Choose a routing.", field="routing")
-        if line is None:
-            raise ValidationFailed("Choose a line.", field="line")
-        due_text = request.POST.get("due", "")
-        due = parse_datetime(due_text) if due_text else None
-        if due_text and due is None:
-            raise ValidationFailed("The due date is not a date and time.", field="due")
         order = services.workorder_create(
-            number=request.POST.get("number", "").strip(),
-            product=routing.product,
-            routing=routing,
-            line=line,
-            quantity=request.POST.get("quantity", ""),
-            due=due,
+            number=data["number"].strip(),
+            product=data["routing"].product,
+            routing=data["routing"],
+            line=data["line"],
+            quantity=data["quantity"],
+            due=data["due"],
             user=request.user,
         )
     except MesError as exc:
-        messages.error(request, f"{exc.field + ': ' if exc.field else ''}{exc.message}")
-        return redirect("workorder_board")
+        refuse(form, exc)
+        return _create_refused(request, form, exc)
     messages.success(request, f"Order {order.number} created as a draft.")
+    if request.htmx:
+        return HttpResponseLocation(reverse("workorder_board"))
     return redirect("workorder_board")
 
 

@@ -1,7 +1,9 @@
 """The supervisor's live dashboards (site tiles, line view, wall screen) and andon calls.
 
-The pages are shells: static/js/live.js fills them from the websocket snapshot and keeps them
-current from its deltas. The andon endpoints call one service each.
+The pages render the tiles and the `<template>`s of what may come later (a workstation, an andon
+call with the answers this person may give, an event), with their URLs; static/js/live.js fills
+in the values from the websocket snapshot and keeps them current from its deltas. The andon
+endpoints call one service each.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,8 +25,8 @@ from mes.selectors import sites_visible_to
 from workorders.consumers import heartbeat_seconds
 from workorders.live.models import AndonCall
 from workorders.live.projection import OPEN_ANDON
-from workorders.live.states import AndonKind
-from workorders.selectors.live import hourly_chart
+from workorders.live.selectors import hourly_chart
+from workorders.live.states import ANDON_TRANSITIONS, AndonKind, AndonStatus
 from workorders.services.andon import andon_acknowledge, andon_raise, andon_resolve
 
 VIEW = "workorders.view_linestatus"
@@ -39,6 +41,34 @@ def _wall(request) -> dict:
         "rotate": int(rotate) if re.fullmatch(r"[0-9]{1,3}", rotate) and 5 <= int(rotate) <= 600 else 0,
         "heartbeat": heartbeat_seconds(),
     }
+
+
+# The answers to an andon call on the dashboard: (verb, the status it moves the call to, label, style).
+ANDON_ANSWERS = [
+    ("acknowledge", AndonStatus.ACKNOWLEDGED, "Acknowledge", "btn-warn"),
+    ("resolve", AndonStatus.RESOLVED, "Resolve", "btn-ok"),
+]
+
+
+def _andon_answers(user) -> list[dict]:
+    """The answers this person may give to an andon call, each with its URL (for call 0: the
+    page puts in the call's id) and the call statuses that allow it."""
+    if not user.has_perm("workorders.change_andoncall"):
+        return []
+    return [
+        {
+            "verb": verb,
+            "label": label,
+            "style": style,
+            "url": reverse(f"andon_{verb}", args=[0]),
+            "when": " ".join(status for status in AndonStatus.values if target in ANDON_TRANSITIONS[status]),
+        }
+        for verb, target, label, style in ANDON_ANSWERS
+    ]
+
+
+def _page(request) -> dict:
+    return {**_wall(request), "andon_answers": _andon_answers(request.user)}
 
 
 @require_GET
@@ -63,7 +93,7 @@ def live_site(request, pk: int):
         "lines": Line.objects.filter(site=site).order_by("code"),
         "ws_path": f"/ws/live/sites/{site.pk}/",
         "scope": "site",
-        **_wall(request),
+        **_page(request),
     }
     return render(request, "workorders/dashboard/site.html", context)
 
@@ -85,7 +115,7 @@ def live_line(request, pk: int):
         "line": line,
         "ws_path": f"/ws/live/lines/{line.pk}/",
         "scope": "line",
-        **_wall(request),
+        **_page(request),
     }
     return render(request, "workorders/dashboard/line.html", context)
 
@@ -125,11 +155,11 @@ def _tablet_andon_context(workstation) -> dict:
 @never_cache
 @require_POST
 @permission_required("workorders.record_production")
-def andon_raise_view(request):
+@kiosk.on_bound_tablet(as_json=True)
+def andon_raise_view(request, workstation):
     """The tablet's "Call for help": one POST with the kind and the tablet's idempotency key.
     Answers the refreshed andon box (an htmx fragment)."""
     try:
-        workstation = kiosk.workstation_for(request)
         andon_raise(
             workstation=workstation,
             user=request.user,
@@ -145,11 +175,9 @@ def andon_raise_view(request):
 @never_cache
 @require_GET
 @permission_required("workorders.record_production")
-def andon_box(request):
-    try:
-        workstation = kiosk.workstation_for(request)
-    except MesError as exc:
-        return kiosk.refusal(request, exc)
+@kiosk.on_bound_tablet(as_json=True)
+def andon_box(request, workstation):
+    """The tablet's andon box, refreshed by htmx."""
     return render(request, "workorders/tablet/andon.html", _tablet_andon_context(workstation))
 
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 import io
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseLocation
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from mes.errors import MesError
-from mes.forms import posted_id
+from mes.forms import answer_refused, refusal, refuse
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
-from workorders import gs1
-from workorders.api_lots import receive_from
+from workorders import gs1, services
+from workorders.forms import LotReceiveForm
 from workorders.models import Lot, Product
 from workorders.states import Tracking
 
@@ -80,8 +82,6 @@ def _visible_lot(request, code: str) -> Lot:
 def label(request, code: str):
     """The label of a lot or serial: for whoever may read lots, and operators at the floor."""
     if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
         return redirect_to_login(request.get_full_path())
     user = request.user
     if not (user.has_perm("workorders.view_lot") or user.has_perm("workorders.record_production")):
@@ -95,40 +95,47 @@ def label(request, code: str):
 @require_http_methods(["GET", "POST"])
 @permission_required("workorders.add_lot")
 def receive(request):
-    """Receive a supplier lot: part, quantity, supplier and their lot number, and why."""
-    values = request.POST if request.method == "POST" else {}
-    if request.method == "POST":
-        try:
-            lot = receive_from(
-                {
-                    "product": values.get("product", ""),
-                    "site": posted_id(request, "site", required=False, message="Choose a site you work at."),
-                    "code": values.get("code", ""),
-                    "quantity": values.get("quantity", ""),
-                    "supplier": values.get("supplier", ""),
-                    "supplier_lot": values.get("supplier_lot", ""),
-                    "reason": values.get("reason", "") or "Goods receipt",
-                },
-                request.user,
-            )
-        except MesError as exc:
-            return render(
-                request, "workorders/lot_receive.html", _receive_context(request, values, exc), status=400
-            )
-        messages.success(
-            request, f"Lot {lot.code} received: {lot.quantity.normalize():f} {lot.product.unit}."
+    """Receive a supplier lot: part, quantity, supplier and their lot number, and why. A refusal
+    shows the form again as typed, with the reason at its field."""
+    if request.method != "POST":
+        return render(request, "workorders/lot_receive.html", _receive_context(request, None, None))
+    form = LotReceiveForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _refused(request, form, refusal(form))
+    data = form.cleaned_data
+    try:
+        lot = services.lot_receive(
+            product=data["product"],
+            site=data["site"],
+            quantity=data["quantity"],
+            user=request.user,
+            code=data["code"],
+            supplier=data["supplier"],
+            supplier_lot=data["supplier_lot"],
+            reason=data["reason"] or "Goods receipt",
         )
-        return redirect(f"{request.path}?received={lot.code}")
-    return render(request, "workorders/lot_receive.html", _receive_context(request, values, None))
+    except MesError as exc:
+        refuse(form, exc)
+        return _refused(request, form, exc)
+    messages.success(request, f"Lot {lot.code} received: {lot.quantity.normalize():f} {lot.product.unit}.")
+    received = f"{request.path}?received={lot.code}"
+    return HttpResponseLocation(received) if request.htmx else redirect(received)
 
 
-def _receive_context(request, values, error: MesError | None) -> dict:
+def _refused(request, form: LotReceiveForm, exc: MesError):
+    context = _receive_context(request, form, exc)
+    return answer_refused(
+        request, exc, page="workorders/lot_receive.html", partial="receive_form", context=context
+    )
+
+
+def _receive_context(request, form: LotReceiveForm | None, error: MesError | None) -> dict:
     sites = sites_visible_to(request.user)
     received = request.GET.get("received", "")
     return {
         "products": Product.objects.filter(active=True).exclude(tracking=Tracking.NONE),
         "sites": sites,
-        "values": values,
+        "form": form,
         "error": error,
         "received": Lot.objects.filter(code=received, site__in=sites).first() if received else None,
         "recent": Lot.objects.filter(site__in=sites, work_order__isnull=True)

@@ -4,7 +4,8 @@ Every tap (start, pause, resume, good, scrap, downtime) is one POST to `workstat
 carrying the browser's idempotency key and the time of the tap. static/js/tablet.js keeps each
 tap in a local outbox until the server has answered, so a tap made offline is sent later and a
 resend whose first answer was lost is counted once. The pages poll their counters lightly and
-re-read them after every answer, through `{% partialdef %}` fragments.
+re-read them after every answer, through `{% partialdef %}` fragments; the counters carry the
+taps the screen offers (`workorders.selectors.tablet`), which the script only applies.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from workorders.extensions import operation_panel_urls
 from workorders.models import WorkOrderOperation
 from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
 from workorders.selectors.lots import consumptions_of_operation, serials_of_order
+from workorders.selectors.tablet import operation_actions
 from workorders.states import EventKind, ReasonKind, Tracking
 
 PERMISSION = "workorders.record_production"
@@ -93,6 +95,7 @@ def operation(request, workstation, pk: int):
         **_screen_context(request, workstation),
         "op": op,
         "order": order,
+        "actions": operation_actions(op),
         "progress": min(100, int(op.quantity_good * 100 / order.quantity)) if order.quantity else 0,
         "panels": operation_panel_urls(op.pk, request.path),
         "consumptions": consumptions_of_operation(op),
@@ -177,11 +180,11 @@ def _saved(recorded) -> JsonResponse:
 @never_cache
 @require_POST
 @permission_required(PERMISSION)
-def events(request):
+@kiosk.on_bound_tablet(as_json=True)
+def events(request, workstation):
     """Record one tap. 200 with the event (also for a replayed key); a refusal answers its
     status (400 invalid, 409 conflict, 403 forbidden) with `detail` and `code`."""
     try:
-        workstation = kiosk.workstation_for(request)
         data = _tap(request.POST)
         recorded = services.event_record(user=request.user, workstation=workstation, data=data)
     except MesError as exc:
@@ -192,12 +195,12 @@ def events(request):
 @never_cache
 @require_POST
 @permission_required(PERMISSION)
-def override(request):
+@kiosk.on_bound_tablet(as_json=True)
+def override(request, workstation):
     """Re-send a good-count tap refused as over the order quantity, allowed by a supervisor who
     presents badge and PIN at this tablet (throttled and recorded like a badge sign-in)."""
     post = request.POST
     try:
-        workstation = kiosk.workstation_for(request)
         key = parse_key(post.get("idempotency_key"))
         operation_id = _id(post.get("operation"), field="operation", message="Choose an operation.")
         occurred_at = _occurred_at(post.get("occurred_at"))

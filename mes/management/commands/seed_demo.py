@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if if_empty and Site.objects.exists():
             self.stdout.write("The database already holds a plant; not seeding.")
         else:
-            for _, name, seeder in demo.seeders():
+            for name, seeder in demo.seeders():
                 self.stdout.write(f"Seeding {name}...")
                 seeder(lambda msg: self.stdout.write(f"  + {msg}") if verbosity > 1 else None)
             self.stdout.write(self.style.SUCCESS("Demo plant ready."))

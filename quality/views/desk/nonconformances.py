@@ -1,0 +1,141 @@
+"""A nonconformance at the desk: open one, read it with its signatures and audit trail, and move
+it on (investigate, disposition with an e-signature, close, hold its order)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from mes.errors import MesError, ValidationFailed
+from mes.forms import posted_id
+from mes.idempotency import parse_key
+from mes.permissions import permission_required
+from mes.selectors import sites_visible_to
+from mes.signatures import manifestations
+from quality import services
+from quality.models import Nonconformance
+from quality.states import Disposition
+from quality.views._helpers import done
+from quality.views.desk import overview as overview_page
+from quality.views.desk.common import VIEW_NC, refuse, site_of
+from quality.views.desk.forms import DispositionForm, HoldPlaceForm, NonconformanceOpenForm, NoteForm
+from workorders.models import WorkOrder
+
+PAGE = "quality/nonconformance.html"
+
+
+def _nc_or_404(request, pk):
+    return get_object_or_404(
+        Nonconformance.objects.filter(site__in=sites_visible_to(request.user)).select_related(
+            "work_order", "operation", "workstation", "item__version__template", "response", "operator"
+        ),
+        pk=pk,
+    )
+
+
+def _context(nc: Nonconformance, **forms) -> dict:
+    return {
+        "nc": nc,
+        "signatures": manifestations(nc),
+        "dispositions": Disposition.choices,
+        "history": nc.history.select_related("history_user").order_by("history_date"),
+        "holds": nc.holds.all(),
+        "investigate_form": NoteForm(),
+        "disposition_form": DispositionForm(),
+        "close_form": NoteForm(),
+        "hold_form": HoldPlaceForm(),
+        **forms,
+    }
+
+
+@permission_required(VIEW_NC)
+def nonconformance_detail(request, pk: int):
+    return render(request, PAGE, _context(_nc_or_404(request, pk)))
+
+
+@require_POST
+@permission_required("quality.add_nonconformance")
+def nonconformance_open(request):
+    form = NonconformanceOpenForm(request.POST)
+    try:
+        data = form.checked()
+        order_id = posted_id(request, "work_order", required=False, message="Choose a work order.")
+        order = WorkOrder.objects.filter(pk=order_id, line__site__in=sites_visible_to(request.user)).first()
+        result = services.nonconformance_open(
+            key=parse_key(data["idempotency_key"]),
+            user=request.user,
+            site=order.line.site if order else site_of(request),
+            title=data["title"],
+            description=data["description"],
+            work_order=order,
+            lot_code=data["lot_code"],
+        )
+    except MesError as exc:
+        return refuse(
+            request,
+            form,
+            exc,
+            page=overview_page.PAGE,
+            partial="nc_open_form",
+            context=overview_page.overview_context(request),
+        )
+    return done(request, "Nonconformance opened.", reverse("quality_nonconformance", args=[result.result_id]))
+
+
+def _investigate(request, nc, data) -> None:
+    services.nonconformance_investigate(nonconformance_id=nc.pk, user=request.user, note=data["note"])
+
+
+def _disposition(request, nc, data, form: DispositionForm) -> None:
+    services.nonconformance_disposition(
+        nonconformance_id=nc.pk,
+        user=request.user,
+        disposition=data["disposition"],
+        note=data["note"],
+        request=request,
+        **form.credentials(),
+    )
+
+
+def _close(request, nc, data) -> None:
+    services.nonconformance_close(nonconformance_id=nc.pk, user=request.user, note=data["note"])
+
+
+def _hold(request, nc, data) -> None:
+    if not nc.work_order_id:
+        raise ValidationFailed("Unknown action.", field="action")
+    services.hold_place(
+        key=parse_key(data["idempotency_key"]),
+        user=request.user,
+        work_order=nc.work_order,
+        reason=data["reason"] or nc.title,
+        nonconformance=nc,
+    )
+
+
+# The page's forms, by the action each posts: its form and what it does.
+ACTIONS = {
+    "investigate": (NoteForm, lambda request, nc, data, form: _investigate(request, nc, data)),
+    "disposition": (DispositionForm, _disposition),
+    "close": (NoteForm, lambda request, nc, data, form: _close(request, nc, data)),
+    "hold": (HoldPlaceForm, lambda request, nc, data, form: _hold(request, nc, data)),
+}
+
+
+@require_POST
+@permission_required(VIEW_NC)
+def nonconformance_act(request, pk: int):
+    nc = _nc_or_404(request, pk)
+    to = reverse("quality_nonconformance", args=[pk])
+    action = request.POST.get("action")
+    if action not in ACTIONS:
+        form, exc = NoteForm(request.POST), ValidationFailed("Unknown action.", field="action")
+        return refuse(request, form, exc, page=PAGE, partial="investigate_form", context=_context(nc))
+    form_class, act = ACTIONS[action]
+    form = form_class(request.POST)
+    try:
+        act(request, nc, form.checked(), form)
+    except MesError as exc:
+        return refuse(request, form, exc, page=PAGE, partial=f"{action}_form", context=_context(nc))
+    return done(request, f"{nc.number}: done.", to)

@@ -1,0 +1,193 @@
+"""The review of a production record: comment on an exception, release, reject.
+
+A release or a rejection is signed (21 CFR Part 11): the reviewer re-enters their password, the
+review row takes the hash of the record as it is now, and the signature (meaning "released", or
+"reviewed" for a rejection, whose decision the review row states) covers that hash. Every refusal
+happens before anything is written: a release without a signature, a second release, a record of
+another site, an exception left without a comment.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
+from mes.models import User
+from mes.selectors import site_is_visible_to
+from mes.signatures import Meaning, Signature, signature_reauthenticate, signature_sign
+from traceability.models import RECORD_TRANSITIONS, RecordComment, RecordReview, RecordStatus
+from traceability.record.exceptions import exceptions_for
+from traceability.record.selectors import ProductionRecord, record_for
+from workorders.models import WorkOrder
+from workorders.states import WorkOrderStatus
+
+REVIEW_PERMISSION = "traceability.review_record"
+# A record is decided once production is over: what is still running can still change.
+FINISHED = {WorkOrderStatus.COMPLETED, WorkOrderStatus.CLOSED}
+DECISION_MEANING = {RecordStatus.RELEASED: Meaning.RELEASED, RecordStatus.REJECTED: Meaning.REVIEWED}
+
+
+def _check_reviewer(*, user: User, work_order: WorkOrder) -> None:
+    if not user.has_perm(REVIEW_PERMISSION):
+        raise Forbidden("Only quality reviews production records.", code="not_a_reviewer")
+    if not site_is_visible_to(user, work_order.line.site_id):
+        raise Forbidden(
+            f"Order {work_order.number} is not in your sites.", field="work_order", code="other_site"
+        )
+
+
+def _status(work_order: WorkOrder) -> str:
+    review = RecordReview.objects.filter(work_order=work_order).first()
+    return review.status if review is not None else RecordStatus.OPEN
+
+
+def _lock_review(*, work_order: WorkOrder, user: User) -> RecordReview:
+    """The order's review row, locked; made (in review) on first use."""
+    review = RecordReview.objects.select_for_update().filter(work_order=work_order).first()
+    if review is None:
+        review = RecordReview(
+            work_order=work_order, status=RecordStatus.IN_REVIEW, opened_by=user, opened_at=timezone.now()
+        )
+        full_clean(review)
+        review._history_user = user
+        review._change_reason = "Review opened"
+        review.save()
+    return review
+
+
+def record_comment(*, work_order: WorkOrder, user: User, exception_key: str, text: str) -> RecordComment:
+    """Comment on one exception of the order's record. Opens the review (in review) if it was open,
+    and takes a rejected record back into review. Refused on a released record and for a key
+    that is not an exception of the record as it is now."""
+    _check_reviewer(user=user, work_order=work_order)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("Write a comment.", field="text", code="required")
+    if len(text) > 1000:
+        raise ValidationFailed("A comment holds at most 1000 characters.", field="text", code="too_long")
+    keys = {e.key for e in exceptions_for(record_for(work_order))}
+    if exception_key not in keys:
+        raise ValidationFailed(
+            "This is not an exception of the record.", field="exception_key", code="unknown_exception"
+        )
+    with transaction.atomic():
+        review = _lock_review(work_order=work_order, user=user)
+        if review.status == RecordStatus.RELEASED:
+            raise Conflict(
+                f"The record of {work_order.number} is released: it takes no more comments.",
+                field="status",
+                code="released",
+            )
+        if review.status == RecordStatus.REJECTED:
+            _move(review, RecordStatus.IN_REVIEW, user=user, reason="Back in review")
+        comment = RecordComment(
+            review=review, exception_key=exception_key, text=text, author=user, created_at=timezone.now()
+        )
+        full_clean(comment)
+        comment._history_user = user
+        comment._change_reason = "Comment"
+        comment.save()
+        return comment
+
+
+def _move(review: RecordReview, target: str, *, user: User, reason: str) -> None:
+    RECORD_TRANSITIONS.require(review.status, target, record=f"The record of {review.work_order.number}")
+    review.status = target
+    review._history_user = user
+    review._change_reason = reason
+    review.save()
+
+
+def record_release(*, work_order: WorkOrder, user: User, password: str = "", comment: str = "", request=None):
+    """Release the order's record with the reviewer's e-signature (meaning "released").
+
+    Guarantees: the order is completed or closed; every exception has a comment; the review row
+    holds the record's hash as released and the signature covers it; a second release is refused.
+    """
+    return _decide(
+        work_order=work_order,
+        user=user,
+        target=RecordStatus.RELEASED,
+        password=password,
+        comment=comment,
+        request=request,
+    )
+
+
+def record_reject(*, work_order: WorkOrder, user: User, password: str = "", comment: str = "", request=None):
+    """Reject the order's record with the reviewer's e-signature; the comment says why.
+
+    The signature's meaning is "reviewed" (the kernel's meanings say what the signer did; the
+    review row and the signature's comment say the outcome: rejected)."""
+    if not (comment or "").strip():
+        raise ValidationFailed("Say why the record is rejected.", field="comment", code="required")
+    return _decide(
+        work_order=work_order,
+        user=user,
+        target=RecordStatus.REJECTED,
+        password=password,
+        comment=comment,
+        request=request,
+    )
+
+
+def _decide(
+    *, work_order: WorkOrder, user: User, target: str, password: str, comment: str, request
+) -> tuple[RecordReview, Signature, ProductionRecord]:
+    _check_reviewer(user=user, work_order=work_order)
+    comment = (comment or "").strip()
+    if len(comment) > 500:
+        raise ValidationFailed("The comment holds at most 500 characters.", field="comment", code="too_long")
+    RECORD_TRANSITIONS.require(_status(work_order), target, record=f"The record of {work_order.number}")
+    if work_order.status not in FINISHED:
+        raise Conflict(
+            f"Order {work_order.number} is {work_order.get_status_display().lower()}: "
+            "its record is decided once it is completed.",
+            field="work_order",
+            code="order_not_finished",
+        )
+    if target == RecordStatus.RELEASED:
+        _check_every_exception_commented(work_order)
+    if not password:
+        raise ValidationFailed("Enter your password to sign.", field="password", code="required")
+    # Outside the transaction: a wrong password is counted toward lock-out though nothing else is written.
+    reauth = signature_reauthenticate(signer=user, password=password, request=request)
+    with transaction.atomic():
+        review = _lock_review(work_order=work_order, user=user)
+        record = record_for(work_order)
+        RECORD_TRANSITIONS.require(review.status, target, record=f"The record of {work_order.number}")
+        if target == RecordStatus.RELEASED:
+            _check_every_exception_commented(work_order, record=record, review=review)
+        review.record_hash = record.content_hash
+        review.decided_by = user
+        review.decided_at = timezone.now()
+        review.decision_note = comment
+        _move(review, target, user=user, reason=RecordStatus(target).label)
+        signature = signature_sign(
+            record=review,
+            signer=user,
+            meaning=DECISION_MEANING[target],
+            reauth=reauth,
+            comment=comment if target == RecordStatus.RELEASED else f"Rejected: {comment}",
+        )
+        return review, signature, record
+
+
+def _check_every_exception_commented(
+    work_order: WorkOrder, *, record: ProductionRecord | None = None, review: RecordReview | None = None
+) -> None:
+    """Review by exception: each exception is answered by a comment before the record is released."""
+    record = record or record_for(work_order)
+    keys = {e.key for e in exceptions_for(record)}
+    if review is None:
+        review = RecordReview.objects.filter(work_order=work_order).first()
+    commented = set(review.comments.values_list("exception_key", flat=True)) if review is not None else set()
+    missing = keys - commented
+    if missing:
+        raise ValidationFailed(
+            f"{len(missing)} exception{'s' if len(missing) != 1 else ''} without a comment: "
+            "comment on each before releasing.",
+            field="comments",
+            code="exceptions_not_commented",
+        )

@@ -1,0 +1,21 @@
+"""The production API's routes (mounted under /api/v1/ by `config.urls`)."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from workorders.api import lots, views
+
+router = SimpleRouter()
+router.register("products", views.ProductViewSet)
+router.register("bom-lines", views.BomLineViewSet)
+router.register("routings", views.RoutingViewSet)
+router.register("reason-codes", views.ReasonCodeViewSet)
+router.register("work-orders", views.WorkOrderViewSet, basename="workorder")
+router.register("events", views.EventViewSet, basename="productionevent")
+router.register("lots", lots.LotViewSet, basename="lot")
+
+urlpatterns = [
+    path("oee/", views.oee, name="api_oee"),
+    path("operations/<int:pk>/consume/", lots.operation_consume, name="api_operation_consume"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,356 @@
+"""Read side of the live picture: dashboard snapshots, deltas, the hourly chart.
+
+It sits in the live package, above the projection it reads and below the broadcast that sends
+its deltas; `workorders.selectors` (OEE) stays below the live package.
+
+Figures are computed from the status rows at the moment of reading (`now`): the shift window's
+counts, open downtime running until now, and OEE = A x P x Q over the window so far, with the
+same rules as `workorders.selectors.oee` (off shift, the elapsed time counts as planned time).
+A snapshot runs a fixed number of queries per site or line, whatever the number of workstations.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from mes.models import Line, Site, Workstation
+from mes.selectors import sites_visible_to
+from workorders.extensions import line_figures
+from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
+from workorders.live.projection import OPEN_ANDON, Window, status_window
+from workorders.live.states import SEVERITY, LiveState
+from workorders.models import ProductionEvent
+from workorders.selectors.oee import Oee, oee_for_line
+from workorders.states import EventKind
+
+ZERO = Decimal("0")
+EVENTS_SHOWN = 15
+# What a summary shows of each workstation and what it works on: a busy line's summary is built
+# for every delta, and loading whole orders, products and operations for each station would
+# cost more than everything else in it.
+SUMMARY_COLUMNS = [
+    "code",
+    "name",
+    "line_id",
+    *(f"live_status__{field.name}" for field in WorkstationStatus._meta.concrete_fields),
+    "live_status__work_order__number",
+    "live_status__work_order__quantity",
+    "live_status__work_order__quantity_good",
+    "live_status__work_order__product__part_number",
+    "live_status__operation__sequence",
+    "live_status__operation__name",
+    "live_status__downtime_reason__name",
+]
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+def row_oee(row: WorkstationStatus | None, window: Window, now: datetime) -> Oee:
+    """OEE of one workstation over its window up to `now`, from its status row alone."""
+    current = row is not None and row.window_start == window.start
+    good = row.good if current else ZERO
+    scrap = row.scrap if current else ZERO
+    ideal = row.ideal_seconds if current else 0.0
+    stop = row.stop_seconds if current else 0.0
+    planned_down = row.planned_down_seconds if current else 0.0
+    end = min(now, window.end)
+    elapsed = max(0.0, (end - window.start).total_seconds())
+    if row is not None and row.downtime_since is not None:
+        running = max(0.0, (end - max(row.downtime_since, window.start)).total_seconds())
+        if row.downtime_planned:
+            planned_down += running
+        else:
+            stop += running
+    return Oee.from_parts(
+        planned_seconds=max(0.0, elapsed - planned_down),
+        stop_seconds=stop,
+        planned_downtime_seconds=planned_down,
+        ideal_seconds=ideal,
+        good=good,
+        scrap=scrap,
+    )
+
+
+def _oee_dict(oee: Oee) -> dict[str, Any]:
+    return {
+        "oee": _pct(oee.oee),
+        "availability": _pct(oee.availability),
+        "performance": _pct(oee.performance),
+        "quality": _pct(oee.quality),
+    }
+
+
+def _workstation(ws: Workstation, row: WorkstationStatus | None, window: Window, now: datetime) -> dict:
+    oee = row_oee(row, window, now)
+    order = row.work_order if row and row.work_order_id else None
+    op = row.operation if row and row.operation_id else None
+    return {
+        "id": ws.pk,
+        "code": ws.code,
+        "name": ws.name,
+        "state": row.state if row else LiveState.OFFLINE,
+        "order": order.number if order else "",
+        "operation": f"{op.sequence} {op.name}" if op else "",
+        "operation_state": row.operation_state if row else "",
+        "good": _num(oee.good),
+        "scrap": _num(oee.scrap),
+        "oee": _oee_dict(oee),
+        "downtime": (
+            {
+                "reason": row.downtime_reason.name,
+                "since": row.downtime_since.isoformat(),
+                "planned": row.downtime_planned,
+            }
+            if row and row.downtime_since
+            else None
+        ),
+        "andon_open": row.andon_open if row else 0,
+        "last_event_at": row.last_event_at.isoformat() if row and row.last_event_at else None,
+        "_oee": oee,
+        "_order": order,
+        "_last": row.last_event_at if row else None,
+    }
+
+
+def _andon(call: AndonCall) -> dict:
+    return {
+        "id": call.pk,
+        "kind": call.kind,
+        "label": call.get_kind_display(),
+        "status": call.status,
+        "workstation": call.workstation.code,
+        "note": call.note,
+        "raised_at": call.raised_at.isoformat(),
+        "acknowledged_at": call.acknowledged_at.isoformat() if call.acknowledged_at else None,
+        "acknowledged_by": call.acknowledged_by.printed_name if call.acknowledged_by_id else "",
+    }
+
+
+def _line(
+    line: Line, status: LineStatus | None, stations: list[dict], andon: list[dict], window: Window
+) -> dict:
+    oee = Oee.combine(s.pop("_oee") for s in stations)
+    states = {s["state"] for s in stations}
+    state = next((st for st in SEVERITY if st in states), LiveState.OFFLINE)
+    current = max(
+        (s for s in stations if s["_order"] is not None),
+        key=lambda s: s["_last"] or datetime.min.replace(tzinfo=UTC),
+        default=None,
+    )
+    order = current["_order"] if current else None
+    downs = [s["downtime"] for s in stations if s["downtime"]]
+    for s in stations:
+        s.pop("_order")
+        s.pop("_last")
+    return {
+        "id": line.pk,
+        "code": line.code,
+        "name": line.name,
+        "site": line.site_id,
+        "seq": status.sequence if status else 0,
+        "state": state,
+        "good": _num(oee.good),
+        "scrap": _num(oee.scrap),
+        "oee": _oee_dict(oee),
+        "order": (
+            {
+                "number": order.number,
+                "product": order.product.part_number,
+                "quantity": _num(order.quantity),
+                "good": _num(order.quantity_good),
+                "progress": order.progress_percent,
+            }
+            if order
+            else None
+        ),
+        "downtime": min(downs, key=lambda d: d["since"]) if downs else None,
+        "andon": andon,
+        "window": {"name": window.name, "start": window.start.isoformat(), "end": window.end.isoformat()},
+        "last_event_at": status.last_event_at.isoformat() if status and status.last_event_at else None,
+        "workstations": stations,
+    }
+
+
+def line_summaries(
+    lines: QuerySet[Line] | list[Line],
+    *,
+    now: datetime | None = None,
+    statuses: dict[int, LineStatus] | None = None,
+    figures: bool = True,
+) -> list[dict]:
+    """The live summary of each line (state, counts, OEE, order, downtime, andon, workstations,
+    and with `figures` what other apps add, such as open nonconformances and holds).
+
+    Four queries plus one per site (its shift calendar) and the figures' own, whatever the number
+    of lines; one less when the caller brings the lines' status rows (`statuses`, as the delta
+    after a commit does). A delta after a production event leaves the figures out (they did not
+    change); the client keeps the ones it has.
+    """
+    now = now or timezone.now()
+    lines = list(lines)
+    ids = [line.pk for line in lines]
+    if statuses is None:
+        statuses = LineStatus.objects.in_bulk(ids)
+    stations: dict[int, list[tuple[Workstation, WorkstationStatus | None]]] = defaultdict(list)
+    workstations = (
+        Workstation.objects.filter(line_id__in=ids, active=True)
+        .select_related(
+            "live_status__work_order__product", "live_status__operation", "live_status__downtime_reason"
+        )
+        .only(*SUMMARY_COLUMNS)
+        .order_by("code")
+    )
+    for ws in workstations:
+        try:
+            row = ws.live_status
+        except WorkstationStatus.DoesNotExist:
+            row = None
+        stations[ws.line_id].append((ws, row))
+    andon: dict[int, list[dict]] = defaultdict(list)
+    calls = AndonCall.objects.filter(line_id__in=ids, status__in=OPEN_ANDON).select_related(
+        "workstation", "acknowledged_by"
+    )
+    for call in calls.order_by("raised_at"):
+        andon[call.line_id].append(_andon(call))
+    windows: dict[int, Window] = {}
+    out = []
+    for line in lines:
+        if line.site_id not in windows:
+            windows[line.site_id] = status_window(line.site, now)
+        window = windows[line.site_id]
+        ws_dicts = [_workstation(ws, row, window, now) for ws, row in stations[line.pk]]
+        out.append(_line(line, statuses.get(line.pk), ws_dicts, andon[line.pk], window))
+    if figures:
+        extra = line_figures(ids)
+        for summary in out:
+            summary["figures"] = extra.get(summary["id"], {})
+    return out
+
+
+def event_summary(event: ProductionEvent) -> dict:
+    """An event as the dashboards list it (in snapshots and in each delta)."""
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "label": event.get_kind_display(),
+        "workstation": event.workstation.code if event.workstation_id else "",
+        "order": event.work_order.number if event.work_order_id else "",
+        "quantity": format(event.quantity.normalize(), "f") if event.quantity is not None else None,
+        "reason": event.reason.name if event.reason_id else "",
+        "at": event.occurred_at.isoformat(),
+    }
+
+
+def latest_events(line_id: int, limit: int = EVENTS_SHOWN) -> list[dict]:
+    events = (
+        ProductionEvent.objects.filter(line_id=line_id)
+        .select_related("workstation", "work_order", "reason")
+        .order_by("-id")[:limit]
+    )
+    return [event_summary(e) for e in events]
+
+
+def visible_lines(user) -> QuerySet[Line]:
+    return (
+        Line.objects.filter(site__in=sites_visible_to(user))
+        .select_related("site")
+        .order_by("site__code", "code")
+    )
+
+
+def site_snapshot(site: Site, *, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    lines = Line.objects.filter(site=site).select_related("site").order_by("code")
+    return {
+        "type": "snapshot",
+        "scope": "site",
+        "site": {"id": site.pk, "code": site.code, "name": site.name, "time_zone": site.time_zone},
+        "lines": line_summaries(lines, now=now),
+        "at": now.isoformat(),
+    }
+
+
+def line_snapshot(line: Line, *, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    site = line.site
+    return {
+        "type": "snapshot",
+        "scope": "line",
+        "site": {"id": site.pk, "code": site.code, "name": site.name, "time_zone": site.time_zone},
+        "lines": line_summaries([line], now=now),
+        "events": latest_events(line.pk),
+        "at": now.isoformat(),
+    }
+
+
+def line_delta(
+    *,
+    line_id: int,
+    sequence: int,
+    last_event_at: datetime | None,
+    workstation_ids: list[int],
+    line: Line | None = None,
+    figures: bool = False,
+) -> dict:
+    """The delta sent after a commit: the line's summary with only the workstations that changed.
+
+    `line` (with its site) when the caller has it loaded already."""
+    if line is None:
+        line = Line.objects.select_related("site").get(pk=line_id)
+    status = LineStatus(line_id=line_id, site_id=line.site_id, sequence=sequence, last_event_at=last_event_at)
+    summary = line_summaries([line], statuses={line_id: status}, figures=figures)[0]
+    summary["workstations"] = [s for s in summary["workstations"] if s["id"] in set(workstation_ids)]
+    summary["seq"] = sequence
+    return {"seq": sequence, "line": summary, "at": timezone.now().isoformat()}
+
+
+def line_sequences(line_ids: list[int]) -> dict[int, int]:
+    return dict(LineStatus.objects.filter(pk__in=line_ids).values_list("pk", "sequence"))
+
+
+def hourly_chart(line: Line, *, now: datetime | None = None) -> dict:
+    """Good and scrap per hour and OEE per hour of the line's current shift window, up to now."""
+    now = now or timezone.now()
+    window = status_window(line.site, now)
+    end = min(now, window.end)
+    hours: list[datetime] = []
+    t = window.start
+    while t < end:
+        hours.append(t)
+        t += timedelta(hours=1)
+    good = [0.0] * len(hours)
+    scrap = [0.0] * len(hours)
+    rows = ProductionEvent.objects.filter(
+        line_id=line.pk,
+        kind__in=[EventKind.COMPLETE, EventKind.SCRAP],
+        occurred_at__gte=window.start,
+        occurred_at__lt=end,
+    ).values_list("kind", "quantity", "occurred_at")
+    for kind, qty, at in rows:
+        i = int((at - window.start).total_seconds() // 3600)
+        if 0 <= i < len(hours):
+            (good if kind == EventKind.COMPLETE else scrap)[i] += float(qty)
+    oee = []
+    for h in hours:
+        figure = oee_for_line(line, h, min(h + timedelta(hours=1), end), now=now).oee
+        oee.append(None if figure is None else round(figure * 100, 1))
+    return {
+        "line": line.pk,
+        "window": {"name": window.name, "start": window.start.isoformat(), "end": window.end.isoformat()},
+        "hours": [int(h.timestamp()) for h in hours],
+        "good": good,
+        "scrap": scrap,
+        "oee": oee,
+    }

@@ -1,0 +1,107 @@
+"""The ledger rule: every production fact is one appended event, and what an event may carry.
+
+`append_event` writes the event and hands it to the in-transaction handlers (the live status,
+the outbox); nothing changes an event afterwards. The `clean_*` helpers are the checks every
+action applies to a time, a quantity or a reason before it appends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from mes import hooks
+from mes.errors import ValidationFailed
+from mes.models import User, Workstation
+from workorders.models import ProductionEvent, ReasonCode, WorkOrder, WorkOrderOperation
+from workorders.states import ReasonKind
+
+# A tablet that was offline sends its taps late with the time they were made; older or
+# future times are refused rather than silently moved.
+MAX_BACKDATE = timedelta(hours=24)
+MAX_CLOCK_SKEW = timedelta(minutes=2)
+
+
+def append_event(
+    *,
+    kind: str,
+    key: uuid.UUID,
+    request_fingerprint: str,
+    user: User,
+    occurred_at: datetime,
+    work_order: WorkOrder | None = None,
+    operation: WorkOrderOperation | None = None,
+    workstation: Workstation | None = None,
+    **fields,
+) -> ProductionEvent:
+    """Append one ledger event and hand it to the registered in-transaction handlers."""
+    if workstation is None and operation is not None:
+        workstation = operation.workstation
+    event = ProductionEvent.objects.create(
+        kind=kind,
+        idempotency_key=key,
+        request_fingerprint=request_fingerprint,
+        user=user,
+        occurred_at=occurred_at,
+        work_order=work_order,
+        operation=operation,
+        workstation=workstation,
+        line_id=workstation.line_id if workstation else (work_order.line_id if work_order else None),
+        **fields,
+    )
+    hooks.dispatch_event(event)
+    return event
+
+
+def clean_occurred_at(value: datetime | None) -> datetime:
+    now = timezone.now()
+    if value is None:
+        return now
+    if timezone.is_naive(value):
+        raise ValidationFailed("The time must include its time zone.", field="occurred_at", code="naive_time")
+    if value > now + MAX_CLOCK_SKEW:
+        raise ValidationFailed(
+            "The time lies in the future; check the tablet's clock.", field="occurred_at", code="future_time"
+        )
+    if value < now - MAX_BACKDATE:
+        raise ValidationFailed(
+            "The time is more than a day old; ask a supervisor to record it.",
+            field="occurred_at",
+            code="too_old",
+        )
+    return value
+
+
+def clean_quantity(value, *, unit: str) -> Decimal:
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationFailed(
+            "The quantity must be a number.", field="quantity", code="not_a_number"
+        ) from None
+    if not quantity.is_finite() or quantity <= 0:
+        raise ValidationFailed("The quantity must be more than zero.", field="quantity", code="not_positive")
+    if quantity.as_tuple().exponent < -3:
+        raise ValidationFailed("The quantity has more than 3 decimals.", field="quantity", code="too_precise")
+    if unit == "pcs" and quantity != quantity.to_integral_value():
+        raise ValidationFailed("Pieces are counted in whole numbers.", field="quantity", code="not_whole")
+    if quantity > Decimal("1000000"):
+        raise ValidationFailed("The quantity is implausibly large.", field="quantity", code="too_large")
+    return quantity
+
+
+def clean_reason(reason: ReasonCode | str | None, kind: str) -> ReasonCode:
+    if isinstance(reason, ReasonCode):
+        found = reason if reason.active and reason.kind == kind else None
+    else:
+        found = ReasonCode.objects.filter(code=reason or "", kind=kind, active=True).first()
+    if found is None:
+        raise ValidationFailed(
+            f"Choose a {ReasonKind(kind).label.lower()} reason from the list.",
+            field="reason",
+            code="unknown_reason",
+        )
+    return found
