@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run plant test bench lint migrate clean
+.PHONY: install run plant test validation-report bench lint migrate clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -67,6 +67,12 @@ tests/oidc/node_modules: tests/oidc/package-lock.json
 # SECRET_KEY is only a placeholder for the test run; production has no default at all.
 test: install tests/oidc/node_modules
 	@SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production} $(PY) -m pytest $(PYTEST_ARGS)
+
+# The traceability matrix for the validation file: the suite (or PYTEST_ARGS) run with the
+# requirement markers collected; JSON, HTML and PDF in test-artifacts/validation/. Only the
+# tests that name a requirement: make validation-report PYTEST_ARGS="-m requirement"
+validation-report: install tests/oidc/node_modules
+	@SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production} $(PY) -m pytest -p mes.tests.validation $(PYTEST_ARGS)
 
 bench: install
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done

@@ -269,7 +269,7 @@ def main() -> int:
     erp = Proc(
         "fake-erp", [sys.executable, "manage.py", "fake_erp", "--port", str(erp_port), "--seed", "7"], env
     )
-    celery = [sys.executable, "-m", "celery", "-A", "mes"]
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
 
     def worker(n: int) -> Proc:
         return Proc(

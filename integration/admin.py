@@ -1,11 +1,11 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from integration.models import ErpEndpoint, InboundRecord, OutboxMessage
+from mes.admin_reasons import ReasonedHistoryAdmin
 
 
 @admin.register(ErpEndpoint)
-class ErpEndpointAdmin(SimpleHistoryAdmin):
+class ErpEndpointAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "connector", "url", "timeout_seconds", "active"]
 
 

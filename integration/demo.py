@@ -15,6 +15,8 @@ from django.db import transaction
 from integration import embedded
 from integration.models import ErpEndpoint, OutboxMessage
 from integration.states import MessageStatus
+from mes.models import User
+from workorders.demo.data import ADMIN
 
 
 def fake_erp_url() -> str:
@@ -31,6 +33,7 @@ def _endpoint(say: Callable[[str], None]) -> None:
     if not ErpEndpoint.objects.exists():
         url = fake_erp_url()
         endpoint = ErpEndpoint(name="fake-erp", connector=ErpEndpoint.Connector.JSON, url=url)
+        endpoint._history_user = User.objects.filter(username=ADMIN).first()
         endpoint._change_reason = "Demo plant: the fake ERP (manage.py fake_erp)"
         endpoint.full_clean()
         endpoint.save()

@@ -38,7 +38,7 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
     last = OutboxMessage.objects.filter(work_order_id=work_order.pk).aggregate(m=Max("sequence"))["m"]
     sequence = (last or 0) + 1
     plant = _site_code(work_order)
-    message = OutboxMessage.objects.create(
+    message = OutboxMessage(
         message_type=message_type,
         idempotency_key=message_key(event, message_type),
         event=event,
@@ -50,6 +50,10 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
         next_attempt_at=event.recorded_at or timezone.now(),
         request_id=log_context.current("request_id") or "",
     )
+    # The message is queued by the person (or machine) whose event it reports.
+    message._history_user = event.user
+    message._change_reason = f"Queued for the ERP: {message_type} of event {event.pk}"
+    message.save()
     log.info(
         "outbox message %s (%s) for event %s, key %s",
         message.pk,

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from mes import services
+from mes.admin_reasons import ChangeReasonMixin, ReasonedHistoryAdmin
 from mes.errors import MesError
 from mes.models import Kiosk, Line, Shift, SignInAttempt, Site, User, Workstation
 
@@ -46,14 +47,14 @@ class WorkstationInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(SimpleHistoryAdmin):
+class SiteAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "time_zone"]
     search_fields = ["code", "name"]
     inlines = [LineInline, ShiftInline]
 
 
 @admin.register(Line)
-class LineAdmin(SimpleHistoryAdmin):
+class LineAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "site"]
     list_filter = ["site"]
     search_fields = ["code", "name"]
@@ -61,20 +62,20 @@ class LineAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Workstation)
-class WorkstationAdmin(SimpleHistoryAdmin):
+class WorkstationAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "line", "active"]
     list_filter = ["line__site", "line", "active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Shift)
-class ShiftAdmin(SimpleHistoryAdmin):
+class ShiftAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "site", "start_time", "end_time", "weekdays"]
     list_filter = ["site"]
 
 
 @admin.register(User)
-class MesUserAdmin(UserAdmin, SimpleHistoryAdmin):
+class MesUserAdmin(ChangeReasonMixin, UserAdmin, SimpleHistoryAdmin):
     list_display = ["username", "first_name", "last_name", "badge_number", "is_active"]
     fieldsets = [
         *UserAdmin.fieldsets,
@@ -89,7 +90,7 @@ class MesUserAdmin(UserAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Kiosk)
-class KioskAdmin(SimpleHistoryAdmin):
+class KioskAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "workstation", "bound_by", "bound_at", "revoked_at"]
     list_filter = ["workstation__line__site"]
     readonly_fields = ["token", "bound_by", "bound_at", "revoked_by", "revoked_at"]

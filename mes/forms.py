@@ -10,6 +10,7 @@ already answer as they answer any refusal of a service (400, or the desk's messa
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -71,6 +72,33 @@ def local_url(request, target: str | None, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def _beyond_the_database(value) -> bool:
+    text = str(value).strip()
+    return bool(re.fullmatch(r"-?[0-9]+", text)) and abs(int(text)) > BIGINT_MAX
+
+
+class ModelChoiceField(forms.ModelChoiceField):
+    """Django's, but an id no database column can hold (beyond 64 bits) is an invalid choice: sent
+    to the query it overflows SQLite's integer and answers 500."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and _beyond_the_database(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, with ids beyond 64 bits refused as invalid choices (see `ModelChoiceField`)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if _beyond_the_database(pk):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
 
 
 def refusal(form: forms.Form) -> ValidationFailed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 
 from mes import people_selectors, roles
+from mes.forms import ModelChoiceField, ModelMultipleChoiceField
 from mes.models import Site, User
 
 ACTIVE_CHOICES = [("yes", "Active"), ("no", "Deactivated"), ("all", "Everyone")]
@@ -18,7 +19,7 @@ ACTIVE_CHOICES = [("yes", "Active"), ("no", "Deactivated"), ("all", "Everyone")]
 class PeopleFilterForm(forms.Form):
     """The list's filters, from the query string; a value that is no choice is left out."""
 
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="Every site")
+    site = ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="Every site")
     active = forms.ChoiceField(choices=ACTIVE_CHOICES, required=False)
 
     def __init__(self, params, *, user):
@@ -47,7 +48,7 @@ class PersonForm(forms.Form):
     email = forms.EmailField(required=False)
     badge_number = forms.CharField(max_length=32, required=False)
     role = forms.CharField(max_length=32, error_messages={"required": "Choose a role."})
-    sites = forms.ModelMultipleChoiceField(
+    sites = ModelMultipleChoiceField(
         queryset=Site.objects.all(),
         required=False,
         error_messages={

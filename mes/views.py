@@ -49,7 +49,8 @@ def sign_in(request):
 
 @require_POST
 def sign_out(request):
-    on_tablet = bool(request.session.get("mes_on_tablet"))
+    # A bound tablet opens on the badge sign-in, also after a supervisor's desk session on it.
+    on_tablet = bool(request.session.get("mes_on_tablet")) or kiosk.bound_workstation(request) is not None
     logout(request)
     return redirect("tablet_sign_in" if on_tablet else "login")
 

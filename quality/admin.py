@@ -4,6 +4,7 @@ which record who and why; the admin is for looking, and for the site's quality s
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.admin_reasons import ReasonedHistoryAdmin
 from quality import models
 
 
@@ -19,7 +20,7 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.QualitySettings)
-class QualitySettingsAdmin(SimpleHistoryAdmin):
+class QualitySettingsAdmin(ReasonedHistoryAdmin):
     list_display = ["site", "second_person_approval"]
 
 

@@ -8,7 +8,8 @@ class QualityConfig(AppConfig):
 
     def ready(self):
         # Every consequence quality has on production is registered here (see quality/guards.py):
-        # the checklist interlock and "no work on a held order" guards.
+        # the checklist interlock, "no work on a held order", and at Start the qualification and
+        # "SOPs read" guards.
         from mes import navigation
         from quality import guards
         from quality.live import line_figures
@@ -26,4 +27,10 @@ class QualityConfig(AppConfig):
             navigation.NavItem("Quality", "quality_overview", "quality.view_nonconformance", order=40),
             navigation.NavItem("Checklists", "quality_templates", "quality.view_checklisttemplate", order=41),
             navigation.NavItem("SOPs", "quality_sops", "quality.view_sopdocument", order=42),
+            navigation.NavItem(
+                "Qualifications", "quality_qualifications", "quality.view_qualification", order=43
+            ),
+            navigation.NavItem(
+                "SOPs to read", "quality_sops_unread", "quality.view_sopacknowledgement", order=44
+            ),
         )

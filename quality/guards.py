@@ -4,26 +4,43 @@
   count its last units, or go past the next N units, with a message naming the checklist;
 - **no work on a held order**: nothing is recorded against an order with an active hold, and
   the order does not leave its hold on the board while a quality hold is active;
-- **no consumption of a held lot**: a lot (or serial) under an active hold is not consumed.
+- **no consumption of a held lot**: a lot (or serial) under an active hold is not consumed;
+- **qualified at start**: at a workstation that has qualification records, only a person with a
+  valid (unrevoked, unexpired) one starts an operation; a workstation nobody was ever qualified
+  on is open to all, so a plant turns the rule on by granting the first qualification;
+- **SOPs read at start**: a person who acknowledges SOPs starts an operation only once they have
+  acknowledged the effective version of each SOP attached to its routing step (a machine account
+  reads nothing and is not asked).
 
 Guards run inside the production service's transaction, after it has locked the operation. A
 start and a count ask both of the first two (`interlock_at_start`, `interlock_before_units`) in
 one query, and read an operation's checklist requirements only when its step has any attached.
+The start's two other guards ask one small query each; the counts never ask them.
+
+A refusal rolls the start's transaction back, so it cannot be stored beside it: a refused start
+for want of a qualification is logged (`quality.qualifications`, a warning with the person and
+the workstation in the log context) as the record of the refusal.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
 
 from mes.errors import Conflict
 from mes.hooks import register_guard
 from quality import selectors
-from quality.models import Hold, OperationChecklist
-from quality.states import HoldStatus, HoldTarget, Trigger
+from quality.models import Hold, OperationChecklist, Qualification, SopAcknowledgement, SopVersion
+from quality.states import HoldStatus, HoldTarget, Trigger, VersionStatus
 from workorders.models import WorkOrderOperation
+
+log = logging.getLogger("quality.qualifications")
 
 
 def _missing(name: str, moment: str):
@@ -131,8 +148,79 @@ def interlock_before_units(*, work_order, operation, quantity: Decimal = Decimal
         checklist_before_units(work_order=work_order, operation=operation, quantity=quantity)
 
 
+class SopNotRead(Conflict):
+    """A start refused until an SOP is read: the answer also carries the tablet page to read it."""
+
+    def __init__(self, message: str, *, url: str):
+        super().__init__(message, field="sop", code="sop_not_acknowledged")
+        self.url = url
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "url": self.url}
+
+
+def qualified_at_start(*, work_order, operation, user, **context) -> None:
+    """Only a person qualified on the workstation starts there, once it has qualifications."""
+    mine = Q(user_id=user.pk, revoked_at__isnull=True)
+    found = Qualification.objects.filter(workstation_id=operation.workstation_id).aggregate(
+        records=Count("pk"), until=Max("valid_until", filter=mine)
+    )
+    if not found["records"]:
+        return
+    today = timezone.now().astimezone(work_order.line.site.tzinfo).date()
+    if found["until"] is not None and found["until"] >= today:
+        return
+    station = operation.workstation.code
+    if found["until"] is None:
+        message = f"You are not qualified on {station} — ask your supervisor."
+    else:
+        message = (
+            f"Your qualification on {station} ran out on {found['until']:%Y-%m-%d} — ask your supervisor."
+        )
+    log.warning(
+        "Start refused: %s is not qualified on %s (operation %s, order %s).",
+        user.username,
+        station,
+        operation.pk,
+        work_order.number,
+        extra={
+            "refused": "not_qualified",
+            "operation": operation.pk,
+            "workstation_id": operation.workstation_id,
+        },
+    )
+    raise Conflict(message, field="qualification", code="not_qualified")
+
+
+def sops_read_at_start(*, work_order, operation, user, **context) -> None:
+    """The effective version of every SOP attached to the step is acknowledged by the person."""
+    if not operation.routing_operation_id or not user.has_perm("quality.acknowledge_sop"):
+        return
+    read = SopAcknowledgement.objects.filter(version_id=OuterRef("pk"), user_id=user.pk)
+    unread = (
+        SopVersion.objects.filter(
+            status=VersionStatus.EFFECTIVE,
+            document__operations__routing_operation_id=operation.routing_operation_id,
+        )
+        .filter(~Exists(read))
+        .order_by("document__code")
+        .values_list("pk", "document__code", "document__title")[:1]
+    )
+    first = next(iter(unread), None)
+    if first is None:
+        return
+    pk, code, title = first
+    back = reverse("workstation_operation", args=[operation.pk])
+    raise SopNotRead(
+        f"Read SOP {code} ({title}) and acknowledge it before starting.",
+        url=f"{reverse('quality_sop', args=[pk])}?{urlencode({'next': back})}",
+    )
+
+
 def register() -> None:
     register_guard("operation_start", interlock_at_start)
+    register_guard("operation_start", qualified_at_start)
+    register_guard("operation_start", sops_read_at_start)
     register_guard("operation_record_good", interlock_before_units)
     for action in ("operation_record_scrap", "operation_consume"):
         register_guard(action, no_work_on_held_order)

@@ -613,3 +613,36 @@ class SopAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} read {self.version}"
+
+
+# --- qualifications ----------------------------------------------------------------------------
+
+
+class Qualification(models.Model):
+    """A person may work at a workstation until a date, granted by quality with an e-signature
+    (meaning "approved"). Revoked, it stays as the record of what was allowed when."""
+
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="qualifications")
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="qualifications")
+    valid_until = models.DateField(help_text="The last day the qualification holds (site's date).")
+    granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    revoke_reason = models.CharField(max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["workstation", "user", "-valid_until"]
+        indexes = [models.Index(fields=["workstation", "user"], name="qualification_lookup")]
+        permissions = [("grant_qualification", "Grant and revoke qualifications")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.workstation.code} until {self.valid_until}"
+
+    def signature_content(self) -> dict:
+        return {
+            "user": self.user_id,
+            "workstation": self.workstation_id,
+            "valid_until": self.valid_until.isoformat(),
+        }

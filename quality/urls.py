@@ -1,7 +1,16 @@
 from django.urls import path
 
 from quality.views import files, tablet
-from quality.views.desk import holds, items, nonconformances, overview, sops, templates, versions
+from quality.views.desk import (
+    holds,
+    items,
+    nonconformances,
+    overview,
+    qualifications,
+    sops,
+    templates,
+    versions,
+)
 
 VERSION = "quality/checklists/versions/<int:pk>"
 
@@ -45,6 +54,18 @@ desk = [
     path("quality/sops/new/", sops.sop_create, name="quality_sop_create"),
     path("quality/sops/versions/<int:pk>/", sops.sop_version, name="quality_sop_version"),
     path("quality/sops/versions/<int:pk>/act/", sops.sop_act, name="quality_sop_act"),
+    path("quality/sops/unread/", qualifications.sops_unread, name="quality_sops_unread"),
+    path("quality/qualifications/", qualifications.qualifications, name="quality_qualifications"),
+    path(
+        "quality/qualifications/grant/",
+        qualifications.qualification_grant_view,
+        name="quality_qualification_grant",
+    ),
+    path(
+        "quality/qualifications/<int:pk>/revoke/",
+        qualifications.qualification_revoke_view,
+        name="quality_qualification_revoke",
+    ),
 ]
 
 urlpatterns = [*tablet.urlpatterns, *desk, *files.urlpatterns]

@@ -35,6 +35,7 @@ def test_badge_and_pin_sign_in_at_a_bound_workstation(asgi_server, tablet_page, 
         assert box["width"] >= 48 and box["height"] >= 48, "touch targets are at least 48 px"
 
     page.fill("input[name=badge_number]", "1001")
+    page.click("input[name=pin]")
     for digit in "2580":
         page.click(f"[data-keypad] [data-key='{digit}']")
     page.click("[data-keypad] button[type=submit]")

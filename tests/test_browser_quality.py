@@ -92,6 +92,7 @@ def test_checklist_interlock_nonconformance_and_signed_disposition(
     page.click("text=Sign out")
     page.goto(f"{base}/")
     page.fill("input[name=badge_number]", "1001")
+    page.click("input[name=pin]")
     for digit in "2580":
         page.click(f"[data-keypad] [data-key='{digit}']")
     page.click("[data-keypad] button[type=submit]")
@@ -118,7 +119,7 @@ def test_checklist_interlock_nonconformance_and_signed_disposition(
     item("Guards closed").locator("label.q-toggle").click()
     item("Visual inspection").locator("label.q-pass").click()
     for key in "25.09":  # out of spec, typed on the keypad
-        item("Bore diameter").locator(f"[data-qkey='{key}']").click()
+        item("Bore diameter").locator(f"[data-key='{key}']").click()
     assert "q-out" in item("Bore diameter").get_attribute("class")
     assert item("Bore diameter").locator("[data-verdict]").inner_text() == "OUT OF SPEC"
     item("Flange thickness").locator("input.q-num").fill("8.01")

@@ -33,6 +33,7 @@ def bind_tablet(page, base, workstation, supervisor="sam"):
 def badge_in(page, base, badge, pin):
     page.goto(f"{base}/")
     page.fill("input[name=badge_number]", badge)
+    page.click("input[name=pin]")
     for digit in pin:
         page.click(f"[data-keypad] [data-key='{digit}']")
     page.click("[data-keypad] button[type=submit]")
@@ -215,6 +216,7 @@ def test_a_supervisor_allows_counting_over_the_order_quantity_at_the_tablet(
     expect(dialog.locator("[data-override-message]")).to_contain_text("Only 2 left")
     expect(page.locator("#tap-status")).to_contain_text("Refused: +3 good")
     dialog.locator("input[name=badge_number]").fill("2001")
+    dialog.locator("input[name=pin]").click()
     for digit in "9999":
         dialog.locator(f"[data-key='{digit}']").click()
     dialog.locator("button[type=submit]").click()

@@ -332,6 +332,16 @@ FORMS: dict[str, Form] = {
             "routing_operation": ("{routing_operation}",),
         },
     ),
+    "quality_qualification_grant": Form(
+        _at("/quality/qualifications/grant/"),
+        ("person", "workstation", "valid_until", *CREDENTIALS),
+        who=QUALITY,
+        logs=SIGN_IN,
+        choices={"person": ("{person}",), "workstation": ("{workstation}",), "valid_until": ("2100-01-01",)},
+    ),
+    "quality_qualification_revoke": Form(
+        _at("/quality/qualifications/{qualification}/revoke/"), ("reason",), who=QUALITY
+    ),
     # the auditor's wing
     "audit_trail": Form(_at("/audit/"), who=AUDITOR),
     "audit_seal": Form(_at("/audit/seal/"), who=ADMIN),
@@ -445,6 +455,13 @@ def plant(site, make_user, supervisor, operator):
     quality.sop_version_approve(version_id=sop.pk, user=inspector, password=PASSWORD)
     quality.sop_version_make_effective(version_id=sop.pk, user=inspector)
     sop_draft = quality.sop_create(site=site, code="SOP-2", title="Deburring", body="Deburr.", user=inspector)
+    qualification = quality.qualification_grant(
+        user=inspector,
+        person_id=operator.pk,
+        workstation_id=spare_station.pk,
+        valid_until="2100-01-01",
+        password=PASSWORD,
+    )
     nc = quality.nonconformance_open(
         key=uuid.uuid4(), user=inspector, site=site, title="Scratch", work_order=order
     )
@@ -494,6 +511,7 @@ def plant(site, make_user, supervisor, operator):
         "sop_draft": sop_draft.pk,
         "nonconformance": nc.result_id,
         "hold": hold.result_id,
+        "qualification": qualification.pk,
         "lot_code": lot.code,
         "report": report.pk,
         "hold_reasons": hold_reasons,
@@ -646,6 +664,7 @@ def _send(plant: dict, name: str, form: Form, sent) -> None:
 
 
 # Each example sends garbage to every form: about 70 requests, some 0.8 s.
+@pytest.mark.requirement("MES-008")
 @garbage_settings(max_examples=30)
 @given(data=st.data())
 def test_garbage_to_any_form_is_refused_and_writes_nothing(plant, data):
@@ -661,6 +680,12 @@ FOUND = [
     ("workorder_create", {"routing": "{routing}", "line": "²", "number": "WO-9", "quantity": "1"}, "line"),
     ("lot_receive", {"product": "{component}", "site": "²", "quantity": "5"}, "site"),
     ("kiosk_list", {"workstation": "1.5", "name": "Tablet 9"}, "workstation"),
+    ("person_create", {"username": "pat9", "role": "operator", "sites": "18446744073709551616"}, "sites"),
+    (
+        "workorder_create",
+        {"routing": "9223372036854775808", "line": "{line}", "number": "WO-9", "quantity": "1"},
+        "routing",
+    ),
     ("quality_run_start", {"assignment": "²"}, "assignment"),
     ("quality_run_start", {"template": "abc"}, "template"),
     ("quality_run_start", {"template": "{template}", "operation": "²", "trigger": "at_start"}, "operation"),
@@ -677,6 +702,8 @@ FOUND = [
     ("quality_version_assign", {"schedule": "on_demand", "workstation": "1.5"}, "workstation"),
     ("quality_version_assign", {"schedule": "weekly", "line": "{line}", "weekday": "²"}, "weekday"),
     ("quality_sop_act", {"action": "attach", "routing_operation": "1.5"}, "routing_operation"),
+    ("quality_qualification_grant", {"person": "²", "workstation": "{workstation}"}, "person"),
+    ("quality_qualification_grant", {"person": "{person}", "workstation": "1.5"}, "workstation"),
 ]
 
 

@@ -453,6 +453,7 @@ def _send(plant: dict, method: str, target: Target, sent) -> None:
 
 
 # Each example sends garbage to every endpoint: about 40 requests.
+@pytest.mark.requirement("MES-008")
 @garbage_settings(max_examples=20)
 @given(data=st.data())
 def test_garbage_to_any_write_endpoint_is_refused_and_writes_nothing(plant, data):

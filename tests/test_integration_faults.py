@@ -93,7 +93,7 @@ def _wait(condition, timeout: float, message: str, interval: float = 0.2, explai
 
 
 class Worker:
-    """`celery -A mes worker` (or `beat`, which sweeps every second) in its own process group."""
+    """`celery -A config worker` (or `beat`, which sweeps every second) in its own process group."""
 
     count = 0
     started: list[Worker] = []
@@ -128,7 +128,7 @@ class Worker:
                 ]
                 ready = b" ready."
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "mes", *args],
+                [sys.executable, "-m", "celery", "-A", "config", *args],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,

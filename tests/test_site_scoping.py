@@ -50,6 +50,7 @@ from quality.models import (
     ChecklistTemplateVersion,
     Hold,
     Nonconformance,
+    Qualification,
     SopImage,
     SopVersion,
 )
@@ -226,6 +227,13 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
     )
     andon = andon_raise(workstation=ws2, user=operator, kind="help", key=_key(), note=f"{prefix}-ANDON-NOTE")
     tablet = plant_services.kiosk_bind(workstation=ws1, name=f"{prefix}-KIOSK", by=supervisor)
+    qualified = quality.qualification_grant(
+        user=inspector,
+        person_id=operator.pk,
+        workstation_id=ws1.pk,
+        valid_until="2100-01-01",
+        password=PASSWORD,
+    )
 
     s.records = {
         Site: site,
@@ -246,6 +254,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         Hold: Hold.objects.get(pk=placed.result_id),
         SopVersion: sop,
         SopImage: image,
+        Qualification: qualified,
         AndonCall: andon,
         OutboxMessage: OutboxMessage.objects.filter(work_order=order).first(),
         Signature: Signature.objects.filter(comment=f"{prefix}-SIGNED").get(),
@@ -386,6 +395,7 @@ ARGUMENTS = {
     "quality_item_move": lambda s: {"pk": s[ChecklistTemplateVersion].pk, "item_pk": s[ChecklistItem].pk},
     "quality_sop_version": lambda s: {"pk": s[SopVersion].pk},
     "quality_sop_act": lambda s: {"pk": s[SopVersion].pk},
+    "quality_qualification_revoke": lambda s: {"pk": s[Qualification].pk},
     "quality_sop_pdf": lambda s: {"pk": s[SopVersion].pk},
     "quality_sop_image": lambda s: {"pk": s[SopImage].pk},
     "quality_help_image": lambda s: {"pk": s[ChecklistItem].pk},
@@ -412,6 +422,8 @@ SEARCHES = [
     lambda b: f"/quality/?site={b.site.pk}",
     lambda b: f"/board/?line={b[Line].pk}",
     lambda b: f"/live/?site={b.site.pk}",
+    lambda b: f"/losses/?line={b[Line].pk}",
+    lambda b: f"/api/v1/losses/?workstation={b[Workstation].pk}&period=week",
 ]
 
 
@@ -613,6 +625,7 @@ MUST_SHOW_SITE_B = {
 }
 
 
+@pytest.mark.requirement("MES-004", "A11-12")
 @pytest.mark.parametrize("role", [roles.SUPERVISOR, roles.QUALITY, roles.AUDITOR])
 def test_a_one_site_person_meets_nothing_of_the_other_site_on_any_page(plant, role):
     one_site, plant_wide = _walker(role, plant.a.site), _walker(role, None)

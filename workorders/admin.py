@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.admin_reasons import ReasonedHistoryAdmin
 from workorders.models import (
     BomLine,
     Downtime,
@@ -26,7 +27,7 @@ class RoutingOperationInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(SimpleHistoryAdmin):
+class ProductAdmin(ReasonedHistoryAdmin):
     list_display = ["part_number", "name", "unit", "tracking", "active"]
     list_filter = ["tracking", "active"]
     search_fields = ["part_number", "name"]
@@ -34,14 +35,14 @@ class ProductAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Routing)
-class RoutingAdmin(SimpleHistoryAdmin):
+class RoutingAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "product", "allow_overlap", "active"]
     search_fields = ["code", "product__part_number"]
     inlines = [RoutingOperationInline]
 
 
 @admin.register(ReasonCode)
-class ReasonCodeAdmin(SimpleHistoryAdmin):
+class ReasonCodeAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "kind", "loss", "planned", "active"]
     list_filter = ["kind", "loss", "planned", "active"]
 

@@ -36,3 +36,4 @@ class WorkordersConfig(AppConfig):
         hooks.register_event_handler(observe_production_event)  # /metrics and the log, after commit
         navigation.register(navigation.NavItem("Live", "live_home", "workorders.view_linestatus", order=20))
         navigation.register(navigation.NavItem("Receiving", "lot_receive", "workorders.add_lot", order=35))
+        navigation.register(navigation.NavItem("Losses", "losses", "workorders.view_workorder", order=32))

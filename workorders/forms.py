@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from mes.errors import ValidationFailed
 from mes.filters import BIGINT_MAX
+from mes.forms import ModelChoiceField
 from mes.idempotency import parse_key
 from mes.models import Line, Site
 from mes.selectors import sites_visible_to
@@ -30,10 +31,10 @@ class WorkOrderCreateForm(forms.Form):
     service's to check, so its messages stay the ones the API gives."""
 
     number = forms.CharField(required=False)
-    routing = forms.ModelChoiceField(
+    routing = ModelChoiceField(
         queryset=Routing.objects.select_related("product"), error_messages=_choose("routing")
     )
-    line = forms.ModelChoiceField(queryset=Line.objects.none(), error_messages=_choose("line"))
+    line = ModelChoiceField(queryset=Line.objects.none(), error_messages=_choose("line"))
     quantity = forms.CharField(required=False, strip=False)
     due = forms.CharField(required=False)
 
@@ -81,12 +82,12 @@ class LotReceiveForm(forms.Form):
     """A supplier lot received at a site the supervisor works at: without a site chosen, their
     only site."""
 
-    product = forms.ModelChoiceField(
+    product = ModelChoiceField(
         queryset=Product.objects.filter(active=True),
         to_field_name="part_number",
         error_messages={"required": "Choose a part.", "invalid_choice": "There is no part %(value)s."},
     )
-    site = forms.ModelChoiceField(
+    site = ModelChoiceField(
         queryset=Site.objects.none(), required=False, error_messages=_choose("site you work at")
     )
     quantity = forms.CharField(required=False, strip=False)

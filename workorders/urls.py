@@ -1,3 +1,9 @@
-from workorders.views import board, dashboard, lots, tablet
+from workorders.views import board, dashboard, losses, lots, tablet
 
-urlpatterns = [*tablet.urlpatterns, *board.urlpatterns, *dashboard.urlpatterns, *lots.urlpatterns]
+urlpatterns = [
+    *tablet.urlpatterns,
+    *board.urlpatterns,
+    *dashboard.urlpatterns,
+    *lots.urlpatterns,
+    *losses.urlpatterns,
+]

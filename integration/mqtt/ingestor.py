@@ -92,7 +92,10 @@ class Ingestor:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
         self.stats["disconnects"] += 1
-        logger.warning("MQTT disconnected (%s); reconnecting", reason_code)
+        if self._stop.is_set():  # our own disconnect at a stop: nothing to reconnect
+            logger.info("MQTT disconnected (%s)", reason_code)
+        else:
+            logger.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
         self.stats["received"] += 1

@@ -90,6 +90,7 @@ def plant_backup(started, tmp_path):
     return path
 
 
+@pytest.mark.requirement("A11-7", "P11-11.10c")
 def test_a_restore_gives_the_same_rows_a_verified_trail_and_an_outbox_that_resumes_with_its_keys(
     plant_backup, empty_database
 ):

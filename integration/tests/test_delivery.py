@@ -40,6 +40,7 @@ def test_messages_are_acknowledged_with_the_erps_reference_and_counted_once(star
     assert fake_erp.stats()["unique"] == OutboxMessage.objects.count()
 
 
+@pytest.mark.requirement("MES-002")
 def test_a_message_sent_again_is_applied_once_and_gets_the_first_acknowledgement(started, fake_erp):
     started.good(4)
     _drain()
@@ -155,6 +156,7 @@ def test_b2mml_connector_delivers_to_the_fake_erp(started, fake_erp, settings):
     assert (totals["good"], totals["scrap"], totals["status"]) == ("6", "1", "in_progress")
 
 
+@pytest.mark.requirement("MES-002")
 def test_every_committed_event_of_interest_has_exactly_one_message(started, fake_erp):
     for i in range(5):
         started.good(1)

@@ -144,6 +144,7 @@ def test_a_cancelled_order_cant_be_reopened(api, stations):
     assert WorkOrder.objects.get(number="WO-9").status == "cancelled"
 
 
+@pytest.mark.requirement("A11-5")
 @pytest.mark.parametrize(
     ("body", "field", "code"),
     [
@@ -169,6 +170,7 @@ def test_bad_work_orders_are_refused_with_the_field_and_logged_with_the_record(
     assert parked.outcome == "refused" and parked.field == field and parked.reason and parked.body
 
 
+@pytest.mark.requirement("A11-5")
 def test_nothing_is_half_applied(api, stations):
     _product(api)
     _product(api, "SEAL-1")

@@ -23,6 +23,7 @@ def _fail_after_outbox(event):
     raise Boom("a later step of the business transaction fails")
 
 
+@pytest.mark.requirement("MES-002")
 @pytest.mark.django_db(transaction=True)
 def test_rolled_back_business_transaction_leaves_no_outbox_row_and_committed_one_leaves_exactly_one(
     started, monkeypatch

@@ -62,6 +62,7 @@ def test_each_role_reaches_only_what_it_may(make_user, client_for, path, role, e
         assert response.json()["code"] == "permission_denied"
 
 
+@pytest.mark.requirement("P11-11.10d", "A11-12")
 @pytest.mark.parametrize("path", ["/tablet/", "/plant/", "/tablets/"])
 def test_anonymous_pages_redirect_to_sign_in(client, db, path):
     response = client.get(path)
@@ -87,6 +88,7 @@ def test_admin_reaches_the_admin_site(make_user, client_for):
     assert client_for(make_user(roles.ADMIN)).get("/admin/").status_code == OK
 
 
+@pytest.mark.requirement("A11-12", "P11-11.10g")
 def test_auditor_is_read_only_everywhere(django_user_model):
     from django.contrib.auth.models import Group
 

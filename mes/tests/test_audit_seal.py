@@ -99,6 +99,7 @@ def as_a_database_superuser():
             cursor.execute("SET session_replication_role = DEFAULT")
 
 
+@pytest.mark.requirement("P11-11.10c")
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_every_history_table_refuses_update_and_delete_on_postgresql():
@@ -191,6 +192,7 @@ def test_an_untouched_audit_trail_verifies(capsys):
     assert "Audit trail OK: 1 seals" in out
 
 
+@pytest.mark.requirement("MES-007", "P11-11.10a")
 @pytest.mark.django_db
 def test_verify_names_the_seal_and_the_row_changed_by_raw_sql(capsys):
     sites = SiteFactory.create_batch(3)
@@ -306,6 +308,7 @@ def test_seals_of_a_history_table_dropped_on_purpose_still_verify_and_a_vanished
     assert not result.ok and "is gone" in result.problem.message
 
 
+@pytest.mark.requirement("MES-007")
 @pytest.mark.django_db
 def test_verify_finds_a_deleted_sealed_row():
     sites = SiteFactory.create_batch(3)

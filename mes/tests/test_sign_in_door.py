@@ -59,6 +59,7 @@ def far_site(db):
 # --- the sixth attempt, at every way in ---------------------------------------------------------
 
 
+@pytest.mark.requirement("P11-11.300", "P11-11.10d")
 def test_desk_refuses_the_sixth_attempt_even_with_the_right_password_and_logs_each(operator, client):
     for _ in range(5):
         assert client.post("/login/", {"username": "olga", "password": "nope"}).status_code == 400
@@ -113,6 +114,7 @@ def test_the_admin_login_lets_staff_in_and_logs_a_non_staff_person_as_not_allowe
     assert SignInAttempt.objects.get(outcome=NOT_ALLOWED).user == supervisor
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_badge_refuses_the_sixth_attempt_and_logs_each_with_tablet_and_client(tablet, operator, workstation):
     for _ in range(5):
         assert tablet.post("/tablet/sign-in/", {"badge_number": "1001", "pin": "0000"}).status_code == 400
@@ -314,6 +316,7 @@ def test_a_person_of_another_site_cannot_badge_in_at_this_tablet(tablet, make_us
     )
 
 
+@pytest.mark.requirement("P11-11.10h")
 def test_a_desk_session_of_another_site_on_a_bound_tablet_records_nothing(
     tablet, make_user, far_site, supervisor, workstation
 ):

@@ -28,6 +28,7 @@ def quality_user(make_user):
     return make_user(roles.QUALITY, username="quinn", first_name="Quinn", last_name="Quist")
 
 
+@pytest.mark.requirement("P11-11.50", "A11-14")
 def test_signing_with_password_records_signer_name_meaning_utc_time_and_hash(quality_user, site):
     signature = signature_sign(record=site, signer=quality_user, meaning=Meaning.APPROVED, password=PASSWORD)
 
@@ -43,6 +44,7 @@ def test_signing_with_password_records_signer_name_meaning_utc_time_and_hash(qua
     assert attempt.succeeded and attempt.identifier == "quinn"
 
 
+@pytest.mark.requirement("P11-11.50")
 def test_manifestation_shows_name_time_and_meaning(quality_user, site):
     signature_sign(record=site, signer=quality_user, meaning=Meaning.REVIEWED, password=PASSWORD)
 
@@ -56,6 +58,7 @@ def test_manifestation_shows_name_time_and_meaning(quality_user, site):
     assert str(shown).endswith(" UTC")
 
 
+@pytest.mark.requirement("P11-11.70", "P11-11.10a")
 def test_signature_is_broken_when_the_signed_content_changes(quality_user, site):
     signature = signature_sign(record=site, signer=quality_user, meaning=Meaning.APPROVED, password=PASSWORD)
     assert signature_is_intact(signature)
@@ -95,6 +98,7 @@ def test_a_wrong_password_is_recorded_even_when_the_business_action_is_refused(q
     assert SignInAttempt.objects.filter(kind="signature", succeeded=False).count() == 1
 
 
+@pytest.mark.requirement("P11-11.200")
 def test_badge_and_pin_signing_needs_both_components_of_the_signer(make_user, site):
     operator = make_user(roles.OPERATOR, username="olga", badge=("1001", "1234"))
     other = make_user(roles.OPERATOR, username="omar", badge=("1002", "2345"))
@@ -118,6 +122,7 @@ def test_badge_and_pin_signing_needs_both_components_of_the_signer(make_user, si
     assert SignInAttempt.objects.filter(kind="signature", identifier="1001", succeeded=True).count() == 1
 
 
+@pytest.mark.requirement("P11-11.200")
 def test_each_signing_needs_its_own_reauthentication(quality_user, site):
     reauth = signature_reauthenticate(signer=quality_user, password=PASSWORD)
     signature_sign(record=site, signer=quality_user, meaning=Meaning.REVIEWED, reauth=reauth)
@@ -149,6 +154,7 @@ def test_content_hash_depends_on_the_record_not_on_its_type_alone(db):
     assert content_hash(one) == content_hash(type(one).objects.get(pk=one.pk))
 
 
+@pytest.mark.requirement("P11-11.70")
 @pytest.mark.postgres
 def test_signatures_cannot_be_changed_or_deleted_on_postgresql(quality_user, site):
     from django.db import DatabaseError

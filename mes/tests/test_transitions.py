@@ -20,6 +20,7 @@ def test_a_table_answers_which_moves_it_allows():
     assert DOOR["shut"] == {"open", "locked"} and "locked" in DOOR and len(DOOR) == 3
 
 
+@pytest.mark.requirement("P11-11.10f")
 def test_a_move_the_table_does_not_allow_is_refused_naming_what_it_could_become():
     DOOR.require("shut", "locked", record="Door 1")
     with pytest.raises(IllegalTransition) as refused:

@@ -13,6 +13,7 @@ from quality.services.nonconformances import (
     nonconformance_investigate,
     nonconformance_open,
 )
+from quality.services.qualifications import qualification_grant, qualification_revoke
 from quality.services.requests import Done
 from quality.services.runs import (
     checklist_response_correct,
@@ -64,6 +65,8 @@ __all__ = [
     "operation_checklist_attach",
     "operation_checklist_detach",
     "operation_sop_attach",
+    "qualification_grant",
+    "qualification_revoke",
     "sop_acknowledge",
     "sop_create",
     "sop_image_add",

@@ -62,5 +62,8 @@ def operation_sop_attach(
     *, routing_operation: RoutingOperation, document: SopDocument, user: User
 ) -> OperationSop:
     require(user, "quality.add_operationsop", "Only quality may attach SOPs.")
-    link, _ = OperationSop.objects.get_or_create(routing_operation=routing_operation, document=document)
+    link = OperationSop.objects.filter(routing_operation=routing_operation, document=document).first()
+    if link is None:
+        link = OperationSop(routing_operation=routing_operation, document=document)
+        save(link, user=user, reason="SOP attached")
     return link

@@ -94,6 +94,7 @@ def test_once_per_shift_needs_a_run_at_the_workstation_this_shift(template, oper
     _start(operation, workstation, operator)
 
 
+@pytest.mark.requirement("MES-006")
 def test_no_production_is_recorded_against_an_order_with_an_active_hold(
     order, operation, workstation, operator, quality_user
 ):

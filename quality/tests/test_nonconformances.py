@@ -95,6 +95,7 @@ def test_hold_release_needs_quality_reason_and_signature_and_resumes_the_order(
     assert shown.meaning == "Released"
 
 
+@pytest.mark.requirement("MES-006")
 def test_the_order_stays_on_hold_until_its_last_hold_is_released(order, quality_user):
     first = services.hold_place(key=key(), user=quality_user, work_order=order, reason="One")
     services.hold_place(key=key(), user=quality_user, work_order=order, reason="Two")

@@ -17,6 +17,7 @@ def _draft(site, user, code="CL9"):
     return services.template_create(site=site, code=code, title="Start-up check", user=user)
 
 
+@pytest.mark.requirement("A11-14", "P11-11.10g")
 def test_approval_is_e_signed_and_only_effective_versions_reach_the_floor(site, quality_user):
     template = make_effective(site=site, author=quality_user, approver=quality_user)
     version = template.versions.get()
@@ -56,6 +57,7 @@ def test_a_version_in_review_cannot_be_edited(site, quality_user):
         services.item_update(item_id=item.pk, user=quality_user, data={"prompt": "Tidy"})
 
 
+@pytest.mark.requirement("P11-11.10g")
 def test_second_person_approval_refuses_the_author(site, quality_user, second_quality_user):
     second_person(site)
     version = _draft(site, quality_user)

@@ -49,7 +49,7 @@ def test_the_operation_panel_names_the_checklist_to_fill(tablet, attached, opera
 def test_filling_on_the_tablet_saves_progress_and_submits_once(tablet, attached, template, operation):
     run, location = _start_run(tablet, template, operation)
     page = tablet.get(location)
-    assert page.status_code == 200 and b"data-qkeypad" in page.content and b"Shaft diameter" in page.content
+    assert page.status_code == 200 and b"data-keypad" in page.content and b"Shaft diameter" in page.content
 
     diameter = run.version.items.get(prompt="Shaft diameter")
     saved = tablet.post(

@@ -1,6 +1,6 @@
-// Filling a checklist on the tablet: in/out-of-spec colouring as a value is entered, a numeric
-// keypad, progress saved as the operator goes and kept in the browser's outbox through a
-// network drop, one idempotency key per submission.
+// Filling a checklist on the tablet: in/out-of-spec colouring as a value is entered (the
+// project's keypad in mes.js types into the numbers), progress saved as the operator goes and
+// kept in the browser's outbox through a network drop, one idempotency key per submission.
 import { csrfToken } from "./lib/csrf.js";
 import { Outbox } from "./lib/outbox.js";
 import { read, remove, write } from "./lib/storage.js";
@@ -113,18 +113,6 @@ function start(run) {
     if (li.dataset.kind === "photo") return;
     li.addEventListener("input", function () { judge(li); countAnswered(); queue(li); });
     li.addEventListener("change", function () { judge(li); countAnswered(); queue(li); });
-  });
-
-  // The numeric keypad writes into its item's field.
-  run.addEventListener("click", function (evt) {
-    const key = evt.target.closest("[data-qkey]");
-    if (!key) return;
-    const li = key.closest(".q-item"), input = li.querySelector(".q-num"), k = key.dataset.qkey;
-    if (k === "back") input.value = input.value.slice(0, -1);
-    else if (k === "-") input.value = input.value.charAt(0) === "-" ? input.value.slice(1) : "-" + input.value;
-    else if (k === "." && input.value.indexOf(".") >= 0) return;
-    else input.value += k;
-    input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   // One item per card or the whole list: the operator's choice, remembered on this tablet.

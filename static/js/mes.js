@@ -1,5 +1,5 @@
 // Shared page behaviour: the in-flight indicator, failure messages for htmx requests,
-// the PIN keypad, and a message that fades for each server notice.
+// the keypad, and a message that fades for each server notice.
 (function () {
   "use strict";
   var inFlight = 0;
@@ -59,15 +59,53 @@
     toast("The server did not answer in time.", "error");
   });
 
-  // A numeric keypad for PINs: big keys instead of the on-screen keyboard.
+  // The keypad (mes/keypad.html): big keys instead of the system keyboard. It types into the
+  // field of its form, or of its [data-keypad-scope], marked data-keypad-input that the person
+  // tapped last (badge or PIN), the first one until then; the field is marked so they see where.
+  function keypadScope(el) {
+    return el.closest("[data-keypad-scope]") || el.closest("form");
+  }
+  function keypadFields(scope) {
+    return Array.prototype.slice.call(scope.querySelectorAll("[data-keypad-input]"));
+  }
+  function markTarget(input) {
+    var scope = keypadScope(input);
+    if (!scope) return;
+    keypadFields(scope).forEach(function (f) { f.classList.toggle("keypad-target", f === input); });
+  }
+  document.addEventListener("focusin", function (evt) {
+    var input = evt.target.closest && evt.target.closest("[data-keypad-input]");
+    if (input) markTarget(input);
+  });
   document.addEventListener("click", function (evt) {
     var key = evt.target.closest("[data-keypad] [data-key]");
     if (!key) return;
-    var form = key.closest("form");
-    var input = form && form.querySelector("[data-pin-input]");
+    var scope = keypadScope(key);
+    if (!scope) return;
+    var fields = keypadFields(scope);
+    var input = fields.filter(function (f) { return f.classList.contains("keypad-target"); })[0] || fields[0];
     if (!input) return;
-    if (key.dataset.key === "clear") input.value = input.value.slice(0, -1);
-    else input.value += key.dataset.key;
+    var k = key.dataset.key, value = input.value;
+    if (k === "clear") value = value.slice(0, -1);
+    else if (k === "-") value = value.charAt(0) === "-" ? value.slice(1) : "-" + value;
+    else if (k === "." && value.indexOf(".") >= 0) return;
+    else value += k;
+    input.value = value;
+    markTarget(input);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  // A badge reader types the badge and presses Enter: go on to the PIN rather than submit.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Enter") return;
+    var input = evt.target.closest && evt.target.closest("[data-keypad-input]");
+    var scope = input && keypadScope(input);
+    if (!scope) return;
+    var fields = keypadFields(scope);
+    var next = fields[fields.indexOf(input) + 1];
+    if (next && !next.value) {
+      evt.preventDefault();
+      next.focus();
+    }
   });
 
   // A UUID for idempotency keys. crypto.randomUUID exists only in secure contexts, and a plant's

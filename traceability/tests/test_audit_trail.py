@@ -38,6 +38,7 @@ def revoked_kiosk(workstation, supervisor):
 # --- the selector --------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("P11-11.10e", "A11-9")
 @pytest.mark.django_db
 def test_entries_come_newest_first_with_who_why_and_a_field_diff(revoked_kiosk, supervisor):
     entries = audit_entries(AuditFilter(model="mes.kiosk", record=revoked_kiosk.pk).clean())

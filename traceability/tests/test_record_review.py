@@ -45,6 +45,7 @@ def test_a_clean_record_is_released_with_a_signature_that_holds_its_hash(site, o
     assert str(view.signatures[0]).startswith("Released by Quentin Quality")
 
 
+@pytest.mark.requirement("P11-11.10a", "A11-14")
 def test_a_later_change_breaks_the_seal(site, operator, quality):
     s = clean_order(site=site, user=operator)
     services.record_release(work_order=s.order, user=quality, password=PASSWORD)
@@ -110,6 +111,7 @@ def test_a_second_release_is_refused_and_writes_nothing(site, operator, quality)
     assert (Signature.objects.count(), RecordReview.history.count(), SignInAttempt.objects.count()) == before
 
 
+@pytest.mark.requirement("MES-004")
 def test_a_record_of_another_site_is_refused(site, operator, other_site, local_quality):
     s = clean_order(site=site, user=operator)
     with pytest.raises(NotFound) as hidden:

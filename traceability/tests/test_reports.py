@@ -39,6 +39,7 @@ def document(genealogy, code, direction, user):
     return trace.trace_document(lot=genealogy.lots[code], direction=direction, user=user)
 
 
+@pytest.mark.requirement("P11-11.10b", "A11-8")
 def test_trace_pdf_has_the_serial_the_tree_the_context_signatures_hash_and_page_numbers(genealogy, auditor):
     run = checklist_run(genealogy, genealogy.orders["fin"])
     signature(run, genealogy.user)
@@ -112,6 +113,7 @@ def test_csv_export_has_a_row_per_lot_link_operation_and_affected_unit(genealogy
     )
 
 
+@pytest.mark.requirement("P11-11.10b")
 def test_epcis_export_is_valid_against_the_official_schema(genealogy, auditor, epcis_validator):
     doc = document(genealogy, "SN-3", "backward", auditor)
 

@@ -23,6 +23,7 @@ def codes(nodes):
     return sorted(n.code for n in nodes)
 
 
+@pytest.mark.requirement("MES-003")
 def test_backward_trace_of_a_serial_lists_every_ancestor_with_depth(genealogy):
     trace = selectors.trace_backward(genealogy.lots["SN-3"])
 
@@ -51,6 +52,7 @@ def test_a_lot_reached_on_two_paths_appears_once_at_its_shortest_depth(genealogy
     assert trace.nodes[genealogy.lots["SCREW-1"].pk].depth == 1
 
 
+@pytest.mark.requirement("MES-003")
 def test_forward_trace_from_a_raw_lot_lists_exactly_the_finished_units_built_from_it(genealogy):
     trace = selectors.trace_forward(genealogy.lots["STEEL-1"])
 

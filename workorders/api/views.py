@@ -61,7 +61,9 @@ class MasterDataViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.master_data_delete(
-            instance=instance, user=self.request.user, reason=self.request.query_params.get("reason", "")
+            instance=instance,
+            user=self.request.user,
+            reason=self.request.query_params.get("reason", "Deleted through the API"),
         )
 
 

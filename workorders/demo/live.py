@@ -11,11 +11,14 @@ from django.utils import timezone
 
 from mes.demo import DEMO_SITE
 from mes.models import User, Workstation
+from workorders.demo.data import ADMIN
 from workorders.live.models import AndonCall
 from workorders.live.projection import rebuild_line_status
 from workorders.live.states import AndonKind
 from workorders.models import ReasonCode
 from workorders.services.andon import andon_acknowledge, andon_raise, andon_resolve
+from workorders.services.machine import machine_user
+from workorders.services.master import master_data_save
 from workorders.states import Loss, ReasonKind
 
 MACHINE_REASONS = [
@@ -33,11 +36,15 @@ CALLS = [
 
 
 def seed_machine_reasons(say: Callable[[str], None]) -> None:
+    # The demo admin adds them; a plant without one (a test's) has them from the machine data user.
+    author = User.objects.filter(username=ADMIN).first()
     for code, name, kind, loss in MACHINE_REASONS:
-        _, created = ReasonCode.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": kind, "loss": loss}
-        )
-        if created:
+        if not ReasonCode.objects.filter(code=code).exists():
+            master_data_save(
+                instance=ReasonCode(code=code, name=name, kind=kind, loss=loss),
+                user=author or machine_user(),
+                reason="Demo plant: a reason machines report",
+            )
             say(f"reason {code}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
 
 from workorders.models import Consumption, GenealogyLink, Lot, WorkOrderOperation
 from workorders.states import LotKind
@@ -36,11 +36,16 @@ def lot_detail(lot: Lot) -> LotDetail:
     return LotDetail(lot, parents, children, consumptions)
 
 
-def consumptions_of_operation(operation: WorkOrderOperation, limit: int = 50) -> list[Consumption]:
+def consumed_lots_of_operation(operation: WorkOrderOperation) -> list[dict]:
+    """What an operation consumed, one row per lot with its total, the lot consumed last first.
+
+    An order draws the same lot many times; the operator needs the lots and how much of each.
+    """
     return list(
         Consumption.objects.filter(operation=operation)
-        .select_related("lot__product", "event__user")
-        .order_by("-pk")[:limit]
+        .values("lot__code", "lot__product__part_number", "lot__product__unit")
+        .annotate(total=Sum("quantity"), times=Count("pk"), last=Max("event__occurred_at"))
+        .order_by("-last", "lot__code")
     )
 
 

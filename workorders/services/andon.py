@@ -75,6 +75,7 @@ def andon_raise(
             raised_at=at,
         )
         call.full_clean()
+        call._history_user = user
         call._change_reason = f"Raised from the {source}"
         call.save()
         _changed(call, at)
@@ -147,6 +148,7 @@ def andon_acknowledge(*, call_id: int, user: User, at: datetime | None = None) -
     if moving:
         call.status = AndonStatus.ACKNOWLEDGED
         call.acknowledged_by, call.acknowledged_at = user, _answered_at(call, at)
+        call._history_user = user
         call._change_reason = "Acknowledged"
         call.save()
         _changed(call, call.acknowledged_at)
@@ -164,6 +166,7 @@ def andon_resolve(*, call_id: int, user: User, at: datetime | None = None) -> An
             call.acknowledged_by, call.acknowledged_at = user, now
         call.status = AndonStatus.RESOLVED
         call.resolved_by, call.resolved_at = user, now
+        call._history_user = user
         call._change_reason = "Resolved"
         call.save()
         _changed(call, now)
@@ -187,6 +190,7 @@ def andon_resolve_machine(*, workstation: Workstation, kind: str, user: User) ->
             call.acknowledged_by, call.acknowledged_at = user, now
         call.status = AndonStatus.RESOLVED
         call.resolved_by, call.resolved_at = user, now
+        call._history_user = user
         call._change_reason = "Alarm cleared by the machine"
         call.save()
         _changed(call, now)

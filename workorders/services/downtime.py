@@ -53,9 +53,12 @@ def downtime_start(
             note=note[:500],
             data={"planned": reason.planned},
         )
-        Downtime.objects.create(
+        downtime = Downtime(
             workstation=station, reason=reason, planned=reason.planned, started_at=at, start_event=event
         )
+        downtime._history_user = user
+        downtime._change_reason = f"Downtime started: {reason.code}"
+        downtime.save()
         return event
 
     return run_once(

@@ -40,7 +40,9 @@ def products(user) -> Plant:
         (fg, seal, "2"),
     ):
         services.master_data_save(
-            instance=BomLine(product=product, component=component, quantity=Decimal(quantity)), user=user
+            instance=BomLine(product=product, component=component, quantity=Decimal(quantity)),
+            user=user,
+            reason="test",
         )
     return Plant(raw, seal, sub, fg, other)
 

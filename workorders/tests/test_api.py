@@ -46,6 +46,7 @@ def started(api, order, station):
     return op
 
 
+@pytest.mark.requirement("MES-001")
 def test_a_completion_is_recorded_once_however_often_it_is_sent(api, order, station):
     op = started(api, order, station)
     body = {

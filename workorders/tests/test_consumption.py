@@ -220,7 +220,7 @@ def test_untracked_output_records_consumption_without_links(site, plant, supervi
 
     box = ProductFactory(part_number="BOX")
     services.master_data_save(
-        instance=BomLine(product=box, component=plant.seal, quantity=1), user=supervisor
+        instance=BomLine(product=box, component=plant.seal, quantity=1), user=supervisor, reason="test"
     )
     seals = receive(plant.seal, site, 10, supervisor)
     _order, (op,) = running_order(box, supervisor, operator, site=site)
@@ -250,6 +250,7 @@ def test_a_link_into_an_ancestor_is_refused(site, plant, supervisor, operator):
     assert GenealogyLink.objects.count() == 2
 
 
+@pytest.mark.requirement("MES-003")
 def test_genealogy_stays_acyclic_under_random_link_attempts(site, plant, supervisor, operator):
     """Whatever links are attempted, the ones accepted never close a circle."""
     raw = receive(plant.raw, site, 1000, supervisor)

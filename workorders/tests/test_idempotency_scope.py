@@ -48,6 +48,7 @@ def completion(operation, tap, quantity="3") -> dict:
     }
 
 
+@pytest.mark.requirement("MES-001")
 def test_another_persons_key_is_refused_and_their_event_stays_theirs(operator, supervisor, operation):
     tap = key()
     first = api_as(operator).post("/api/v1/events/", completion(operation, tap), format="json")

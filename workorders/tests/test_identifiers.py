@@ -102,7 +102,7 @@ def test_lot_numbers_made_from_a_prefix_stay_identifiers(supervisor, raw):
     """Lots are numbered `<prefix><date><sequence>`: a prefix a spreadsheet would run is refused."""
     raw.number_prefix = "=R"
     with pytest.raises(ValidationFailed) as refused:
-        services.master_data_save(instance=raw, user=supervisor)
+        services.master_data_save(instance=raw, user=supervisor, reason="test")
     assert refused.value.field == "number_prefix"
     raw.refresh_from_db()
     assert raw.number_prefix == ""

@@ -66,6 +66,7 @@ def test_first_start_moves_the_order_in_progress(order, operator):
     assert list(order.events.values_list("kind", flat=True)) == ["order_status", "start", "order_status"]
 
 
+@pytest.mark.requirement("MES-001")
 def test_a_retried_tap_counts_once(order, operator):
     first, _ = ops(order)
     start(first, operator)
@@ -155,6 +156,7 @@ def test_last_operation_reaching_the_quantity_completes_the_order(order, operato
     assert order.completed_at is not None
 
 
+@pytest.mark.requirement("MES-006")
 def test_nothing_is_recorded_against_an_order_on_hold(order, operator, supervisor, reasons):
     first, _ = ops(order)
     start(first, operator)
@@ -224,6 +226,7 @@ def test_downtime_opens_and_closes_once_per_workstation(stations, operator, reas
         services.downtime_end(workstation=station, user=operator, key=key())
 
 
+@pytest.mark.requirement("P11-11.10f")
 def test_illegal_transitions_are_refused_and_not_applied(order, supervisor):
     with pytest.raises(IllegalTransition):
         services.workorder_transition(work_order_id=order.pk, target="closed", user=supervisor, key=key())
@@ -254,6 +257,7 @@ def test_a_stale_version_is_refused(order, supervisor):
     assert order.status == "cancelled"
 
 
+@pytest.mark.requirement("P11-11.10e")
 def test_order_changes_leave_history_with_who_and_why(order, supervisor):
     services.workorder_update(
         work_order_id=order.pk,
@@ -268,6 +272,7 @@ def test_order_changes_leave_history_with_who_and_why(order, supervisor):
     assert latest.history_user == supervisor
 
 
+@pytest.mark.requirement("MES-005")
 def test_rebuild_equals_live(order, operator, reasons):
     first, second = ops(order)
     start(first, operator)

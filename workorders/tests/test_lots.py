@@ -208,14 +208,16 @@ def test_a_bom_cycle_is_refused_at_any_depth(supervisor):
     for product in (plant.fg, plant.sub):
         with pytest.raises(ValidationFailed) as refused:
             services.master_data_save(
-                instance=BomLine(product=plant.raw, component=product, quantity=1), user=supervisor
+                instance=BomLine(product=plant.raw, component=product, quantity=1),
+                user=supervisor,
+                reason="test",
             )
         assert refused.value.code == "bom_cycle"
         assert refused.value.field == "component"
     assert not BomLine.objects.filter(product=plant.raw).exists()
     # An unrelated component is fine.
     services.master_data_save(
-        instance=BomLine(product=plant.raw, component=plant.other, quantity=1), user=supervisor
+        instance=BomLine(product=plant.raw, component=plant.other, quantity=1), user=supervisor, reason="test"
     )
 
 

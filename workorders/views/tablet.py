@@ -30,7 +30,7 @@ from workorders import gs1, services
 from workorders.extensions import operation_panel_urls
 from workorders.models import WorkOrderOperation
 from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
-from workorders.selectors.lots import consumptions_of_operation, serials_of_order
+from workorders.selectors.lots import consumed_lots_of_operation, serials_of_order
 from workorders.selectors.tablet import operation_actions
 from workorders.states import EventKind, ReasonKind, Tracking
 
@@ -98,7 +98,7 @@ def operation(request, workstation, pk: int):
         "actions": operation_actions(op),
         "progress": min(100, int(op.quantity_good * 100 / order.quantity)) if order.quantity else 0,
         "panels": operation_panel_urls(op.pk, request.path),
-        "consumptions": consumptions_of_operation(op),
+        "consumed_lots": consumed_lots_of_operation(op),
         "has_bom": order.product.bom_lines.exists(),
         "serials": serials_of_order(order.pk)
         if is_last and order.product.tracking == Tracking.SERIAL
