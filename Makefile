@@ -11,37 +11,58 @@ HOST ?= 127.0.0.1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run plant test validation-report bench lint migrate clean
+.PHONY: install run demo-reset plant test validation-report bench lint migrate clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-install: $(UV)
+install: $(UV) node_modules
 	@$(UV) sync --frozen --quiet --python $(PYTHON)
+
+# Browser libraries the app serves itself, no CDN (package.json: the camera's barcode decoder);
+# settings.STATICFILES_DIRS exposes their built files under /static/vendor/.
+node_modules: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch node_modules; fi
 
 migrate: install
 	@$(PY) manage.py migrate --noinput -v 0
 
 # The fake ERP (integration/fake_erp.py) runs beside the demo so messages flow; it stops with it.
-FAKE_ERP_PORT ?= 8001
+# It listens on the port after the web server's (PORT=8080 make run: 8081) unless FAKE_ERP_PORT
+# says otherwise, and the web server delivers there (ERP_URL) whatever port an earlier run used.
+FAKE_ERP_PORT ?= $(shell expr $(PORT) + 1)
 export FAKE_ERP_PORT
+# Stop what `make run` started beside the web server (each only once, whichever way it ends).
+STOP_HELPERS = for f in var/fake-erp.pid var/seal-audit.pid; do \
+	  if [ -f $$f ]; then kill $$(cat $$f) 2>/dev/null; rm -f $$f; fi; done
 
 run: migrate
 	@$(PY) manage.py collectstatic --noinput -v 0
-	@if [ -f var/fake-erp.pid ]; then kill $$(cat var/fake-erp.pid) 2>/dev/null || true; fi
+	@$(STOP_HELPERS)
 	@$(PY) manage.py fake_erp --port $(FAKE_ERP_PORT) > var/fake-erp.log 2>&1 & echo $$! > var/fake-erp.pid
 	@$(PY) manage.py seed_demo --if-empty
-	@if [ -f var/seal-audit.pid ]; then kill $$(cat var/seal-audit.pid) 2>/dev/null || true; fi
 	@$(PY) manage.py seal_audit_trail --every 300 > var/seal-audit.log 2>&1 & echo $$! > var/seal-audit.pid
 	@echo ""
 	@echo "  Shop-floor MES is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	@echo "  The fake ERP receives its messages on http://127.0.0.1:$(FAKE_ERP_PORT)/  (totals: /orders)"
+	@echo "  The fake ERP receives its messages on http://127.0.0.1:$(FAKE_ERP_PORT)/  (totals: /orders; log: var/fake-erp.log)"
 	@echo ""
-	@echo "  The server's line simulator moves the demo lines; live dashboard: /live/"
+	@echo "  The server's line simulator moves the demo lines; live dashboard: /live/ (wall screen: /live/?wall=1)"
 	@echo "  The audit trail is sealed every 5 minutes (log: var/seal-audit.log); auditor: /audit/"
-	@trap 'kill $$(cat var/fake-erp.pid) $$(cat var/seal-audit.pid) 2>/dev/null; rm -f var/fake-erp.pid var/seal-audit.pid' EXIT INT TERM; \
-	  SIMULATE_LINES=on LOG_FORMAT=$${LOG_FORMAT:-text} $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	@echo "  Start the demo plant over: make demo-reset"
+	@echo ""
+	@# Warnings and errors only on this console; the web server stops on Ctrl-C with status 0.
+	@trap 'trap - EXIT INT TERM; $(STOP_HELPERS)' EXIT INT TERM; \
+	  SIMULATE_LINES=on LOG_FORMAT=$${LOG_FORMAT:-text} LOG_LEVEL=$${LOG_LEVEL:-WARNING} \
+	  ERP_URL=$${ERP_URL:-http://127.0.0.1:$(FAKE_ERP_PORT)} \
+	  $(PY) -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log \
+	    --lifespan off --log-level warning; \
+	  status=$$?; case $$status in 0|130|143) exit 0;; *) exit $$status;; esac
+
+# Start the demo plant over (its data only: the installed environment stays): every row goes, the
+# demo plant is seeded again. Stop `make run` first.
+demo-reset: migrate
+	@$(PY) manage.py seed_demo --reset
 
 # The production topology of the Procfile (web, Celery worker and beat, MQTT ingestor) on this
 # machine's PostgreSQL, Redis and Mosquitto, migrated first; Ctrl-C or SIGTERM stops every process.

@@ -4,11 +4,16 @@ HTTP requests run their whole middleware chain and view in one worker thread (`O
 """
 
 import asyncio
+import contextlib
 import os
 
 import django
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # The web server pools its PostgreSQL connections (see DATABASES in settings); workers and
@@ -24,8 +29,10 @@ class OneHopASGIHandler(ASGIHandler):
     `process_request`/`process_response` through `sync_to_async` when the chain is async, one hop
     each, and a sync-only middleware (WhiteNoise) turns the chain back into a sync one through
     `async_to_sync`. Built the default way, a request hopped between the loop and its thread about
-    ten times, some 2 ms of CPU on a request that does nothing (`/ping`). Reading the body,
-    sending the response and the request signals stay on the loop as in Django's handler.
+    ten times, some 2 ms of CPU on a request that does nothing (`/ping`). The request signals
+    (which close or recycle the database connection) and the close of a response already in
+    memory run in that same crossing too (`handle`); reading the body and sending the response
+    stay on the loop, as in Django's handler.
     """
 
     def load_middleware(self, is_async=False):
@@ -33,6 +40,71 @@ class OneHopASGIHandler(ASGIHandler):
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    def _serve(self, request):
+        """In the request's worker thread: the request signal, the chain with the view and, for a
+        response already in memory, its close (the finished signal) too, as the WSGI handler
+        does. A streamed response is closed once sent, as in Django's handler."""
+        signals.request_started.send(sender=self.__class__, scope=request.scope)
+        response = self.get_response(request)
+        if not response.streaming:
+            response.close()
+        return response
+
+    async def handle(self, scope, receive, send):
+        """Django's `ASGIHandler.handle` with one hop instead of three (the request signal, the
+        response and its close each crossed to the worker thread and back; every crossing copies
+        the request's context, some fifty variables)."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return
+
+        async def process_request(request, send):
+            response = await sync_to_async(self._serve, thread_sensitive=True)(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size  # the server chunks it (as Django's handler)
+            with contextlib.suppress(asyncio.CancelledError):  # the client left during the send
+                await self.send_response(response, send)
+            return response
+
+        # As Django does: a disconnect while the response is being made cancels waiting for it.
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            # As Django does; it runs in the request's thread once the view has finished there.
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            if response.streaming:
+                await sync_to_async(response.close)()
+        body_file.close()
 
 
 django.setup(set_prefix=False)

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "mes.log_context.RequestContextMiddleware",
     "mes.middleware.IdleSessionTimeoutMiddleware",
+    "mes.site_time.SiteTimeZoneMiddleware",  # times shown in the site's zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mes.csp.ContentSecurityPolicyMiddleware",
@@ -428,6 +429,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The camera's barcode decoder (ZXing's browser build, from package.json, installed by `make
+# install`), served by the app as /static/vendor/zxing/: tablets on a plant network reach no CDN.
+# Without npm it is absent: the camera button then says it cannot load, the keyboard scanner works.
+ZXING_DIR = BASE_DIR / "node_modules" / "@zxing" / "browser" / "umd"
+if ZXING_DIR.is_dir():
+    STATICFILES_DIRS.append(("vendor/zxing", ZXING_DIR))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -438,6 +445,8 @@ STORAGES = {
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 # Serve static files straight from the apps as well, so the embedded mode needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico), served as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "/media/"
 
@@ -464,7 +473,14 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per ERP request and per dashboard connection is noise: the outbox records every
+        # delivery (state, age, last error) and /metrics counts the connections.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "websockets": {"level": "WARNING"},
+    },
 }
 
 # Live dashboards: after a delta, a line's next one waits at least this long, gathering what

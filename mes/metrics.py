@@ -153,11 +153,17 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # The histogram of each (view, method), found once: `labels()` checks and locks on
+        # every call, and the set of views is fixed by the URL configuration.
+        self.series: dict[tuple[str, str], Histogram] = {}
 
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        view = match.view_name if match is not None else "unmatched"
-        REQUEST_SECONDS.labels(view=view, method=request.method).observe(time.perf_counter() - started)
+        key = (match.view_name if match is not None else "unmatched", request.method)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = REQUEST_SECONDS.labels(view=key[0], method=key[1])
+        series.observe(time.perf_counter() - started)
         return response

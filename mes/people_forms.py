@@ -36,7 +36,7 @@ class PeopleFilterForm(forms.Form):
 
 class PersonForm(forms.Form):
     """A person's details, role and sites, for creating one (with a username) or changing one
-    (`person`); `reason` goes into the history.
+    (`person`); `reason`, which the person must give, goes into the history.
 
     Any role and any site parse here: the page offers only those the signed-in person may give,
     and the service refuses the others naming the field, with the one rule for desk and import.
@@ -95,8 +95,8 @@ class PersonForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """A reason for the history: why a PIN is issued (optional) or a person deactivated (the
-    service asks for it)."""
+    """A reason for the history: why a PIN is issued or a person deactivated. Required, by the
+    service's rule (refused at `reason` when empty), like the reason of `PersonForm`."""
 
     reason = forms.CharField(max_length=100, required=False)
 

@@ -3,8 +3,10 @@
 Who may do what is the rule of `mes.people_selectors` (an administrator everyone; a supervisor
 the people of their own sites, roles up to supervisor, the sites they see), checked here again
 whichever edge calls: the desk, the `import_people` command. Every change writes the person's
-history with who (`by`) and why (the reason given, or what the desk did); an action that would
-change nothing writes nothing, so a repeated import leaves no trace.
+history with who (`by`) and why: the reason the person acting gives, always (a reason the system
+made up would say what happened, which the history shows anyway, not why), refused at `reason`
+when none is given. An action that would change nothing writes nothing, so a repeated import
+leaves no trace.
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ ISSUED_PIN_DIGITS = 6
 REASON_MAX_LENGTH = User.history.model._meta.get_field("history_change_reason").max_length
 
 
-def _reason(reason: str | None, default: str) -> str:
-    return ((reason or "").strip() or default)[:REASON_MAX_LENGTH]
+def _reason(reason: str | None, *, ask: str) -> str:
+    """The reason given, trimmed to what the history keeps; refused at `reason` (saying `ask`)
+    when there is none."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(ask, field="reason", code="required")
+    return reason[:REASON_MAX_LENGTH]
 
 
 def _say(person: User, *, by: User, reason: str) -> None:
@@ -133,7 +140,9 @@ def person_create(
 ) -> User:
     """Create a person with a role and sites that `by` may give. They sign in with a badge and a
     PIN issued later (`person_issue_pin`), or at the desk through the company's sign-in; no
-    password is set. Writes the person's history: their creation, then their role and sites."""
+    password is set. Writes the person's history: their creation, then their role and sites, with
+    the reason given (required)."""
+    reason = _reason(reason, ask="Say why this person is added (kept in their history).")
     username = _typed(username, field="username")
     if not username:
         raise ValidationFailed("Enter a username.", field="username", code="required")
@@ -154,7 +163,7 @@ def person_create(
     )
     person.set_unusable_password()
     full_clean(person, validate_unique=False)
-    _say(person, by=by, reason=_reason(reason, "Created at the people desk"))
+    _say(person, by=by, reason=reason)
     _save(person)
     _set_access(person, group=group, sites=final_sites)
     _save(person, update_fields=["all_sites"])  # the history row with the role and sites
@@ -180,8 +189,9 @@ def person_update(
 ) -> list[str]:
     """Bring a person's name, e-mail, badge, role and sites to these; returns what changed (empty:
     nothing was written). `email=None` leaves the e-mail as it is. Of the person's sites, those
-    `by` does not see stay as they are. Nobody changes their own role."""
+    `by` does not see stay as they are. Nobody changes their own role. A reason is required."""
     _require_manageable(by, person)
+    reason = _reason(reason, ask="Say why the person is changed (kept in their history).")
     person = User.objects.select_for_update().get(pk=person.pk)
     group = _check_role(by, role)
     seen = set(sites_grantable_by(by))
@@ -212,7 +222,7 @@ def person_update(
     _set_access(
         person, group=group if role_changes else None, sites=final_sites if "sites" in changed else None
     )
-    _say(person, by=by, reason=_reason(reason, "Changed at the people desk: " + ", ".join(changed)))
+    _say(person, by=by, reason=reason)
     _save(person, update_fields=[f for f in DETAIL_FIELDS if f in changed] or ["all_sites"])
     return changed
 
@@ -221,13 +231,14 @@ def person_update(
 def person_issue_pin(*, person: User, by: User, reason: str = "") -> str:
     """Give the person a new random PIN of ISSUED_PIN_DIGITS digits and return it: the only time it
     is seen (it is stored hashed). Their old PIN stops working; they may change the new one at a
-    tablet (`person_change_own_pin`)."""
+    tablet (`person_change_own_pin`). A reason is required."""
     _require_manageable(by, person)
+    reason = _reason(reason, ask="Say why a new PIN is issued (kept in their history).")
     person = User.objects.select_for_update().get(pk=person.pk)
     if not person.is_active:
         raise Conflict("This person is deactivated: no PIN is issued.", code="inactive")
     pin = f"{secrets.randbelow(10**ISSUED_PIN_DIGITS):0{ISSUED_PIN_DIGITS}d}"
-    user_set_pin(user=person, pin=pin, by=by, reason=_reason(reason, "PIN issued at the people desk"))
+    user_set_pin(user=person, pin=pin, by=by, reason=reason)
     return pin
 
 
@@ -237,15 +248,14 @@ def person_deactivate(*, person: User, by: User, reason: str) -> User:
     token stop working with their next request); their records and history stay. Nobody
     deactivates themselves."""
     _require_manageable(by, person)
-    if not (reason or "").strip():
-        raise ValidationFailed("Say why the person is deactivated.", field="reason", code="required")
+    reason = _reason(reason, ask="Say why the person is deactivated.")
     person = User.objects.select_for_update().get(pk=person.pk)
     if person.pk == by.pk:
         raise Conflict("You can't deactivate yourself.", code="self")
     if not person.is_active:
         raise Conflict("This person is already deactivated.", code="already_inactive")
     person.is_active = False
-    _say(person, by=by, reason=_reason(reason, ""))
+    _say(person, by=by, reason=reason)
     person.save(update_fields=["is_active"])
     return person
 

@@ -7,7 +7,7 @@ A signature binds a person, a meaning and a moment to the *content* of a record:
   way in (`mes.throttle`): a wrong password fails the signing, is recorded as a `SignInAttempt`
   of kind "signature" and counts toward the same lock-out as sign-in;
 - it records the signer, their printed name, the meaning (authored, reviewed, approved,
-  performed, verified, released) and the UTC time (§11.50), and a SHA-256 hash of the signed
+  performed, verified, released, rejected) and the UTC time (§11.50), and a SHA-256 hash of the signed
   record's content, which links the signature to the record (§11.70): if the content changes
   afterwards, `signature_is_intact` says the signature is broken;
 - signatures are never updated or deleted (on PostgreSQL a trigger refuses both).
@@ -63,6 +63,11 @@ class Meaning(models.TextChoices):
     PERFORMED = "performed", "Performed"
     VERIFIED = "verified", "Verified"
     RELEASED = "released", "Released"
+    # A reviewer's refusal of a record (a production record sent back): the signer says "no".
+    REJECTED = "rejected", "Rejected"
+    # A supervisor's decision to go past a control's refusal (an order completed over a missing
+    # checklist): the signer takes responsibility for the exception.
+    OVERRIDDEN = "overridden", "Overridden"
 
 
 class Method(models.TextChoices):

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mes import health, identity_views, kiosk, navigation, roles, selectors, services
+from mes import health, identity_views, kiosk, navigation, roles, selectors, services, workload
 from mes.errors import MesError
 from mes.forms import KioskBindForm, KioskRevokeForm, local_url, refusal, refuse
 from mes.middleware import start_session_clock
@@ -112,8 +112,14 @@ def _kiosk_page(request, *, bind_form, revoke=None, error=None):
     kiosks = Kiosk.objects.filter(
         workstation__line__site__in=visible, revoked_at__isnull=True
     ).select_related("workstation__line__site", "bound_by")
+    workstations = list(bind_form.workstations.order_by("line__site__code", "line__code", "code"))
+    queued = workload.queued_by_workstation(w.pk for w in workstations)
+    bound = {k.workstation_id: k.name for k in kiosks}
+    for ws in workstations:
+        ws.queued = queued.get(ws.pk, 0)
+        ws.bound_tablet = bound.get(ws.pk)
     context = {
-        "workstations": bind_form.workstations,
+        "workstations": workstations,
         "form": bind_form,
         "kiosks": kiosks,
         "revoke_kiosk": revoke[0].pk if revoke else None,
@@ -132,8 +138,12 @@ def kiosk_list(request):
     if not form.is_valid():
         return _kiosk_page(request, bind_form=form, error=refusal(form))
     workstation = form.cleaned_data["workstation"]
+    # Nothing to type: a tablet left unnamed is named after its workstation.
+    name = (
+        form.cleaned_data["name"] or ""
+    ).strip() or f"Tablet at {workstation.line.code}/{workstation.code}"
     try:
-        bound = services.kiosk_bind(workstation=workstation, name=form.cleaned_data["name"], by=request.user)
+        bound = services.kiosk_bind(workstation=workstation, name=name, by=request.user)
     except MesError as exc:
         refuse(form, exc)
         return _kiosk_page(request, bind_form=form, error=exc)

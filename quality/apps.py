@@ -13,16 +13,19 @@ class QualityConfig(AppConfig):
         from mes import navigation
         from quality import guards
         from quality.live import line_figures
+        from quality.reminders import forms_due
         from workorders.extensions import (
             register_board_panel,
             register_line_figures,
             register_operation_panel,
+            register_workstation_reminder,
         )
 
         guards.register()
         register_operation_panel("quality_operation_panel")
         register_line_figures(line_figures)  # open nonconformances and holds on the dashboards
         register_board_panel("quality_summary", "quality.view_nonconformance")
+        register_workstation_reminder(forms_due)  # forms due, on the tablet's queue
         navigation.register(
             navigation.NavItem("Quality", "quality_overview", "quality.view_nonconformance", order=40),
             navigation.NavItem("Checklists", "quality_templates", "quality.view_checklisttemplate", order=41),

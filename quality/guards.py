@@ -1,9 +1,13 @@
 """The guards quality registers on production (see `QualityConfig.ready`):
 
 - **checklist interlock**: an operation whose required checklist is not done cannot start,
-  count its last units, or go past the next N units, with a message naming the checklist;
+  count its last units, or go past the next N units, with a message naming the checklist; and an
+  order does not complete, by its last count or by hand (short), while an operation that counted
+  good units lacks its at-completion checklist. That last refusal is the one a supervisor may
+  go past with a signed override (`overridable`): the order's record then shows it;
 - **no work on a held order**: nothing is recorded against an order with an active hold, and
-  the order does not leave its hold on the board while a quality hold is active;
+  the order does not leave its hold on the board, complete or close while a quality hold is
+  active;
 - **no consumption of a held lot**: a lot (or serial) under an active hold is not consumed;
 - **qualified at start**: at a workstation that has qualification records, only a person with a
   valid (unrevoked, unexpired) one starts an operation; a workstation nobody was ever qualified
@@ -17,9 +21,11 @@ start and a count ask both of the first two (`interlock_at_start`, `interlock_be
 one query, and read an operation's checklist requirements only when its step has any attached.
 The start's two other guards ask one small query each; the counts never ask them.
 
-A refusal rolls the start's transaction back, so it cannot be stored beside it: a refused start
-for want of a qualification is logged (`quality.qualifications`, a warning with the person and
-the workstation in the log context) as the record of the refusal.
+A refusal rolls the start's transaction back, so it cannot be stored beside it: the two Start
+guards of training refuse with a `StartRefused`, and `record_refused_start`, a refusal handler
+production calls once that transaction has rolled back, keeps it as a `StartRefusal` row (see
+`quality.services.refusals`). A refusal for want of a qualification is also logged
+(`quality.qualifications`, a warning with the person and the workstation in the log context).
 """
 
 from __future__ import annotations
@@ -34,10 +40,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mes.errors import Conflict
-from mes.hooks import register_guard
+from mes.hooks import register_guard, register_refusal_handler
 from quality import selectors
-from quality.models import Hold, OperationChecklist, Qualification, SopAcknowledgement, SopVersion
-from quality.states import HoldStatus, HoldTarget, Trigger, VersionStatus
+from quality.models import (
+    ChecklistRun,
+    Hold,
+    OperationChecklist,
+    Qualification,
+    SopAcknowledgement,
+    SopVersion,
+)
+from quality.services.refusals import start_refusal_record
+from quality.states import HoldStatus, HoldTarget, RunStatus, Trigger, VersionStatus
 from workorders.models import WorkOrderOperation
 
 log = logging.getLogger("quality.qualifications")
@@ -148,7 +162,53 @@ def interlock_before_units(*, work_order, operation, quantity: Decimal = Decimal
         checklist_before_units(work_order=work_order, operation=operation, quantity=quantity)
 
 
-class SopNotRead(Conflict):
+def completion_checklists_done(*, work_order, **context) -> None:
+    """No order completes while an operation that counted good units lacks a completed run of
+    each checklist due at its completion. The count's interlock asks this of the operation whose
+    last units it counts; an order completed short by hand reaches no operation's last unit, so
+    this asks it of every operation, in two queries, once per order."""
+    due = list(
+        WorkOrderOperation.objects.filter(
+            work_order_id=work_order.pk,
+            quantity_good__gt=0,
+            routing_operation__checklists__trigger=Trigger.AT_COMPLETION,
+        )
+        .order_by("sequence", "routing_operation__checklists__template__code")
+        .values_list(
+            "pk",
+            "sequence",
+            "name",
+            "routing_operation__checklists__template_id",
+            "routing_operation__checklists__template__code",
+            "routing_operation__checklists__template__title",
+        )
+    )
+    if not due:
+        return
+    done = set(
+        ChecklistRun.objects.filter(
+            operation_id__in={row[0] for row in due},
+            trigger=Trigger.AT_COMPLETION,
+            status=RunStatus.COMPLETED,
+        ).values_list("operation_id", "template_id")
+    )
+    missing = [row for row in due if (row[0], row[3]) not in done]
+    if missing:
+        names = "; ".join(
+            f"{code} {title} at operation {seq} {name}" for _, seq, name, _, code, title in missing
+        )
+        raise Conflict(
+            f"Checklist not done: {names}. Fill it before completing the order.",
+            field="checklist",
+            code="checklist_missing",
+        )
+
+
+class StartRefused(Conflict):
+    """A start refused by one of training's guards (the field says which): kept as a row."""
+
+
+class SopNotRead(StartRefused):
     """A start refused until an SOP is read: the answer also carries the tablet page to read it."""
 
     def __init__(self, message: str, *, url: str):
@@ -189,7 +249,7 @@ def qualified_at_start(*, work_order, operation, user, **context) -> None:
             "workstation_id": operation.workstation_id,
         },
     )
-    raise Conflict(message, field="qualification", code="not_qualified")
+    raise StartRefused(message, field="qualification", code="not_qualified")
 
 
 def sops_read_at_start(*, work_order, operation, user, **context) -> None:
@@ -217,12 +277,31 @@ def sops_read_at_start(*, work_order, operation, user, **context) -> None:
     )
 
 
+def record_refused_start(error: Exception, *, user, workstation, operation_id: int, key, **context) -> None:
+    """Keep a Start refused by a training guard, after the start's transaction rolled back."""
+    if isinstance(error, StartRefused):
+        start_refusal_record(
+            user=user,
+            workstation=workstation,
+            operation_id=operation_id,
+            key=key,
+            guard=error.field,
+            code=error.code,
+            message=error.message,
+        )
+
+
 def register() -> None:
     register_guard("operation_start", interlock_at_start)
     register_guard("operation_start", qualified_at_start)
     register_guard("operation_start", sops_read_at_start)
+    register_refusal_handler("operation_start", record_refused_start)
     register_guard("operation_record_good", interlock_before_units)
     for action in ("operation_record_scrap", "operation_consume"):
         register_guard(action, no_work_on_held_order)
     register_guard("operation_consume", no_consume_of_held_lot)
     register_guard("workorder_release_hold", no_release_while_held)
+    # Every way an order completes (its last count, the board, the API) asks the same two rules.
+    register_guard("workorder_complete", no_work_on_held_order)
+    register_guard("workorder_complete", completion_checklists_done, overridable=True)
+    register_guard("workorder_close", no_release_while_held)

@@ -47,6 +47,15 @@ class QualitySettings(models.Model):
         default=False,
         help_text="A checklist or SOP version must be approved by someone other than its author.",
     )
+    spc_nonconformance = models.BooleanField(
+        default=True,
+        help_text="A value that breaks a rule on an SPC chart (once its limits rest on 25 values) opens "
+        "a nonconformance with the values as evidence, or adds them to the one still open for that chart.",
+    )
+    spc_andon = models.BooleanField(
+        default=False,
+        help_text="Such a value also raises a quality andon call at the workstation.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -294,6 +303,25 @@ class ChecklistRun(models.Model):
         }
 
 
+def response_display(kind, *, decimals, unit, number, flag, choices, photo, text) -> str:
+    """An answer as shown and recorded, from plain values (an item's kind, decimals and unit, the
+    response's columns, `photo` the stored file name): the production record formats thousands of
+    answers read as values, without building a model instance for each."""
+    if kind == ItemKind.NUMBER:
+        if number is None:
+            return ""
+        return f"{number:.{decimals}f} {unit}".strip()
+    if kind == ItemKind.CHECK:
+        return "Done" if flag else ""
+    if kind == ItemKind.PASS_FAIL:
+        return {True: "Pass", False: "Fail"}.get(flag, "")
+    if kind == ItemKind.CHOICE:
+        return ", ".join(choices)
+    if kind == ItemKind.PHOTO:
+        return photo.rsplit("/", 1)[-1] if photo else ""
+    return text
+
+
 class ChecklistResponse(models.Model):
     """One answer to one item of a run. Immutable: a correction is a new row that supersedes it."""
 
@@ -322,21 +350,17 @@ class ChecklistResponse(models.Model):
 
     @property
     def display_value(self) -> str:
-        kind = self.item.kind
-        if kind == ItemKind.NUMBER:
-            if self.value_number is None:
-                return ""
-            text = f"{self.value_number:.{self.item.decimals}f}"
-            return f"{text} {self.item.unit}".strip()
-        if kind == ItemKind.CHECK:
-            return "Done" if self.value_bool else ""
-        if kind == ItemKind.PASS_FAIL:
-            return {True: "Pass", False: "Fail"}.get(self.value_bool, "")
-        if kind == ItemKind.CHOICE:
-            return ", ".join(self.value_choices)
-        if kind == ItemKind.PHOTO:
-            return self.photo.name.rsplit("/", 1)[-1] if self.photo else ""
-        return self.value_text
+        item = self.item
+        return response_display(
+            item.kind,
+            decimals=item.decimals,
+            unit=item.unit,
+            number=self.value_number,
+            flag=self.value_bool,
+            choices=self.value_choices,
+            photo=self.photo.name if self.photo else "",
+            text=self.value_text,
+        )
 
     def signature_content(self) -> dict:
         return {
@@ -440,6 +464,35 @@ class Nonconformance(models.Model):
             "disposition": self.disposition,
             "disposition_note": self.disposition_note,
         }
+
+
+class SpcSignal(models.Model):
+    """A Western Electric rule broken by one measured value on an SPC chart (quality/spc.py).
+    Recorded once: a response breaks a rule once however often its chart is judged again, and
+    `evidence` keeps the values that broke it and the limits they were judged against."""
+
+    response = models.ForeignKey(ChecklistResponse, on_delete=models.PROTECT, related_name="spc_signals")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="spc_signals")
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="spc_signals")
+    rule = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
+    evidence = models.JSONField(default=dict, blank=True)
+    nonconformance = models.ForeignKey(
+        Nonconformance, on_delete=models.PROTECT, null=True, blank=True, related_name="spc_signals"
+    )
+    detected_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    detected_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-detected_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "rule"], name="spc_signal_once"),
+            models.CheckConstraint(condition=Q(rule__gte=1, rule__lte=4), name="spc_signal_rule_known"),
+        ]
+        indexes = [models.Index(fields=["workstation", "item"], name="spc_signal_series")]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule} at {self.response_id}"
 
 
 class Hold(models.Model):
@@ -646,3 +699,39 @@ class Qualification(models.Model):
             "workstation": self.workstation_id,
             "valid_until": self.valid_until.isoformat(),
         }
+
+
+class StartRefusal(models.Model):
+    """A Start that a quality guard refused (no valid qualification, an SOP not read): who tried,
+    where, when, which guard and what they were told. Written after the start's own transaction
+    rolled back (see `quality.services.refusals`); once per tap (its idempotency key).
+
+    Append-only: written once, never changed, so it is its own history; the audit seal covers it
+    directly and on PostgreSQL a trigger refuses UPDATE and DELETE."""
+
+    class Guard(models.TextChoices):
+        QUALIFICATION = "qualification", "Not qualified"
+        SOP = "sop", "SOP not read"
+
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="+")
+    operation = models.ForeignKey(WorkOrderOperation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    guard = models.CharField(max_length=16, choices=Guard.choices)
+    code = models.CharField(max_length=32, help_text="The refusal's machine code (not_qualified...).")
+    message = models.CharField(max_length=500, help_text="What the person was told.")
+    idempotency_key = models.UUIDField(help_text="The refused tap's key: a resend is one refusal.")
+    refused_at = models.DateTimeField()
+
+    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
+    audit_sealed_directly = True
+
+    class Meta:
+        ordering = ["-refused_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "idempotency_key"], name="start_refusal_once_per_tap")
+        ]
+        indexes = [models.Index(fields=["workstation", "refused_at"], name="start_refusal_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user} refused at {self.workstation.code}: {self.get_guard_display()}"

@@ -1,4 +1,5 @@
-"""Reads about people for quality's desk: who is qualified where, and who still has to read what."""
+"""Reads about people for quality's desk: who is qualified where, who still has to read what, and
+whose Start a training guard refused lately."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from django.db.models import Prefetch, QuerySet
 
 from mes import roles
 from mes.models import User, Workstation
-from mes.selectors import sites_visible_to
-from quality.models import Qualification, SopAcknowledgement, SopVersion
+from mes.selectors import records_visible_to, sites_visible_to
+from quality.models import Qualification, SopAcknowledgement, SopVersion, StartRefusal
 from quality.states import VersionStatus
 
 
@@ -70,3 +71,15 @@ def sops_unread(user) -> list[Unread]:
         if missing:
             answer.append(Unread(person=person, versions=missing))
     return answer
+
+
+RECENT_REFUSALS = 50
+
+
+def refused_starts_visible_to(user, *, limit: int = RECENT_REFUSALS) -> list[StartRefusal]:
+    """The latest Starts refused by a qualification or SOP guard at the sites `user` sees, newest
+    first, with who, where and which order: one query."""
+    refusals = StartRefusal.objects.select_related(
+        "user", "workstation__line__site", "work_order", "operation"
+    )
+    return list(records_visible_to(user, refusals).order_by("-refused_at", "-id")[:limit])

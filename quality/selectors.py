@@ -1,10 +1,10 @@
-"""Reads of quality: what an operation requires and whether it is done, forms due, the quality
-overview, and SPC (individuals / moving-range charts with Western Electric rules)."""
+"""Reads of quality: what an operation requires and whether it is done, forms due and the quality
+overview. SPC (charts, rules, capability) lives in `quality.spc`; its names are kept here too."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -26,10 +26,18 @@ from quality.models import (
     SopAcknowledgement,
     SopVersion,
 )
+from quality.spc import (  # noqa: F401  (SPC's reads, where callers have always found them)
+    D2,
+    D4,
+    SpcChart,
+    SpcPoint,
+    spc_chart,
+    spc_series,
+    western_electric,
+)
 from quality.states import (
     OPEN_NONCONFORMANCE,
     HoldStatus,
-    ItemKind,
     RunStatus,
     Schedule,
     Trigger,
@@ -274,135 +282,3 @@ def quality_summary(user) -> dict:
         "by_status": by_status,
         "active_holds": active_holds(user).count(),
     }
-
-
-# --- SPC -------------------------------------------------------------------------------------
-
-# Shewhart constants for moving ranges of two: sigma = MR-bar / d2, UCL(MR) = D4 * MR-bar.
-D2 = 1.128
-D4 = 3.267
-
-
-@dataclass
-class SpcPoint:
-    index: int
-    value: float
-    moving_range: float | None
-    at: datetime
-    response_id: int
-    rules: list[int] = field(default_factory=list)
-
-
-@dataclass
-class SpcChart:
-    item: ChecklistItem
-    workstation: Workstation
-    points: list[SpcPoint]
-    centre: float | None
-    ucl: float | None
-    lcl: float | None
-    sigma: float | None
-    mr_bar: float | None
-    mr_ucl: float | None
-    lsl: float | None
-    usl: float | None
-    baseline: int
-
-    @property
-    def flagged(self) -> list[SpcPoint]:
-        return [p for p in self.points if p.rules]
-
-
-def western_electric(values: list[float], centre: float, sigma: float) -> list[list[int]]:
-    """Rules 1-4 per point: 1) beyond 3 sigma; 2) 2 of 3 in a row beyond 2 sigma on one side; 3) 4 of
-    5 in a row beyond 1 sigma on one side; 4) 8 in a row on one side of the centre line. A point is flagged
-    with a rule when it completes (is the last of) a run that breaks it."""
-    flags: list[list[int]] = [[] for _ in values]
-    if sigma <= 0:
-        return flags
-    z = [(v - centre) / sigma for v in values]
-    for i in range(len(z)):
-        if abs(z[i]) > 3:
-            flags[i].append(1)
-        for side in (1, -1):
-            last3 = z[max(0, i - 2) : i + 1]
-            if len(last3) == 3 and side * z[i] > 2 and sum(1 for x in last3 if side * x > 2) >= 2:
-                flags[i].append(2)
-            last5 = z[max(0, i - 4) : i + 1]
-            if len(last5) == 5 and side * z[i] > 1 and sum(1 for x in last5 if side * x > 1) >= 4:
-                flags[i].append(3)
-            last8 = z[max(0, i - 7) : i + 1]
-            if len(last8) == 8 and all(side * x > 0 for x in last8):
-                flags[i].append(4)
-    return [sorted(set(f)) for f in flags]
-
-
-def spc_chart(
-    *, item: ChecklistItem, workstation: Workstation, limit: int = 100, baseline: int = 25
-) -> SpcChart:
-    """Individuals / moving-range chart of a numeric item at a workstation over its last `limit`
-    current (not superseded) values. Centre line and limits come from the first `baseline` points
-    of that history (Phase I), so a drift after them shows against them."""
-    rows = list(
-        ChecklistResponse.objects.filter(
-            item__version__template_id=item.version.template_id,
-            item__position=item.position,
-            item__kind=ItemKind.NUMBER,
-            run__workstation=workstation,
-            value_number__isnull=False,
-            superseded_by__isnull=True,
-        )
-        .order_by("-recorded_at", "-pk")
-        .values_list("pk", "value_number", "recorded_at")[:limit]
-    )
-    rows.reverse()
-    values = [float(v) for _, v, _ in rows]
-    points = [
-        SpcPoint(index=i, value=v, moving_range=abs(v - values[i - 1]) if i else None, at=at, response_id=pk)
-        for i, ((pk, _, at), v) in enumerate(zip(rows, values, strict=True))
-    ]
-    base = values[: max(2, baseline)] if len(values) >= 2 else []
-    centre = ucl = lcl = sigma = mr_bar = mr_ucl = None
-    if len(base) >= 2:
-        centre = sum(base) / len(base)
-        ranges = [abs(base[i] - base[i - 1]) for i in range(1, len(base))]
-        mr_bar = sum(ranges) / len(ranges)
-        sigma = mr_bar / D2
-        ucl, lcl, mr_ucl = centre + 3 * sigma, centre - 3 * sigma, D4 * mr_bar
-        for point, rules in zip(points, western_electric(values, centre, sigma), strict=True):
-            point.rules = rules
-    return SpcChart(
-        item=item,
-        workstation=workstation,
-        points=points,
-        centre=centre,
-        ucl=ucl,
-        lcl=lcl,
-        sigma=sigma,
-        mr_bar=mr_bar,
-        mr_ucl=mr_ucl,
-        lsl=float(item.lsl) if item.lsl is not None else None,
-        usl=float(item.usl) if item.usl is not None else None,
-        baseline=len(base),
-    )
-
-
-def spc_series(user) -> list[tuple[ChecklistItem, Workstation]]:
-    """The numeric items with spec limits and the workstations where they were measured."""
-    pairs = (
-        ChecklistResponse.objects.filter(
-            item__kind=ItemKind.NUMBER,
-            run__workstation__line__site__in=sites_visible_to(user),
-            value_number__isnull=False,
-            run__version__status=VersionStatus.EFFECTIVE,
-        )
-        .values_list("item_id", "run__workstation_id")
-        .distinct()
-    )
-    pairs = list(pairs)
-    items = ChecklistItem.objects.in_bulk([i for i, _ in pairs])
-    stations = Workstation.objects.select_related("line__site").in_bulk([w for _, w in pairs])
-    return sorted(
-        ((items[i], stations[w]) for i, w in pairs),
-        key=lambda p: (p[0].version.template_id, p[0].position, p[1].code),
-    )

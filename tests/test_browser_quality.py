@@ -85,7 +85,7 @@ def test_checklist_interlock_nonconformance_and_signed_disposition(
     # The supervisor binds the tablet; the operator badges in.
     sign_in(page, base, "sam")
     page.goto(f"{base}/tablets/")
-    page.select_option("select[name=workstation]", str(workstation.pk))
+    page.check(f"input[name=workstation][value='{workstation.pk}']")
     page.fill("input[name=name]", "Tablet Q")
     page.click("text=Bind to workstation")
     page.wait_for_selector("text=This tablet is now bound to")

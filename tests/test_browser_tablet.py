@@ -23,7 +23,7 @@ def bind_tablet(page, base, workstation, supervisor="sam"):
     page.fill("input[name=password]", "pass-word-1")
     page.click("button[type=submit]")
     page.goto(f"{base}/tablets/")
-    page.select_option("select[name=workstation]", str(workstation.pk))
+    page.check(f"input[name=workstation][value='{workstation.pk}']")
     page.fill("input[name=name]", f"Tablet at {workstation.code}")
     page.click("text=Bind to workstation")
     page.wait_for_selector("text=This tablet is now bound to")

@@ -39,10 +39,12 @@ from quality.tests.conftest import PASSWORD, make_effective
 from traceability import services as traceability
 from workorders import services as production
 from workorders.services.andon import andon_raise
+from workorders.services.handover import handover_leave
 from workorders.states import Tracking
 from workorders.tests.factories import ProductFactory, reasons, released_order
 
 SIGN_IN = ("mes_signinattempt", "mes_signincounter")  # a wrong password, badge or PIN is counted
+REFUSED_START = ("quality_startrefusal",)  # a Start refused by a training guard is kept
 
 # Who sends the form: a person signed in at the desk, or at the bound tablet of the workstation.
 ANONYMOUS = "anonymous"
@@ -143,9 +145,10 @@ FORMS: dict[str, Form] = {
     ),
     "workorder_transition": Form(
         _at("/board/orders/{order}/transition/"),
-        ("status", "idempotency_key", "version", "reason", "reason_code"),
+        ("status", "idempotency_key", "version", "reason", "reason_code", "override", "password"),
         who=SUPERVISOR,
         choices={"status": ("released", "on_hold", "resume", "completed", "closed", "cancelled")},
+        logs=SIGN_IN,  # an override's wrong password is counted
     ),
     "workorder_move": Form(
         _at("/board/orders/{order}/move/"),
@@ -157,6 +160,7 @@ FORMS: dict[str, Form] = {
         _at("/workstation/events/"),
         TAP,
         who=TABLET,
+        logs=REFUSED_START,
         choices={
             "kind": (
                 "start",
@@ -185,6 +189,15 @@ FORMS: dict[str, Form] = {
         ("kind", "idempotency_key", "note"),
         who=TABLET,
         choices={"kind": ("help", "material", "quality", "maintenance")},
+    ),
+    "workstation_handover_new": Form(
+        _at("/workstation/handovers/new/"),
+        ("scope", "open_issues", "material", "machine_condition", "quality_watch_outs", "idempotency_key"),
+        who=TABLET,
+        choices={"scope": ("workstation", "line")},
+    ),
+    "workstation_handover_acknowledge": Form(
+        _at("/workstation/handovers/{handover}/acknowledge/"), who=TABLET
     ),
     "lot_receive": Form(
         _at("/lots/receive/"),
@@ -467,6 +480,9 @@ def plant(site, make_user, supervisor, operator):
     )
     hold = quality.hold_place(key=uuid.uuid4(), user=inspector, work_order=held, reason="Check")
     andon = andon_raise(workstation=station, user=operator, kind="help", key=uuid.uuid4())
+    handover = handover_leave(
+        user=supervisor, workstation=station, scope="line", notes={"material": "Low"}, key=uuid.uuid4()
+    )
     report = traceability.report_job_create(
         user=auditor, kind="trace_csv", params={"code": lot.code, "direction": "backward"}
     )
@@ -500,6 +516,7 @@ def plant(site, make_user, supervisor, operator):
         "order": order.pk,
         "order_number": order.number,
         "andon": andon.pk,
+        "handover": handover.pk,
         "message": message.pk if message else 1,
         "run": run.pk,
         "item_field": f"item_{version.items.order_by('pk').first().pk}",

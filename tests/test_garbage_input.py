@@ -44,6 +44,7 @@ from workorders.tests.factories import ProductFactory, ReasonCodeFactory, reason
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 INBOUND = ("integration_inboundrecord",)  # the ERP console keeps every refused record
 SIGN_IN = ("mes_signinattempt", "mes_signincounter")  # a wrong signing password is counted
+REFUSED_START = ("quality_startrefusal",)  # a Start refused by a training guard is kept
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ ENDPOINTS: dict[tuple[str, str], Target] = {
     ("workorder-move", "POST"): Target(lambda p: f"/api/v1/work-orders/{p['order']}/move/", ("direction",)),
     ("workorder-transition", "POST"): Target(
         lambda p: f"/api/v1/work-orders/{p['order']}/transition/",
-        ("status", "version", "idempotency_key", "reason", "reason_code"),
+        ("status", "version", "idempotency_key", "reason", "reason_code", "override", "password"),
+        logs=SIGN_IN,  # an override's wrong password is counted
     ),
     ("productionevent-list", "POST"): Target(
         lambda p: "/api/v1/events/",
         (*PRODUCTION, "kind", "operation", "quantity", "reason", "note", "override"),
+        logs=REFUSED_START,
     ),
     ("lot-list", "POST"): Target(
         lambda p: "/api/v1/lots/",

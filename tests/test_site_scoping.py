@@ -60,6 +60,7 @@ from workorders import services as production
 from workorders.live.models import AndonCall
 from workorders.models import (
     BomLine,
+    Handover,
     Lot,
     Product,
     ProductionEvent,
@@ -69,6 +70,7 @@ from workorders.models import (
     WorkOrderOperation,
 )
 from workorders.services.andon import andon_raise
+from workorders.services.handover import handover_leave
 from workorders.states import Tracking
 from workorders.tests.factories import ProductFactory, reasons, routing_with
 
@@ -227,6 +229,13 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
     )
     andon = andon_raise(workstation=ws2, user=operator, kind="help", key=_key(), note=f"{prefix}-ANDON-NOTE")
     tablet = plant_services.kiosk_bind(workstation=ws1, name=f"{prefix}-KIOSK", by=supervisor)
+    handover = handover_leave(
+        user=operator,
+        workstation=ws1,
+        scope="workstation",
+        notes={"material": f"{prefix}-HANDOVER"},
+        key=_key(),
+    )
     qualified = quality.qualification_grant(
         user=inspector,
         person_id=operator.pk,
@@ -256,6 +265,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         SopImage: image,
         Qualification: qualified,
         AndonCall: andon,
+        Handover: handover,
         OutboxMessage: OutboxMessage.objects.filter(work_order=order).first(),
         Signature: Signature.objects.filter(comment=f"{prefix}-SIGNED").get(),
     }
@@ -278,6 +288,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         "audit history": f"{prefix}-AUDIT-REASON",
         "sop": f"{prefix}-SOP-TITLE",
         "andon call": f"{prefix}-ANDON-NOTE",
+        "handover": f"{prefix}-HANDOVER",
         "tablet": tablet.name,
         "supervisor": supervisor.first_name,
         "operator": operator.first_name,
@@ -360,6 +371,7 @@ ARGUMENTS = {
     "live_line_chart": lambda s: {"pk": s[Line].pk},
     "andon_acknowledge": lambda s: {"pk": s[AndonCall].pk},
     "andon_resolve": lambda s: {"pk": s[AndonCall].pk},
+    "workstation_handover_acknowledge": lambda s: {"pk": s[Handover].pk},
     "lot_label": lambda s: {"code": s[Lot].code},
     "record_page": lambda s: {"number": s[WorkOrder].number},
     "record_comment": lambda s: {"number": s[WorkOrder].number},
@@ -424,6 +436,9 @@ SEARCHES = [
     lambda b: f"/live/?site={b.site.pk}",
     lambda b: f"/losses/?line={b[Line].pk}",
     lambda b: f"/api/v1/losses/?workstation={b[Workstation].pk}&period=week",
+    lambda b: f"/labor/export.csv?work_order={b[WorkOrder].number}",
+    lambda b: f"/labor/export.csv?site={b.site.pk}&start=2026-01-01&end=2026-01-31",
+    lambda b: f"/api/v1/labor/?work_order={b[WorkOrder].number}",
 ]
 
 

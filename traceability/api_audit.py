@@ -115,6 +115,10 @@ class VerifySerializer(serializers.Serializer):
     last_hash = serializers.CharField()
     unsealed = serializers.DictField(child=serializers.IntegerField())
     problem = ProblemSerializer(allow_null=True)
+    broken_seals = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Sealed records (a released production record) changed since.",
+    )
 
 
 @extend_schema(
@@ -164,6 +168,7 @@ def audit_verify(request):
         "last_hash": result.last_hash,
         "unsealed": result.unsealed,
         "problem": result.problem.__dict__ if result.problem else None,
+        "broken_seals": [str(b) for b in result.broken_seals],
     }
     return Response(VerifySerializer(data).data)
 

@@ -7,7 +7,17 @@ class TraceabilityConfig(AppConfig):
 
     def ready(self) -> None:
         from mes import metrics, navigation
+        from mes.audit import register_seal_check
+        from traceability.record import guards
+        from traceability.record.seals import broken_record_seals
         from traceability.selectors.jobs import report_job_gauges
+
+        # Every consequence traceability has on production and on the audit verify is registered
+        # here: lots of an order whose record is not released are not consumed (where the site
+        # asks for it; traceability/record/guards.py), and `verify_audit_trail` reports a released
+        # record whose seal is broken (traceability/record/seals.py).
+        guards.register()
+        register_seal_check("production records", broken_record_seals)
 
         metrics.register_scrape(
             metrics.gauges(

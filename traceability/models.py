@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from mes.history import HistoricalRecords
+from mes.models import Site
 from mes.transitions import Transitions
 from workorders.models import WorkOrder
 
@@ -123,6 +124,31 @@ class RecordReview(models.Model):
         }
 
 
+class RecordSnapshot(models.Model):
+    """The record's content as it was decided (released or rejected): what the reviewer saw and
+    signed, kept for the auditor, and the measure a later check holds the record to.
+
+    A later release of the MES may add facts to a record (a new section, a new field). The seal
+    check compares the record assembled now with the snapshot over the snapshot's own shape, so
+    what was signed stays checked and what was added since doesn't break the seal.
+    Append-only: a record decided again gets a new snapshot."""
+
+    review = models.ForeignKey(RecordReview, on_delete=models.PROTECT, related_name="snapshots")
+    status = models.CharField(max_length=16, choices=RecordStatus.choices)
+    content = models.JSONField(help_text="The record as decided, as its JSON export.")
+    content_hash = models.CharField(max_length=64)
+    taken_at = models.DateTimeField()
+
+    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
+    audit_sealed_directly = True
+
+    class Meta:
+        ordering = ["taken_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} record of review {self.review_id} ({self.content_hash[:12]})"
+
+
 class RecordComment(models.Model):
     """A reviewer's comment on one exception of a record (by the exception's stable key).
     Append-only: a second thought is a new comment."""
@@ -140,3 +166,21 @@ class RecordComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exception_key}: {self.text[:40]}"
+
+
+class RecordSettings(models.Model):
+    """Production-record rules of a site, kept beside the record they govern."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="record_settings")
+    requires_record_release = models.BooleanField(
+        default=False,
+        help_text="Lots and serials an order made are consumed by a later order or shipped only once "
+        "quality has released that order's production record.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "record settings"
+
+    def __str__(self) -> str:
+        return f"Record settings of {self.site.code}"

@@ -16,9 +16,10 @@ class WorkordersConfig(AppConfig):
         import_module("workorders.live.models")
 
     def ready(self):
-        from mes import hooks, navigation, roles
+        from mes import hooks, navigation, roles, workload
         from workorders.live.broadcast import on_production_event
         from workorders.monitoring import observe_production_event
+        from workorders.selectors.queued import queued_per_workstation
 
         navigation.register(
             navigation.NavItem("Board", "workorder_board", "workorders.view_workorder", order=30)
@@ -29,6 +30,7 @@ class WorkordersConfig(AppConfig):
             navigation.NavItem("Workstation", "workstation_queue", "workorders.record_production", order=10)
         )
         navigation.set_tablet_home("workstation_queue")
+        workload.set_queue_counter(queued_per_workstation)  # the Tablets page shows work queued
         navigation.set_landing(roles.OPERATOR, "workstation_queue")
         # Live line status: every ledger event updates the status rows and raises the line's
         # sequence in its own transaction; the dashboards get the delta after commit.

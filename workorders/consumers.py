@@ -165,6 +165,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await asyncio.sleep(interval)
         except asyncio.CancelledError:
             pass
+        except OSError:
+            # The dashboard went away between two beats (uvicorn's ClientDisconnected is an
+            # OSError): a closed tab, not an error worth a traceback on the console.
+            pass
         except Exception:
             logger.exception("live heartbeat stopped")
 

@@ -6,11 +6,13 @@
 - **board panels**: quality adds its summary (open nonconformances, holds, forms due) to the
   supervisor's board, loaded the same way.
 - **line figures**: quality adds its open nonconformances and holds to each line's live status.
+- **workstation reminders**: quality adds the forms due at a workstation to the tablet's queue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -62,3 +64,42 @@ def line_figures(line_ids: list[int]) -> dict[int, dict[str, Any]]:
         for line_id, figures in provider(line_ids).items():
             merged.setdefault(line_id, {}).update(figures)
     return merged
+
+
+# --- What waits for the operator at a workstation -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Something due at a workstation that another app knows of (quality: forms due), shown on the
+    tablet's queue as a count that links to where it is done."""
+
+    key: str
+    label: str
+    url: str
+    # What is due, by name, each with whether it is late (shown in red, as on the board).
+    items: tuple[tuple[str, bool], ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for _, late in self.items if late)
+
+
+WorkstationReminder = Callable[[Any, Any], "Reminder | None"]
+_workstation_reminders: list[WorkstationReminder] = []
+
+
+def register_workstation_reminder(provider: WorkstationReminder) -> None:
+    """`provider(workstation, user)` answers a `Reminder` of what is due there, or None when
+    nothing is (or the person may not do it)."""
+    if provider not in _workstation_reminders:
+        _workstation_reminders.append(provider)
+
+
+def workstation_reminders(workstation, user) -> list[Reminder]:
+    found = (provider(workstation, user) for provider in _workstation_reminders)
+    return [r for r in found if r is not None and r.count]

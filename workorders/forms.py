@@ -63,6 +63,9 @@ class WorkOrderTransitionForm(forms.Form):
     )
     reason = forms.CharField(required=False, strip=False)
     reason_code = forms.CharField(required=False)
+    # A completion over the guards' refusals: the supervisor's password signs the override.
+    override = forms.BooleanField(required=False)
+    password = forms.CharField(required=False, strip=False)
 
     def clean_idempotency_key(self):
         try:

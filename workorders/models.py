@@ -477,3 +477,68 @@ class GenealogyLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent.code} -> {self.child.code}"
+
+
+class Handover(models.Model):
+    """What the next shift must know at a workstation, or at every workstation of a line.
+
+    The outgoing person writes it once; it is never edited (a correction is a new handover), so
+    its history row is the record of who wrote what, when. It waits on the tablets of the
+    workstation (or line) and on the supervisor's board until someone of the next shift
+    acknowledges it.
+    """
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="handovers")
+    workstation = models.ForeignKey(
+        Workstation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handovers",
+        help_text="Empty: for every workstation of the line.",
+    )
+    open_issues = models.TextField("open issues", max_length=2000, blank=True)
+    material = models.TextField("material", max_length=2000, blank=True)
+    machine_condition = models.TextField("machine condition", max_length=2000, blank=True)
+    quality_watch_outs = models.TextField("quality watch-outs", max_length=2000, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    idempotency_key = models.UUIDField(unique=True, help_text="The tablet's key: a resend is kept once.")
+    history = HistoricalRecords()
+
+    # The four notes, in the order the tablet shows them.
+    NOTES = ("open_issues", "material", "machine_condition", "quality_watch_outs")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line", "created_at"], name="handover_line_time")]
+
+    def __str__(self) -> str:
+        where = self.workstation.code if self.workstation_id else self.line.code
+        return f"Handover {where} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """The notes written, as (label, text), in the tablet's order."""
+        fields = [self._meta.get_field(name) for name in self.NOTES]
+        return [(f.verbose_name.capitalize(), getattr(self, f.name)) for f in fields if getattr(self, f.name)]
+
+
+class HandoverAcknowledgement(models.Model):
+    """Someone of the next shift read a handover, at a workstation. The first one clears it from
+    the board; later ones are kept too (each person confirms once)."""
+
+    handover = models.ForeignKey(Handover, on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["acknowledged_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["handover", "user"], name="handover_acknowledged_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.handover}"

@@ -1,4 +1,4 @@
-from workorders.views import board, dashboard, losses, lots, tablet
+from workorders.views import board, dashboard, handover, labor, losses, lots, tablet
 
 urlpatterns = [
     *tablet.urlpatterns,
@@ -6,4 +6,6 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *lots.urlpatterns,
     *losses.urlpatterns,
+    *handover.urlpatterns,
+    *labor.urlpatterns,
 ]

@@ -50,9 +50,15 @@ What a hash chain can't show alone: someone who may rewrite the database could r
 every later seal. Publishing the latest seal's hash elsewhere (a report, a printout, the ERP)
 anchors it; the verify prints it for that purpose.
 
+**Records with a seal of their own** (a decision signed over the hash of what it decided on, like
+a released production record) are checked by the verify too, through checks their apps register
+(`sealed_records`): a later change to what such a seal covers is in the history, so the chain
+holds, but the verify reports the record's broken seal (`Verification.broken_seals`).
+
 The package: `models` (the seals and their parts), `tables` (what the seal covers), `canonical`
-(rows to hashes, digests, ranges), `seal` (sealing), `verify` (the verify) and `triggers` (the
-database's refusal to change history). Callers import from `mes.audit`.
+(rows to hashes, digests, ranges), `seal` (sealing), `verify` (the verify), `sealed_records` (the
+apps' checks of records sealed by a signature) and `triggers` (the database's refusal to change
+history). Callers import from `mes.audit`.
 """
 
 from mes.audit.canonical import (
@@ -67,6 +73,7 @@ from mes.audit.canonical import (
 )
 from mes.audit.models import AuditSeal, AuditSealPart, Trigger
 from mes.audit.seal import GAP_HORIZON_SECONDS, SEAL_BATCH_ROWS, seal_audit_trail, seals_covering
+from mes.audit.sealed_records import BrokenSeal, broken_seals, register_seal_check
 from mes.audit.tables import RETIRED_TABLES, append_only_models, history_models, sealed_models
 from mes.audit.triggers import HISTORY_APPEND_ONLY_FUNCTION, protect_history_tables
 from mes.audit.verify import Problem, Verification, audit_verify
@@ -80,17 +87,20 @@ __all__ = [
     "SEAL_BATCH_ROWS",
     "AuditSeal",
     "AuditSealPart",
+    "BrokenSeal",
     "Problem",
     "Trigger",
     "Verification",
     "append_only_models",
     "audit_verify",
+    "broken_seals",
     "canonical_row",
     "chain_hash",
     "history_models",
     "in_ranges",
     "merge_ranges",
     "protect_history_tables",
+    "register_seal_check",
     "seal_audit_trail",
     "seal_digest",
     "sealed_models",

@@ -17,9 +17,22 @@ GENESIS_HASH = "0" * 64
 ROW_HASH_PREFIX = 16  # hex digits of each row hash kept to name a changed row
 
 
-def columns(model) -> list[tuple[str, str]]:
-    """(column, attname) of every concrete field, sorted by column name."""
-    return sorted((f.column, f.attname) for f in model._meta.concrete_fields)
+def columns(model, only: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(column, attname) of every concrete field, sorted by column name; with `only`, of those
+    columns alone (the ones a seal recorded). A recorded column the model no longer has raises
+    `MissingColumn`: its values are gone, so the rows can't be checked against that seal."""
+    every = {f.column: f.attname for f in model._meta.concrete_fields}
+    if only is None:
+        return sorted(every.items())
+    wanted = list(only)
+    gone = [c for c in wanted if c not in every]
+    if gone:
+        raise MissingColumn(gone)
+    return sorted((c, every[c]) for c in wanted)
+
+
+class MissingColumn(Exception):
+    """A sealed column that the table no longer has."""
 
 
 def canonical_value(value):
@@ -57,10 +70,16 @@ def canonical_row(columns: list[str], values: Iterable) -> bytes:
 
 
 def row_hashes(
-    model, *, ranges: list[list[int]] | None = None, above: int | None = None, limit=None
+    model,
+    *,
+    ranges: list[list[int]] | None = None,
+    above: int | None = None,
+    limit=None,
+    only: Iterable[str] | None = None,
 ) -> Iterator:
-    """(history id, row hash) in id order, for ids in `ranges`, or above `above` (up to `limit`)."""
-    cols = columns(model)
+    """(history id, row hash) in id order, for ids in `ranges`, or above `above` (up to `limit`),
+    over every column or, with `only`, over the columns a seal recorded."""
+    cols = columns(model, only)
     pk = model._meta.pk.attname
     names = [c for c, _ in cols]
     attnames = [a for _, a in cols]

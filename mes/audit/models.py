@@ -54,6 +54,10 @@ class AuditSealPart(models.Model):
     row_hashes = models.TextField(
         help_text=f"The first {ROW_HASH_PREFIX} hex digits of each row's hash, in id order."
     )
+    # The columns the rows were hashed over. A later release may add a column to a history table
+    # (a new field on the model); the rows this part covers are still checked over the columns
+    # they were sealed with, so an upgrade does not break the seals made before it.
+    columns = models.JSONField(default=list, help_text="The table's columns the row hashes cover.")
 
     class Meta:
         app_label = "mes"

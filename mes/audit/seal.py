@@ -15,6 +15,7 @@ from mes.audit.canonical import (
     GENESIS_HASH,
     ROW_HASH_PREFIX,
     chain_hash,
+    columns,
     in_ranges,
     merge_ranges,
     row_hashes,
@@ -94,9 +95,10 @@ def _seal_once(*, user, trigger: str, batch_rows: int) -> tuple[AuditSeal | None
         last = AuditSeal.objects.order_by("-number").first()
         state = dict(last.state) if last else {}
         now = timezone.now()
+        tables = sealed_models()
         plans = [
             _plan_table(table, model, state.get(table, {}), now=now, batch_rows=batch_rows)
-            for table, model in sealed_models().items()
+            for table, model in tables.items()
         ]
         covered = [p for p in plans if p.rows]
         if not covered:
@@ -113,6 +115,7 @@ def _seal_once(*, user, trigger: str, batch_rows: int) -> tuple[AuditSeal | None
                     row_count=len(ids),
                     digest=table_digest(plan.rows),
                     row_hashes="".join(h[:ROW_HASH_PREFIX] for _, h in plan.rows),
+                    columns=[c for c, _ in columns(tables[plan.table])],
                 )
             )
         previous_hash = last.hash if last else GENESIS_HASH

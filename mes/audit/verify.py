@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from mes.audit.canonical import (
     GENESIS_HASH,
     ROW_HASH_PREFIX,
+    MissingColumn,
     chain_hash,
     in_ranges,
     row_hashes,
@@ -15,6 +16,7 @@ from mes.audit.canonical import (
     table_digest,
 )
 from mes.audit.models import AuditSeal, AuditSealPart
+from mes.audit.sealed_records import BrokenSeal, broken_seals
 from mes.audit.tables import RETIRED_TABLES, sealed_models
 
 
@@ -64,14 +66,28 @@ class Verification:
     # Rows of dropped history tables (RETIRED_TABLES) that earlier seals cover: taken on the
     # parts' stored digests, since the rows themselves are gone.
     retired: dict[str, int] = field(default_factory=dict)
+    # Records sealed by their own signature that no longer match it (`sealed_records`). Kept
+    # apart from `problem`: the history holds the change that broke such a seal, so the chain,
+    # and a restore that checks it, is sound; the verify still fails on them.
+    broken_seals: list[BrokenSeal] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """The hash chain holds."""
         return self.problem is None
 
 
 def _verify_part(seal: AuditSeal, part: AuditSealPart, model) -> tuple[str, Problem | None]:
-    rows = list(row_hashes(model, ranges=part.ranges))
+    try:
+        rows = list(row_hashes(model, ranges=part.ranges, only=part.columns))
+    except MissingColumn as gone:
+        return "", Problem(
+            seal=seal.number,
+            table=part.table,
+            message=f"{part.table} no longer has the sealed column(s) {', '.join(gone.args[0])}",
+            changed=[],
+            missing=[],
+        )
     expected = [i for lo, hi in part.ranges for i in range(lo, hi + 1)]
     found = {hid: h for hid, h in rows}
     digest = table_digest(rows)
@@ -96,12 +112,21 @@ def _verify_part(seal: AuditSeal, part: AuditSealPart, model) -> tuple[str, Prob
     return digest, problem
 
 
-def audit_verify() -> Verification:
+def audit_verify(*, sealed_records: bool = True) -> Verification:
     """Walk the chain from the first seal; recompute every covered row, table digest and seal hash.
 
     Stops at the first broken seal and returns it with the rows it covers. Also counts, per table,
     rows that no seal covers yet (new since the last seal, or turned up in an abandoned gap).
+    Then, unless `sealed_records` is False, runs the apps' checks of records sealed by their own
+    signature (`sealed_records.register_seal_check`) into `broken_seals`.
     """
+    result = _verify_chain()
+    if sealed_records:
+        result.broken_seals = broken_seals()
+    return result
+
+
+def _verify_chain() -> Verification:
     result = Verification()
     tables = sealed_models()
     previous_hash = GENESIS_HASH

@@ -434,3 +434,72 @@ def test_two_sealers_at_once_never_fork_the_chain():
     assert errors == []
     assert AuditSeal.objects.count() == 1
     assert audit_verify().ok
+
+
+def _sealed_before_a_column_existed(monkeypatch, column: str):
+    """Seal as a release without `column` would have: the rows are hashed without it."""
+    from mes.audit import canonical, seal
+
+    every = canonical.columns
+
+    def without(model, only=None):
+        found = every(model, only)
+        return [c for c in found if c[0] != column] if only is None else found
+
+    monkeypatch.setattr(canonical, "columns", without)
+    monkeypatch.setattr(seal, "columns", without)
+    seal_audit_trail()
+    monkeypatch.setattr(canonical, "columns", every)
+    monkeypatch.setattr(seal, "columns", every)
+
+
+@pytest.mark.requirement("MES-007")
+@pytest.mark.django_db
+def test_an_upgrade_that_adds_a_column_keeps_the_old_seals_and_they_still_catch_a_change(monkeypatch):
+    sites = SiteFactory.create_batch(2)
+    _sealed_before_a_column_existed(monkeypatch, "time_zone")
+    part = AuditSeal.objects.get().parts.get(table="mes_historicalsite")
+    assert "time_zone" not in part.columns and "name" in part.columns
+
+    assert audit_verify().ok  # checked over the columns it was sealed with, not today's
+
+    SiteFactory()
+    seal_audit_trail()  # new rows are sealed over every column, the new one too
+    assert "time_zone" in AuditSeal.objects.get(number=2).parts.get(table="mes_historicalsite").columns
+    assert audit_verify().ok
+
+    target = Site.history.get(id=sites[0].pk)
+    with as_a_database_superuser(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE mes_historicalsite SET name = %s WHERE history_id = %s", ["Forged", target.history_id]
+        )
+    result = audit_verify()
+    assert not result.ok and result.problem.seal == 1 and result.problem.changed == [target.history_id]
+
+
+@pytest.mark.django_db
+def test_a_sealed_column_that_disappears_is_reported():
+    SiteFactory()
+    seal_audit_trail()
+    part = AuditSeal.objects.get().parts.get(table="mes_historicalsite")
+    part.columns = [*part.columns, "plant_code"]  # as if a release had dropped this column since
+    with as_a_database_superuser():
+        part.save(update_fields=["columns"])
+
+    result = audit_verify()
+
+    assert not result.ok and result.problem.table == "mes_historicalsite"
+    assert "no longer has the sealed column(s) plant_code" in result.problem.message
+
+
+@pytest.mark.requirement("P11-11.10c")
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_every_append_only_table_has_a_trigger_refusing_change_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE '%%append_only' AND NOT t.tgisinternal"
+        )
+        protected = {name for (name,) in cursor.fetchall()}
+    assert set(audit.append_only_models()) - protected == set()

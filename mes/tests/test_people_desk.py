@@ -128,6 +128,34 @@ def test_bad_input_answers_400_at_its_field(desk, site, field, value):
     assert not User.objects.filter(first_name="Nina").exists()
 
 
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_person_is_not_added_or_changed_without_a_reason_given(desk, operator, site, reason):
+    """The desk writes no reason of its own: the person acting says why, or nothing is written."""
+    page = desk.get("/people/new/").content.decode()
+    assert 'name="reason" maxlength="100" required value=""' in page
+    before = list(User.history.values_list("history_id", flat=True))
+    response = desk.post("/people/new/", _new_person(site, reason=reason))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="reason-error"' in page and "Say why this person is added" in page
+    assert 'value="nina"' in page  # what was typed stays
+    assert not User.objects.filter(username="nina").exists()
+
+    data = _new_person(site, badge_number="1009", reason=reason)
+    data.pop("username")
+    response = desk.post(f"/people/{operator.pk}/", data)
+    assert response.status_code == 400
+    assert 'id="reason-error"' in response.content.decode()
+    operator.refresh_from_db()
+    assert operator.badge_number == "1001"
+
+    response = desk.post(f"/people/{operator.pk}/pin/", {"reason": reason})
+    assert response.status_code == 400
+    assert "Say why a new PIN is issued" in response.content.decode()
+    assert "pin" not in response.context
+    assert list(User.history.values_list("history_id", flat=True)) == before
+
+
 def test_a_supervisor_changes_a_person_and_the_history_says_why(desk, operator, supervisor, site):
     data = _new_person(site, badge_number="1009", reason="New badge printed")
     data.pop("username")
@@ -163,7 +191,7 @@ def test_an_issued_pin_is_shown_once_and_not_cached(desk, operator):
 
 def test_a_pin_for_a_person_without_a_badge_is_refused_at_the_badge(desk, make_user):
     person = make_user(roles.OPERATOR, username="nobadge")
-    response = desk.post(f"/people/{person.pk}/pin/")
+    response = desk.post(f"/people/{person.pk}/pin/", {"reason": "First day"})
     assert response.status_code == 400
     assert "badge number" in response.content.decode()
     person.refresh_from_db()

@@ -47,6 +47,7 @@ def _details(person, **overrides):
         "role": roles.role_of(person),
         "sites": list(person.sites.all()),
         "all_sites": person.all_sites,
+        "reason": "Moved to the day shift",
     }
     return details | overrides
 
@@ -133,7 +134,7 @@ def test_an_update_writes_one_history_row_with_what_changed(supervisor, site, ma
     assert person.history.count() == rows + 1
     last = person.history.first()
     assert last.history_user == supervisor
-    assert last.history_change_reason == "Changed at the people desk: badge_number, role"
+    assert last.history_change_reason == "Moved to the day shift"
     assert last.badge_number == "2002"
     assert [g.group.name for g in last.groups.all()] == [roles.SUPERVISOR]
 
@@ -183,7 +184,7 @@ def test_an_issued_pin_is_six_digits_stored_hashed_and_in_the_history(supervisor
 def test_a_pin_needs_a_badge(supervisor, site):
     person = _create(supervisor, site, badge_number="")
     with pytest.raises(ValidationFailed) as refused:
-        person_issue_pin(person=person, by=supervisor)
+        person_issue_pin(person=person, by=supervisor, reason="First day")
     assert refused.value.field == "badge_number"
 
 
@@ -201,7 +202,7 @@ def test_deactivation_needs_a_reason_and_is_in_the_history(supervisor, operator)
     with pytest.raises(Conflict):
         person_deactivate(person=operator, by=supervisor, reason="Again")
     with pytest.raises(Conflict):
-        person_issue_pin(person=operator, by=supervisor)
+        person_issue_pin(person=operator, by=supervisor, reason="Back again?")
 
 
 def test_nobody_deactivates_themselves(supervisor):

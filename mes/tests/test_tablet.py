@@ -43,28 +43,33 @@ def test_an_operator_cannot_bind_a_tablet(operator, client_for, workstation):
     assert not Kiosk.objects.exists()
 
 
-def test_binding_needs_a_name_and_a_visible_workstation(supervisor, client_for, workstation):
+def test_binding_needs_a_visible_workstation_and_names_an_unnamed_tablet_after_it(
+    supervisor, client_for, workstation
+):
     from mes.tests.factories import SiteFactory, WorkstationFactory
 
     client = client_for(supervisor)
-    assert client.post("/tablets/", {"workstation": workstation.pk, "name": " "}).status_code == 400
     far = WorkstationFactory(line__site=SiteFactory(code="FAR"))
     response = client.post("/tablets/", {"workstation": far.pk, "name": "Tablet"})
     assert response.status_code == 400
     assert "Choose a workstation" in response.content.decode()
     assert not Kiosk.objects.exists()
 
+    assert client.post("/tablets/", {"workstation": workstation.pk, "name": " "}).status_code == 302
+    assert Kiosk.objects.get().name == f"Tablet at {workstation.line.code}/{workstation.code}"
+
 
 def test_a_refused_binding_shows_the_error_at_its_field_and_keeps_what_was_typed(
     supervisor, client_for, workstation
 ):
-    response = client_for(supervisor).post("/tablets/", {"workstation": workstation.pk, "name": "  "})
+    too_long = "Tablet " + "x" * 100
+    response = client_for(supervisor).post("/tablets/", {"workstation": workstation.pk, "name": too_long})
     assert response.status_code == 400
     form = response.context["form"]
-    assert form.errors == {"name": ["Name the tablet so it can be found later."]}
+    assert list(form.errors) == ["name"]
     page = response.content.decode()
-    assert f'<option value="{workstation.pk}" selected>' in page  # the workstation chosen stays chosen
-    assert 'id="name-error">Name the tablet so it can be found later.</p>' in page
+    assert f'value="{workstation.pk}" required checked>' in page  # the workstation chosen stays chosen
+    assert f'value="{too_long}"' in page and 'id="name-error">' in page
     assert not Kiosk.objects.exists()
 
 

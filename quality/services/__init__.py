@@ -14,6 +14,7 @@ from quality.services.nonconformances import (
     nonconformance_open,
 )
 from quality.services.qualifications import qualification_grant, qualification_revoke
+from quality.services.refusals import start_refusal_record
 from quality.services.requests import Done
 from quality.services.runs import (
     checklist_response_correct,
@@ -31,6 +32,7 @@ from quality.services.sops import (
     sop_version_submit,
     sop_version_update,
 )
+from quality.services.spc import spc_judge_chart, spc_judge_responses, spc_judge_series
 from quality.services.templates import (
     item_add,
     item_move,
@@ -75,6 +77,10 @@ __all__ = [
     "sop_version_new_draft",
     "sop_version_submit",
     "sop_version_update",
+    "spc_judge_chart",
+    "spc_judge_responses",
+    "spc_judge_series",
+    "start_refusal_record",
     "template_create",
     "version_approve",
     "version_make_effective",

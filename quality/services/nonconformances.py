@@ -62,6 +62,12 @@ def _create(**fields) -> Nonconformance:
     raise AssertionError("unreachable")
 
 
+def open_automatic(**fields) -> Nonconformance:
+    """Open a nonconformance the system raised (an SPC signal, see `quality.services.spc`), inside
+    the caller's transaction, numbered like any other."""
+    return _create(automatic=True, **fields)
+
+
 def open_for_response(*, response: ChecklistResponse, run: ChecklistRun, user: User) -> Nonconformance:
     """Open a nonconformance for an out-of-spec response, inside the submission's transaction."""
     item = response.item

@@ -2,7 +2,8 @@
 
 Submitted answers are immutable `ChecklistResponse` rows; a correction is a new row with a reason
 that supersedes the old one, and both stay visible. An out-of-spec number opens a
-nonconformance in the same transaction.
+nonconformance in the same transaction, and so does a number that breaks a rule on its SPC chart
+(`quality.services.spc`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from quality.models import (
 from quality.services.nonconformances import open_for_response
 from quality.services.records import lock, save
 from quality.services.requests import Done, run_once
+from quality.services.spc import spc_judge_responses
 from quality.services.templates import effective_version
 from quality.services.uploads import image_format
 from quality.states import ItemKind, RunStatus, Trigger
@@ -306,7 +308,8 @@ def checklist_run_submit(
     template's effective version in one go (tablets offline, the API, machines).
 
     Every answer is checked before anything is written; the responses are immutable; an
-    out-of-spec number opens a nonconformance; a template that requires it is signed (performed).
+    out-of-spec number opens a nonconformance, and so does a signal on its SPC chart; a template
+    that requires it is signed (performed).
     """
     uploads = uploads or {}
     if not user.has_perm(FILL):
@@ -355,6 +358,7 @@ def checklist_run_submit(
         for response in responses:
             if response.in_spec is False:
                 open_for_response(response=response, run=run, user=user)
+        spc_judge_responses(run=run, workstation=workstation, responses=responses, user=user)
         if reauth is not None:
             signature_sign(record=run, signer=user, meaning=Meaning.PERFORMED, reauth=reauth)
         return run
@@ -405,6 +409,7 @@ def checklist_response_correct(
         new.save()
         if new.in_spec is False:
             open_for_response(response=new, run=old.run, user=user)
+        spc_judge_responses(run=old.run, workstation=old.run.workstation, responses=[new], user=user)
         return new
 
     return run_once(

@@ -12,13 +12,14 @@ from mes.signatures import Meaning, signatures_for
 from mes.tests.factories import WorkstationFactory, signed_in
 from mes.tests.rows import changed, row_counts
 from quality import services
-from quality.models import Qualification
+from quality.models import Qualification, StartRefusal
 from quality.services.qualifications import qualification_grant, qualification_revoke
 from quality.tests.conftest import PASSWORD
 from workorders.models import ProductionEvent
 from workorders.tests.factories import released_order
 
 EVENTS = "/workstation/events/"
+REFUSALS = StartRefusal._meta.db_table
 
 
 def _days(n: int):
@@ -54,13 +55,21 @@ def _start(tablet, op):
 
 
 def _refused_start(tablet, op, field: str) -> dict:
+    """Start is refused at `field`; nothing of the start is written, only the record of the refusal."""
     before = row_counts()
     response = _start(tablet, op)
     assert response.status_code == 409, response.content[:300]
     body = response.json()
     assert field in body["errors"], body
-    assert not changed(before, row_counts())
+    assert changed(before, row_counts()) == {REFUSALS: (before[REFUSALS], before[REFUSALS] + 1)}
     assert not ProductionEvent.objects.filter(operation=op).exists()
+    refusal = StartRefusal.objects.order_by("-id").first()
+    assert (refusal.guard, refusal.code, refusal.message) == (field, body["code"], body["detail"])
+    assert (refusal.operation, refusal.work_order_id, refusal.workstation_id) == (
+        op,
+        op.work_order_id,
+        op.workstation_id,
+    )
     return body
 
 

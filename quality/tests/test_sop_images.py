@@ -78,3 +78,5 @@ def test_the_tablet_page_shows_only_the_versions_own_images(
     html = page.content.decode()
     assert IMG_SRC.findall(html) == [own_image_url(version)]
     assert "evil.example" not in html
+    # The tablet's header stays: which workstation, and who is signed in at it.
+    assert f"{workstation.name} <small>{workstation.code}</small>" in html and operator.printed_name in html

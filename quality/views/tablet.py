@@ -5,7 +5,8 @@ The operation screen (workorders) includes the panel `operation_panel` with
 requires (done or to fill) and its SOPs to read. Filling is one page per run; each value is
 saved as it is entered (and kept in the browser until the server has it), and the submission
 carries an idempotency key kept with the run in the browser, so a resend after a network drop is
-recorded once.
+recorded once. A submission made without a network waits on the tablet (static/js/checklist.js)
+and is sent with the same key when the connection returns.
 """
 
 from __future__ import annotations
@@ -186,10 +187,20 @@ def run_submit(request, workstation, pk: int):
         )
     except MesError as exc:
         if exc.code == "run_submitted":
-            return redirect(_next(request, reverse("workstation_queue")))
+            return _submitted(request)
         context = _run_context(request, run, error=exc, values={**answers})
         return render(request, "quality/tablet/run.html", context, status=exc.status_code)
-    return redirect(_next(request, reverse("workstation_queue")))
+    return _submitted(request)
+
+
+def _submitted(request):
+    """Where to go once the run is stored. The page's script (which may be sending a submission
+    kept on the tablet through a network drop) asks for JSON: a redirect it follows could not be
+    told apart from one to the sign-in page."""
+    to = _next(request, reverse("workstation_queue"))
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"submitted": True, "next": to})
+    return redirect(to)
 
 
 @never_cache
@@ -225,6 +236,7 @@ def sop(request, workstation, pk: int):
         request,
         "quality/tablet/sop.html",
         {
+            "workstation": workstation,  # the tablet's header: site, line, workstation, operator
             "version": version,
             "acknowledged": acknowledged,
             "next": _next(request, reverse("workstation_queue")),

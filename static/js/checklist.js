@@ -1,19 +1,83 @@
 // Filling a checklist on the tablet: in/out-of-spec colouring as a value is entered (the
-// project's keypad in mes.js types into the numbers), progress saved as the operator goes and
-// kept in the browser's outbox through a network drop, one idempotency key per submission.
+// project's keypad in mes.js types into the numbers), progress saved as the operator goes, and
+// nothing lost through a network drop.
+//
+// On this tablet (localStorage, under `mes.checklist.`), per run:
+// - `<run>.values`: every value as typed (an Outbox, one entry per item, `sent` once the server
+//   has it). A reload, even offline from the service worker's kept copy, shows them again.
+// - `<run>.key`: the submission's idempotency key, so a resend is the same submission.
+// - `submits`: submissions made without a connection (an Outbox keyed by idempotency key), sent
+//   when the connection returns; the server stores each key once.
+// All of it is forgotten after the run is stored and when the person signs out (with the kept
+// pages: tablet/pages.js). A signature or a new photo needs the connection: such a submission is
+// not kept (a PIN never goes to storage), the values are.
 import { csrfToken } from "./lib/csrf.js";
 import { Outbox } from "./lib/outbox.js";
 import { read, remove, write } from "./lib/storage.js";
+import { forgetPages, keepPages } from "./tablet/pages.js";
 
-const run = document.querySelector(".q-run");
-if (run) start(run);
+const PREFIX = "mes.checklist.";
+const KEPT = "Saved on this tablet, will be sent when the connection returns.";
+const SIGN_ONLINE = "Signing needs the connection: your answers are kept on this tablet. Submit again when the connection returns.";
+const PHOTO_ONLINE = "A new photo needs the connection: your answers are kept on this tablet. Submit again when the connection returns.";
+
+const submits = new Outbox(PREFIX + "submits");
+let current = null;
+
+const first = document.querySelector(".q-run");
+if (first) {
+  current = start(first);
+  keepPages(first.dataset.serviceWorkerUrl);
+  window.addEventListener("online", function () { if (current) current.online(); });
+  setInterval(function () { if (current && submits.load().length) current.sendKept(); }, 15000);
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.matches && evt.target.matches("form.signout")) forgetPages();
+  });
+}
+
+function forgetRun(runId) {
+  remove(PREFIX + runId + ".values");
+  remove(PREFIX + runId + ".key");
+  submits.load().filter(function (e) { return e.run === runId; }).forEach(function (e) { submits.remove(e.key); });
+}
+
+function post(url, body) {
+  return fetch(url, {
+    method: "POST",
+    body: body,
+    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    credentials: "same-origin",
+  });
+}
+
+// What the server made of a submission: stored (JSON with where to go), a page to show (the run
+// with its error, or the sign-in page), or no answer worth keeping (5xx): send again later.
+function answerOf(res) {
+  const type = res.headers.get("Content-Type") || "";
+  if (res.ok && type.indexOf("application/json") >= 0) {
+    return res.json().then(function (d) { return d.submitted ? { stored: true, next: d.next } : { retry: true }; });
+  }
+  if (res.status >= 500) return { retry: true };
+  return res.text().then(function (html) { return { html: html, url: res.url, redirected: res.redirected, status: res.status }; });
+}
+
+function same(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 function start(run) {
   const runId = run.dataset.run;
+  const operator = run.dataset.operator;
   const saveUrl = run.dataset.saveUrl;
   const form = run.querySelector("[data-run-form]");
-  // Values typed but not yet confirmed by the server, one entry per item (the latest value).
-  const waiting = new Outbox("q-run-" + runId + "-pending");
+  const values = new Outbox(PREFIX + runId + ".values");
+  const keyName = PREFIX + runId + ".key";
+  const inflight = {};
+
+  if (run.dataset.status === "completed") {
+    forgetRun(runId);
+    return { online: function () {}, sendKept: sendKept };
+  }
 
   function itemOf(id) {
     return run.querySelector(".q-item[data-item-id='" + id + "']");
@@ -65,8 +129,12 @@ function start(run) {
     if (out) out.textContent = n;
   }
 
-  // Progress: each value goes to the server as it is entered; what the server has not confirmed
-  // stays in the outbox and is sent again when the connection is back.
+  function keptSubmission() {
+    return submits.first(function (e) { return e.run === runId; });
+  }
+
+  // Progress: each value goes to the server as it is entered; until the server has answered it
+  // is marked unsent and goes again when the connection is back.
   const timers = {};
   function send(itemId, value, li) {
     const body = new FormData();
@@ -77,7 +145,7 @@ function start(run) {
     return fetch(saveUrl, { method: "POST", body: body, headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" })
       .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
-        waiting.remove(itemId);
+        values.update(itemId, function (e) { if (same(e.value, value)) e.sent = true; });
         if (!li) return;
         const err = li.querySelector("[data-item-error]");
         if (res.ok && res.data.ok) { err.hidden = true; li.classList.remove("q-invalid"); if (saved) saved.textContent = "saved"; }
@@ -88,25 +156,25 @@ function start(run) {
   }
   function queue(li) {
     const id = li.dataset.itemId, value = itemValue(li);
-    waiting.put({ key: id, value: value });
+    values.put({ key: id, value: value, sent: false });
     clearTimeout(timers[id]);
     timers[id] = setTimeout(function () { send(id, value, li); }, 400);
   }
   function flush() {
-    waiting.load().slice().forEach(function (entry) { send(entry.key, entry.value, itemOf(entry.key)); });
+    if (keptSubmission()) return; // the submission carries every value
+    values.load().filter(function (e) { return !e.sent; }).forEach(function (e) { send(e.key, e.value, itemOf(e.key)); });
   }
-  window.addEventListener("online", flush);
 
-  // Values typed but never confirmed by the server (a reload during a drop) come back.
-  waiting.load().forEach(function (entry) {
+  // Every value typed on this tablet comes back, over what the page was rendered with (a kept
+  // copy of the page is older than the last values typed).
+  values.load().forEach(function (entry) {
     const li = itemOf(entry.key);
-    if (!li) return;
+    if (!li || li.dataset.kind === "photo") return;
     const value = entry.value;
     if (li.dataset.kind === "number" || li.dataset.kind === "text") li.querySelector("[name]").value = value;
     else if (li.dataset.kind === "check") li.querySelector("input").checked = !!value;
     else li.querySelectorAll("input").forEach(function (i) { i.checked = Array.isArray(value) ? value.indexOf(i.value) >= 0 : i.value === value; });
   });
-  flush();
 
   run.querySelectorAll(".q-item").forEach(function (li) {
     judge(li);
@@ -137,17 +205,101 @@ function start(run) {
   setMode(read("q-mode") || "list");
   countAnswered();
 
-  // The submission's key is kept with the run, so a resend after a lost answer is the same one.
+  const note = form && form.querySelector("[data-run-kept]");
+  const button = form && form.querySelector("[data-run-submit]");
+  function say(text) {
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = !text;
+    if (text) note.scrollIntoView({ block: "center" });
+  }
+  // A kept submission fixes the answers: the inputs wait with it.
+  function lock(locked) {
+    if (!form) return;
+    run.classList.toggle("q-queued", locked);
+    form.querySelectorAll("input:not([type=hidden]), textarea, select, [data-keypad] button, [data-run-submit]")
+      .forEach(function (el) { el.disabled = locked; });
+  }
+
+  // The run is stored: nothing of it stays on this tablet.
+  function stored(next) {
+    forgetRun(runId);
+    window.location.assign(next);
+  }
+
+  // The server answered with a page: the run with its errors replaces this one, anything else
+  // (the sign-in page after a lost session) is shown whole.
+  function showPage(answer) {
+    const doc = new DOMParser().parseFromString(answer.html, "text/html");
+    const fresh = doc.querySelector(".q-run");
+    if (fresh) {
+      run.replaceWith(fresh);
+      current = start(fresh);
+    } else if (answer.redirected) {
+      window.location.assign(answer.url);
+    } else {
+      lock(false);
+      say("The server refused this submission (" + answer.status + ").");
+    }
+  }
+
+  function keep(body) {
+    if (run.dataset.signed) { lock(false); say(SIGN_ONLINE); return; }
+    const photo = Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (i) { return i.files.length > 0; });
+    if (photo) { lock(false); say(PHOTO_ONLINE); return; }
+    const fields = [];
+    body.forEach(function (value, name) { if (typeof value === "string" && name !== "csrfmiddlewaretoken") fields.push([name, value]); });
+    submits.put({ key: body.get("idempotency_key"), run: runId, operator: operator, url: form.action, fields: fields });
+    lock(true);
+    say(KEPT);
+  }
+
+  // Submissions kept on this tablet (this run's, and any other run's of the same person), sent
+  // with their keys.
+  function sendKept() {
+    submits.load().filter(function (e) { return e.operator === operator && !inflight[e.key]; }).forEach(function (entry) {
+      const body = new FormData();
+      entry.fields.forEach(function (f) { body.append(f[0], f[1]); });
+      inflight[entry.key] = true;
+      post(entry.url, body).then(answerOf).then(function (answer) {
+        if (answer.retry) return;
+        if (answer.stored) {
+          if (entry.run === runId) stored(answer.next);
+          else forgetRun(entry.run);
+          return;
+        }
+        submits.remove(entry.key); // refused: the values stay, the operator sees why
+        if (entry.run === runId) { lock(false); showPage(answer); }
+      }).catch(function () { /* still no connection: it stays kept */ })
+        .then(function () { delete inflight[entry.key]; });
+    });
+  }
+
   if (form) {
-    const keyName = "q-run-" + runId + "-key";
     const key = read(keyName) || window.mesUuid();
     write(keyName, key);
     form.querySelector("[data-run-key]").value = key;
-    form.addEventListener("submit", function () {
-      remove(waiting.name);
-      form.querySelector("[data-run-submit]").disabled = true;
+    form.addEventListener("submit", function (evt) {
+      evt.preventDefault();
+      if (keptSubmission()) return;
+      const body = new FormData(form);
+      lock(true);
+      say("");
+      post(form.action, body).then(answerOf).then(function (answer) {
+        if (answer.stored) stored(answer.next);
+        else if (answer.retry) keep(body);
+        else showPage(answer);
+      }, function () { keep(body); });
     });
+    if (keptSubmission()) { lock(true); say(KEPT); }
     const firstInvalid = run.querySelector(".q-invalid");
     if (firstInvalid) { firstInvalid.scrollIntoView({ block: "center" }); showCard(Array.prototype.indexOf.call(run.querySelectorAll(".q-item"), firstInvalid)); }
   }
+
+  sendKept();
+  flush();
+  return {
+    online: function () { sendKept(); flush(); },
+    sendKept: sendKept,
+  };
 }

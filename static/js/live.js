@@ -7,7 +7,7 @@
    person may give; this script clones and fills them with the values of the messages. */
 import { csrfToken } from "./lib/csrf.js";
 import { drawChart } from "./live/chart.js";
-import { duration, fill, hm, setField, setTimer, show } from "./live/fill.js";
+import { age, duration, fill, hm, setField, setTimer, show, windowLabel } from "./live/fill.js";
 
 const root = document.querySelector("[data-live]");
 if (root) start(root);
@@ -145,7 +145,9 @@ function start(root) {
       ws.close();
     }
     if (staleSince && !final) setStale(null);
-    root.querySelectorAll("[data-since]").forEach(function (e) { e.textContent = duration(e.dataset.since); });
+    root.querySelectorAll("[data-since]").forEach(function (e) {
+      e.textContent = e.dataset.age ? e.dataset.age + " " + age(e.dataset.since) : duration(e.dataset.since);
+    });
   }, 1000);
   // Time-based figures (OEE, downtime) move without events: re-read the snapshot each minute.
   setInterval(function () { requestSnapshot(); loadChart(); }, 60000);
@@ -172,7 +174,8 @@ function start(root) {
     const li = clone("andon");
     li.classList.add("andon-" + a.status);
     setField(li, "label", a.label);
-    setField(li, "where", " " + (lineCode ? lineCode + "/" : "") + a.workstation + " · " + hm(a.raised_at, tz) + " ");
+    // Each number says what it is: "since 16:45 · open 41 min", not "16:45 41:25".
+    setField(li, "where", " " + (lineCode ? lineCode + "/" : "") + a.workstation + " · since " + hm(a.raised_at, tz) + " · ");
     setTimer(li, a.raised_at, true);
     show(setField(li, "note", a.note), !!a.note);
     show(setField(li, "taken", "Taken by " + a.acknowledged_by + " at " + (a.acknowledged_at ? hm(a.acknowledged_at, tz) : "")), a.status === "acknowledged");
@@ -200,7 +203,7 @@ function start(root) {
     });
     applyRotation();
     const first = lines[order[0]];
-    if (first) $("[data-window]").textContent = first.window.name + " since " + hm(first.window.start, tz);
+    if (first) $("[data-window]").textContent = windowLabel(first.window, tz);
     const items = [];
     order.forEach(function (id) { lines[id].andon.forEach(function (a) { items.push(andonItem(a, scope === "site" ? lines[id].code : "")); }); });
     if (!items.length) items.push(clone("andon-none"));

@@ -52,8 +52,12 @@
     var reason = reasonFrom(xhr);
     toast((reason || "The server refused this (" + xhr.status + ").") + "", "error");
   });
-  document.addEventListener("htmx:sendError", function () {
-    toast("No connection to the server: not saved.", "error");
+  // Only a failed write loses what was entered; a failed read (a poll, a refresh) says only that
+  // the server is out of reach.
+  document.addEventListener("htmx:sendError", function (evt) {
+    var config = evt.detail && evt.detail.requestConfig;
+    var read = config && String(config.verb).toLowerCase() === "get";
+    toast(read ? "No connection to the server." : "No connection to the server: not saved.", "error");
   });
   document.addEventListener("htmx:timeout", function () {
     toast("The server did not answer in time.", "error");

@@ -10,6 +10,9 @@
 // offers is the server's answer too (tablet/screen.js applies it).
 import { Outbox } from "./lib/outbox.js";
 import { forgetOverride, offerOverride, submitOverride } from "./tablet/override.js";
+import { offerRefusalPage } from "./tablet/refusal_page.js";
+import { watchReads } from "./tablet/offline.js";
+import { forgetPages, keepPages } from "./tablet/pages.js";
 import { post } from "./tablet/send.js";
 import { render as renderScreen, setConnection, setStatus, showFormError, tickClocks } from "./tablet/screen.js";
 
@@ -37,6 +40,7 @@ function readConfig() {
     signInUrl: d.signInUrl,
     idleMs: (Number(d.idleSeconds) || 300) * 1000,
     serverNow: Date.parse(d.serverNow),
+    serviceWorkerUrl: d.serviceWorkerUrl,
   };
 }
 
@@ -71,7 +75,7 @@ function tap(fields) {
   const t = {
     key: window.mesUuid(),
     kind: fields.kind,
-    operation: String(currentOperation()),
+    operation: String(fields.operation || currentOperation()),
     quantity: fields.quantity ? String(fields.quantity) : "",
     reason: fields.reason || "",
     lot: fields.lot || "",
@@ -142,6 +146,7 @@ function handleAnswer(t, r) {
       setStatus("refused", "Refused: " + t.label + ". " + r.body.detail);
       toast(t.label + ": " + r.body.detail, "error");
       if (r.body.code === "over_quantity") offerOverride(t, r.body.detail);
+      offerRefusalPage(r.body);
     }
     refresh();
     render();
@@ -158,8 +163,13 @@ function handleAnswer(t, r) {
     setTimeout(function () { window.location.assign(cfg.signInUrl + "?expired=1"); }, 1500);
     return;
   }
-  if (r.network) setConnection(false);
-  setStatus("pending", t.label + ": not sent yet (" + r.message + "); trying again.");
+  if (r.network) {
+    // The offline line in the bar says the rest; the tap is safe on this tablet.
+    offline();
+    setStatus("pending", t.label + ": kept on this tablet");
+  } else {
+    setStatus("pending", t.label + ": not sent yet (" + r.message + "); trying again.");
+  }
   scheduleRetry();
 }
 
@@ -172,6 +182,17 @@ function scheduleRetry() {
 function sendNow() {
   retryDelay = 0;
   flush();
+}
+
+// The one offline state: the bar says so once, and the end of the page stays clear of it.
+function offline() {
+  setConnection(false);
+  render();
+}
+
+function online() {
+  setConnection(true);
+  render();
 }
 
 function refresh() {
@@ -193,6 +214,7 @@ function checkIdle() {
   const form = document.querySelector("form.signout");
   if (!form) return;
   signingOut = true;
+  forgetPages();
   form.submit();
 }
 
@@ -210,9 +232,11 @@ function openDialog(id) {
 }
 
 function onClick(evt) {
-  const el = evt.target.closest("[data-tap], [data-dialog], [data-close], [data-outbox-send]");
+  const el = evt.target.closest("[data-tap], [data-dialog], [data-close], [data-outbox-send], [data-pause-then-start]");
   if (!el || el.disabled) return;
-  if (el.hasAttribute("data-dialog")) {
+  if (el.hasAttribute("data-pause-then-start")) {
+    pauseThenStart(el);
+  } else if (el.hasAttribute("data-dialog")) {
     openDialog(el.dataset.dialog);
   } else if (el.hasAttribute("data-close")) {
     const closing = el.closest("dialog");
@@ -230,6 +254,22 @@ function onClick(evt) {
       label: el.dataset.label,
     });
   }
+}
+
+// Another order runs at this workstation: pause it (with the reason chosen), then start this one.
+// Two taps with their own keys, sent in this order, so the counts never go to both.
+function pauseThenStart(el) {
+  const dialog = el.closest("dialog");
+  dialog.querySelectorAll("[data-running-op]").forEach(function (other) {
+    tap({
+      kind: "pause",
+      operation: other.dataset.runningOp,
+      reason: el.dataset.reason,
+      label: "Pause " + other.dataset.order + ": " + el.dataset.reasonName,
+    });
+  });
+  dialog.close();
+  tap({ kind: "start", label: "Start" });
 }
 
 function onSubmit(evt) {
@@ -319,22 +359,18 @@ function init() {
     outbox.load();
     render();
   });
-  // A failed poll is not a lost tap: show "Offline" instead of the generic error toast.
-  document.body.addEventListener("htmx:sendError", function (evt) {
-    if (evt.target.closest && evt.target.closest("[data-poll]")) {
-      evt.stopPropagation();
-      setConnection(false);
-    }
-  });
+  // A failed read is not a lost tap: show the offline state instead of the generic error toast.
+  watchReads(offline);
   document.body.addEventListener("htmx:afterRequest", function (evt) {
-    if (evt.detail.successful) setConnection(true);
+    if (evt.detail.successful) online();
   });
   window.addEventListener("online", function () {
-    setConnection(true);
+    online();
     sendNow();
     refresh();
   });
-  window.addEventListener("offline", function () { setConnection(false); });
+  window.addEventListener("offline", offline);
+  if (navigator.onLine === false) offline();
   outbox.onChange(render);
   const clocks = function () { tickClocks(Date.now() + clockOffset); };
   setInterval(clocks, 1000);
@@ -344,6 +380,11 @@ function init() {
   }, 20000);
   clocks();
   flush();
+  keepPages(cfg.serviceWorkerUrl);
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.matches && evt.target.matches("form.signout")) forgetPages();
+  });
+  document.addEventListener("htmx:pushedIntoHistory", function () { keepPages(cfg.serviceWorkerUrl); });
 }
 
 // A module runs once the document is parsed.

@@ -97,8 +97,11 @@ def _out_of_spec(c: dict) -> list[RecordException]:
 def _overrides(c: dict) -> list[RecordException]:
     out = []
     order = c["order"]
+    signed = {s["record_id"]: s for s in c["signatures"] if s["record"] == "workorders.productionevent"}
     for e in c["events"]:
-        if e["override_by"]:
+        if e["kind"] == EventKind.ORDER_STATUS and e["data"].get("override") is not None:
+            out.append(_signed_override(e, signed.get(str(e["id"]))))
+        elif e["override_by"]:
             out.append(
                 RecordException(
                     key=f"override:{e['id']}",
@@ -127,6 +130,29 @@ def _overrides(c: dict) -> list[RecordException]:
                 )
             )
     return out
+
+
+def _signed_override(e: dict, signature: dict | None) -> RecordException:
+    """An order completed by a supervisor's signed override: what it went past, who signed and
+    why; its evidence is the signature (the ledger event when the signature is missing)."""
+    override = e["data"]["override"]
+    refused = "; ".join(r["message"] for r in override.get("refusals", []))
+    good, quantity = _num(override.get("quantity_good")), _num(override.get("quantity"))
+    title = f"Completed by override, {good} of {quantity} good"
+    title += f" — over: {refused}" if refused else ""
+    if signature is None:
+        signed = "No signature found for it."
+    else:
+        signed = f"Signed {signature['meaning'].lower()} by {signature['printed_name']} on {signature['signed_at']:%Y-%m-%d %H:%M:%S} UTC."
+    return RecordException(
+        key=f"override:{e['id']}",
+        kind="override",
+        title=title,
+        detail=f"By {e['override_by'] or e['by']}: {e['note'] or 'no reason given'}. {signed}",
+        evidence=f"sig-{signature['id']}" if signature else f"event-{e['id']}",
+        model="mes.signature" if signature else "workorders.productionevent",
+        record_id=signature["id"] if signature else e["id"],
+    )
 
 
 def _checklists(record: ProductionRecord) -> list[RecordException]:

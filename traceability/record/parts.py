@@ -9,14 +9,14 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
+from mes.models import User
 from mes.signatures import Meaning, Signature
-from quality.models import ChecklistRun
+from quality.models import ChecklistRun, response_display
 from workorders.models import (
     BomLine,
     Consumption,
     Downtime,
     Lot,
-    ProductionEvent,
     Routing,
     WorkOrder,
     WorkOrderOperation,
@@ -91,60 +91,88 @@ def header(order: WorkOrder) -> dict:
     }
 
 
-def event_data(e: ProductionEvent) -> dict:
+def event_data(e: dict, names: dict[int, str], usernames: dict[int, str], stations: dict[int, str]) -> dict:
+    """A ledger event read as values (see `selectors.EVENT_FIELDS`), people and workstations
+    looked up by id."""
     return {
-        "id": e.pk,
-        "kind": e.kind,
-        "operation": e.operation_id,
-        "workstation": e.workstation.code if e.workstation_id else "",
-        "by": person(e.user),
-        "username": e.user.username,
-        "occurred_at": e.occurred_at,
-        "recorded_at": e.recorded_at,
-        "quantity": e.quantity,
-        "reason": e.reason.code if e.reason_id else "",
-        "reason_name": e.reason.name if e.reason_id else "",
-        "note": e.note,
-        "data": e.data,
-        "override_by": person(e.override_by) if e.override_by_id else "",
+        "id": e["id"],
+        "kind": e["kind"],
+        "operation": e["operation_id"],
+        "workstation": stations[e["workstation_id"]] if e["workstation_id"] else "",
+        "by": names[e["user_id"]],
+        "username": usernames[e["user_id"]],
+        "occurred_at": e["occurred_at"],
+        "recorded_at": e["recorded_at"],
+        "quantity": e["quantity"],
+        "reason": e["reason__code"] or "",
+        "reason_name": e["reason__name"] or "",
+        "note": e["note"],
+        "data": e["data"],
+        "override_by": names[e["override_by_id"]] if e["override_by_id"] else "",
     }
 
 
-def run_data(run: ChecklistRun) -> dict:
+def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], names: dict[int, str]) -> dict:
+    """A checklist run read as values (see `selectors.RUN_FIELDS`) with its responses
+    (`run_responses`, tuples of `selectors.RESPONSE_FIELDS` in id order) and their items by id."""
     responses = []
-    for r in sorted(run.responses.all(), key=lambda r: r.pk):
-        item = r.item
+    for (
+        pk,
+        _run,
+        item_id,
+        text,
+        number,
+        flag,
+        choices,
+        photo,
+        in_spec,
+        recorded_by,
+        recorded_at,
+        supersedes,
+        correction_reason,
+    ) in run_responses:
+        item = items[item_id]
+        kind, unit = item["kind"], item["unit"]
         responses.append(
             {
-                "id": r.pk,
-                "item": item.prompt,
-                "kind": item.kind,
-                "value": r.display_value,
-                "number": r.value_number,
-                "unit": item.unit,
-                "lsl": item.lsl,
-                "usl": item.usl,
-                "in_spec": r.in_spec,
-                "by": person(r.recorded_by),
-                "at": r.recorded_at,
-                "supersedes": r.supersedes_id,
-                "correction_reason": r.correction_reason,
+                "id": pk,
+                "item": item["prompt"],
+                "kind": kind,
+                "value": response_display(
+                    kind,
+                    decimals=item["decimals"],
+                    unit=unit,
+                    number=number,
+                    flag=flag,
+                    choices=choices,
+                    photo=photo,
+                    text=text,
+                ),
+                "number": number,
+                "unit": unit,
+                "lsl": item["lsl"],
+                "usl": item["usl"],
+                "in_spec": in_spec,
+                "by": names[recorded_by] if recorded_by is not None else "",
+                "at": recorded_at,
+                "supersedes": supersedes,
+                "correction_reason": correction_reason,
             }
         )
     return {
-        "id": run.pk,
-        "template": run.template.code,
-        "title": run.template.title,
-        "version": run.version.version,
-        "operation": run.operation_id,
-        "workstation": run.workstation.code,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_by": person(run.started_by),
-        "started_at": run.started_at,
-        "completed_by": person(run.completed_by),
-        "completed_at": run.completed_at,
-        "units_at_submission": run.units_at_submission,
+        "id": run["id"],
+        "template": run["template__code"],
+        "title": run["template__title"],
+        "version": run["version__version"],
+        "operation": run["operation_id"],
+        "workstation": run["workstation__code"],
+        "trigger": run["trigger"],
+        "status": run["status"],
+        "started_by": names[run["started_by_id"]] if run["started_by_id"] is not None else "",
+        "started_at": run["started_at"],
+        "completed_by": names[run["completed_by_id"]] if run["completed_by_id"] is not None else "",
+        "completed_at": run["completed_at"],
+        "units_at_submission": run["units_at_submission"],
         "responses": responses,
     }
 
@@ -161,21 +189,33 @@ def signatures_data(records: dict[type, list[int]]) -> list[dict]:
         ct = ContentType.objects.get_for_model(model)
         labels[ct.pk] = model._meta.label_lower
         condition |= Q(content_type=ct, object_id__in=[str(i) for i in ids])
-    rows = Signature.objects.filter(condition).select_related("signer").order_by("signed_at", "pk")
-    return [
-        {
-            "id": s.pk,
-            "record": labels.get(s.content_type_id, ""),
-            "record_id": s.object_id,
-            "meaning": Meaning(s.meaning).label,
-            "printed_name": s.printed_name,
-            "signed_at": s.signed_at,
-            "method": s.method,
-            "content_hash": s.content_hash,
-            "comment": s.comment,
-        }
-        for s in rows
-    ]
+    rows = (
+        Signature.objects.filter(condition)
+        .order_by("signed_at", "pk")
+        .values_list(
+            "pk", "content_type_id", "object_id", "meaning", "printed_name", "signed_at", "method",
+            "content_hash", "comment",
+        )
+    )  # fmt: skip
+    meanings: dict[str, str] = {}
+    out = []
+    for pk, ct_id, object_id, meaning, printed_name, signed_at, method, signed_hash, comment in rows:
+        if meaning not in meanings:
+            meanings[meaning] = Meaning(meaning).label
+        out.append(
+            {
+                "id": pk,
+                "record": labels.get(ct_id, ""),
+                "record_id": object_id,
+                "meaning": meanings[meaning],
+                "printed_name": printed_name,
+                "signed_at": signed_at,
+                "method": method,
+                "content_hash": signed_hash,
+                "comment": comment,
+            }
+        )
+    return out
 
 
 def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datetime]) -> list[dict]:
@@ -183,15 +223,17 @@ def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datet
     windows = [(op, op.started_at, last_at.get(op.pk)) for op in operations if op.started_at]
     if not windows:
         return []
-    condition = Q(pk__in=[])
-    for op, start, end in windows:
-        overlap = Q(workstation_id=op.workstation_id) & (Q(ended_at__isnull=True) | Q(ended_at__gt=start))
-        if end is not None:
-            overlap &= Q(started_at__lt=end)
-        condition |= overlap
-    rows = Downtime.objects.filter(condition).select_related("reason", "workstation").order_by("started_at")
+    # One broad condition (the order's workstations, from its first start to its last event) rather
+    # than one per operation, which costs more to build than the query costs to run; which
+    # operation's window a stop overlaps, if any, is decided below.
+    rows = Downtime.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=min(start for _, start, _ in windows)),
+        workstation_id__in={op.workstation_id for op, _, _ in windows},
+    )
+    if all(end is not None for _, _, end in windows):
+        rows = rows.filter(started_at__lt=max(end for _, _, end in windows))
     out = []
-    for d in rows:
+    for d in rows.select_related("reason", "workstation").order_by("started_at"):
         ops = [
             op.pk
             for op, start, end in windows
@@ -199,6 +241,8 @@ def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datet
             and (d.ended_at is None or d.ended_at > start)
             and (end is None or d.started_at < end)
         ]
+        if not ops:
+            continue
         out.append(
             {
                 "id": d.pk,
@@ -215,48 +259,57 @@ def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datet
     return out
 
 
-def edits_data(model, ids) -> list[dict]:
-    """History rows of `model`'s records `ids` that changed one of its facts (one query)."""
-    facts = EDITED_FACTS[model]
-    rows = (
-        model.history.model.objects.filter(id__in=list(ids))
-        .select_related("history_user")
-        .order_by("id", "history_date", "history_id")
-    )
-    out, previous = [], {}
-    for row in rows:
-        before = previous.get(row.id)
-        previous[row.id] = row
-        if before is None or row.history_type != "~":
-            continue
-        changed = [f for f in facts if getattr(row, f) != getattr(before, f)]
-        if changed:
-            out.append(
-                {
-                    "record": model._meta.label_lower,
-                    "record_id": row.id,
-                    "history_id": row.history_id,
-                    "fields": {f: [getattr(before, f), getattr(row, f)] for f in changed},
-                    "by": person(row.history_user),
-                    "at": row.history_date,
-                    "reason": row.history_change_reason or "",
-                }
-            )
-    return out
+def edits_data(records: dict[type, list[int]], names: dict[int, str]) -> list[dict]:
+    """History rows of the given records that changed one of their facts (one query per model,
+    read as values; one more for the people who made them if `names` doesn't know them), by time."""
+    out = []
+    for model, ids in records.items():
+        facts = EDITED_FACTS[model]
+        rows = (
+            model.history.model.objects.filter(id__in=list(ids))
+            .order_by("id", "history_date", "history_id")
+            .values_list("id", "history_id", "history_type", "history_date", "history_change_reason",
+                         "history_user_id", *facts)
+        )  # fmt: skip
+        previous: dict[int, tuple] = {}
+        for row in rows:
+            before = previous.get(row[0])
+            previous[row[0]] = row
+            if before is None or row[2] != "~":
+                continue
+            changed = [(k, f) for k, f in enumerate(facts, start=6) if row[k] != before[k]]
+            if changed:
+                out.append(
+                    {
+                        "record": model._meta.label_lower,
+                        "record_id": row[0],
+                        "history_id": row[1],
+                        "fields": {f: [before[k], row[k]] for k, f in changed},
+                        "by": row[5],  # the person's id until the names are known (below)
+                        "at": row[3],
+                        "reason": row[4] or "",
+                    }
+                )
+    unknown = {e["by"] for e in out} - set(names) - {None}
+    if unknown:
+        names = names | {pk: u.printed_name for pk, u in User.objects.in_bulk(unknown).items()}
+    for e in out:
+        e["by"] = names.get(e["by"], "") if e["by"] is not None else ""
+    return sorted(out, key=lambda e: (e["at"], e["history_id"]))
 
 
-def scrap_by_reason(events: list[ProductionEvent]) -> list[dict]:
+def scrap_by_reason(events: list[dict]) -> list[dict]:
     totals: dict[str, Decimal] = defaultdict(Decimal)
     names: dict[str, str] = {}
     for e in events:
-        if e.kind == EventKind.SCRAP and e.quantity:
-            code = e.reason.code if e.reason_id else ""
-            totals[code] += e.quantity
-            names[code] = e.reason.name if e.reason_id else ""
+        if e["kind"] == EventKind.SCRAP and e["quantity"]:
+            code = e["reason__code"] or ""
+            totals[code] += e["quantity"]
+            names[code] = e["reason__name"] or ""
     return [{"reason": code, "name": names[code], "quantity": qty} for code, qty in sorted(totals.items())]
 
 
-def sops_data(op_sops, op_of_routing, versions, acks, by_op) -> list[dict]:
+def sops_data(op_sops, op_of_routing, versions, acks, by_op, names) -> list[dict]:
     """Each SOP an operation required: the version in force when it started, who of the people
     who worked it acknowledged that version and who did not."""
     sops = []
@@ -284,9 +337,7 @@ def sops_data(op_sops, op_of_routing, versions, acks, by_op) -> list[dict]:
                     key=lambda a: a["at"],
                 ),
                 "not_acknowledged_by": sorted(
-                    person(e.user)
-                    for e in {e.user_id: e for e in by_op.get(op.pk, [])}.values()
-                    if e.user_id not in acked
+                    names[user_id] for user_id in {e["user_id"] for e in by_op.get(op.pk, [])} - set(acked)
                 ),
             }
         )

@@ -14,7 +14,13 @@ from mes.selectors import records_visible_to
 from mes.signatures import Manifestation, manifestations
 from traceability.models import RecordComment, RecordReview, RecordStatus
 from traceability.record.exceptions import RecordException, exceptions_for, summary
-from traceability.record.selectors import ProductionRecord, record_for, record_json
+from traceability.record.selectors import (
+    ProductionRecord,
+    decided_contents,
+    hash_as_decided,
+    record_for,
+    record_json,
+)
 from workorders.models import WorkOrder
 from workorders.states import WorkOrderStatus
 
@@ -36,6 +42,7 @@ class RecordView:
     review: RecordReview | None
     comments: dict[str, list[RecordComment]] = field(default_factory=dict)
     signatures: list[Manifestation] = field(default_factory=list)
+    decided_content: dict | None = None  # the snapshot of the record as decided, if kept
 
     @property
     def status(self) -> str:
@@ -67,7 +74,8 @@ class RecordView:
         signature still matches the review it signed."""
         if not self.sealed:
             return None
-        return self.review.record_hash == self.content_hash and all(s.intact for s in self.signatures)
+        now = hash_as_decided(self.record, self.decided_content)
+        return self.review.record_hash == now and all(s.intact for s in self.signatures)
 
     @property
     def uncommented(self) -> int:
@@ -92,6 +100,7 @@ def record_view(work_order: WorkOrder) -> RecordView:
         review=review,
         comments=dict(comments),
         signatures=signatures,
+        decided_content=decided_contents([review]).get(review.pk) if review is not None else None,
     )
 
 

@@ -19,12 +19,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 
-from django.db.models import Prefetch, Q
+from django.db.models import Case, F, JSONField, Q, When
 
 from mes.errors import NotFound
+from mes.models import User, Workstation
 from mes.selectors import records_visible_to
 from quality.models import (
+    ChecklistItem,
     ChecklistResponse,
     ChecklistRun,
     Hold,
@@ -34,6 +37,8 @@ from quality.models import (
     SopAcknowledgement,
     SopVersion,
 )
+from quality.states import ItemKind
+from traceability.models import RecordSnapshot
 from traceability.record import parts
 from workorders.live.models import MachineCounter
 from workorders.models import (
@@ -60,8 +65,10 @@ class ProductionRecord:
     machine_unassigned: list[dict] = field(default_factory=list)
     workstation_codes: dict[int, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
+        # Hashing a big record costs as much as a good part of assembling it, and a page, the
+        # JSON and the PDF each ask for it several times (the hash, the seal, the footer).
         return record_hash(self.content)
 
 
@@ -88,6 +95,38 @@ def record_hash(content: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _as_shaped(now, then):
+    """`now` cut to the shape of `then`: dicts keep only the keys `then` has (facts added to
+    records since are left out), lists are compared element by element (a list that grew or
+    shrank is returned whole, so it differs), values are taken from `now`."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        return {k: _as_shaped(now[k], v) if k in now else None for k, v in then.items()}
+    if isinstance(then, list) and isinstance(now, list) and len(now) == len(then):
+        return [_as_shaped(n, t) for n, t in zip(now, then, strict=True)]
+    return now
+
+
+def decided_contents(reviews) -> dict[int, dict]:
+    """The latest snapshot's content of each decided review, by review id."""
+    found: dict[int, dict] = {}
+    ids = [r.pk for r in reviews if r is not None]
+    for review_id, content in (
+        RecordSnapshot.objects.filter(review_id__in=ids)
+        .order_by("taken_at", "pk")
+        .values_list("review_id", "content")
+    ):
+        found[review_id] = content  # later snapshots replace earlier ones
+    return found
+
+
+def hash_as_decided(record: ProductionRecord, snapshot_content: dict | None) -> str:
+    """The hash of the record assembled now, over the shape of the record as it was decided (its
+    snapshot); the full hash when no snapshot is kept."""
+    if snapshot_content is None:
+        return record.content_hash
+    return record_hash(_as_shaped(record_json(record.content), snapshot_content))
+
+
 def order_for_record(*, user, number: str) -> WorkOrder:
     """The order `number` if `user` may see its site; NotFound otherwise (another site's order
     is not told apart from one that doesn't exist)."""
@@ -97,17 +136,32 @@ def order_for_record(*, user, number: str) -> WorkOrder:
     return found
 
 
+# The many rows of a big order (ledger events, checklist values) are read as values, not model
+# instances, and their few related rows (people, workstations, checklist items) once each: building
+# model instances was most of what assembling a record cost.
+EVENT_FIELDS = (
+    "id", "kind", "operation_id", "workstation_id", "user_id", "override_by_id", "occurred_at",
+    "recorded_at", "quantity", "reason__code", "reason__name", "note", "data",
+)  # fmt: skip
+RUN_FIELDS = (
+    "id", "template__code", "template__title", "version__version", "operation_id", "workstation__code",
+    "trigger", "status", "started_by_id", "started_at", "completed_by_id", "completed_at",
+    "units_at_submission",
+)  # fmt: skip
+RESPONSE_FIELDS = (
+    "id", "run_id", "item_id", "value_text", "value_number", "value_bool", "choices", "photo",
+    "in_spec", "recorded_by_id", "recorded_at", "supersedes_id", "correction_reason",
+)  # fmt: skip
+ITEM_FIELDS = ("id", "prompt", "kind", "unit", "lsl", "usl", "decimals")
+
+
 def record_for(order: WorkOrder) -> ProductionRecord:
     """The production record of `order`, assembled from what is stored (see the module)."""
     order = WorkOrder.objects.select_related("product", "routing", "line__site").get(pk=order.pk)
     operations = list(
         WorkOrderOperation.objects.filter(work_order=order).select_related("workstation").order_by("sequence")
     )
-    events = list(
-        ProductionEvent.objects.filter(work_order=order)
-        .select_related("user", "reason", "override_by", "workstation")
-        .order_by("id")
-    )
+    events = list(ProductionEvent.objects.filter(work_order=order).order_by("id").values(*EVENT_FIELDS))
     consumptions = list(
         Consumption.objects.filter(work_order=order)
         .select_related("lot__product", "event__user")
@@ -115,13 +169,46 @@ def record_for(order: WorkOrder) -> ProductionRecord:
     )
     lots = list(Lot.objects.filter(work_order=order).order_by("produced_at", "code"))
     runs = list(
-        ChecklistRun.objects.filter(work_order=order)
-        .select_related("template", "version", "workstation", "started_by", "completed_by")
-        .prefetch_related(
-            Prefetch("responses", queryset=ChecklistResponse.objects.select_related("item", "recorded_by"))
-        )
-        .order_by("started_at", "pk")
+        ChecklistRun.objects.filter(work_order=order).order_by("started_at", "pk").values(*RUN_FIELDS)
     )
+    responses = list(
+        ChecklistResponse.objects.filter(run__work_order=order)
+        # Only a choice item's answer is shown from its choices: the others' (an empty list each)
+        # are left unread rather than decoded from JSON thousands of times.
+        .annotate(
+            choices=Case(
+                When(item__kind=ItemKind.CHOICE, then=F("value_choices")),
+                default=None,
+                output_field=JSONField(),
+            )
+        )
+        .order_by("pk")
+        .values_list(*RESPONSE_FIELDS)
+    )
+    # The items answered, by a subquery: hundreds of ids as parameters cost more to send than to find.
+    answered = ChecklistResponse.objects.filter(run__work_order=order).values("item_id")
+    items = {
+        i["id"]: i for i in ChecklistItem.objects.filter(pk__in=answered).order_by().values(*ITEM_FIELDS)
+    }
+    users = User.objects.in_bulk(
+        (
+            {e["user_id"] for e in events}
+            | {e["override_by_id"] for e in events}
+            | {r[RESPONSE_FIELDS.index("recorded_by_id")] for r in responses}
+            | {r["started_by_id"] for r in runs}
+            | {r["completed_by_id"] for r in runs}
+        )
+        - {None}
+    )
+    names = {pk: u.printed_name for pk, u in users.items()}
+    usernames = {pk: u.username for pk, u in users.items()}
+    stations = {op.workstation_id: op.workstation.code for op in operations}
+    elsewhere = {e["workstation_id"] for e in events} - set(stations) - {None}
+    if elsewhere:  # an event at a workstation none of the order's operations runs at
+        stations |= dict(Workstation.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
+    responses_of: dict[int, list[tuple]] = defaultdict(list)
+    for r in responses:
+        responses_of[r[1]].append(r)  # by run_id
     lot_codes = [lot.code for lot in lots]
     ncs = list(
         Nonconformance.objects.filter(work_order=order)
@@ -134,13 +221,13 @@ def record_for(order: WorkOrder) -> ProductionRecord:
         .order_by("placed_at", "pk")
     )
 
-    by_op: dict[int, list[ProductionEvent]] = defaultdict(list)
+    by_op: dict[int, list[dict]] = defaultdict(list)
     for e in events:
-        if e.operation_id:
-            by_op[e.operation_id].append(e)
-    last_at = {op_id: max(e.occurred_at for e in evs) for op_id, evs in by_op.items()}
+        if e["operation_id"]:
+            by_op[e["operation_id"]].append(e)
+    last_at = {op_id: max(e["occurred_at"] for e in evs) for op_id, evs in by_op.items()}
     routing_ops = [op.routing_operation_id for op in operations if op.routing_operation_id]
-    people_by_op = {op_id: {e.user_id for e in evs} for op_id, evs in by_op.items()}
+    people_by_op = {op_id: {e["user_id"] for e in evs} for op_id, evs in by_op.items()}
 
     required = list(
         OperationChecklist.objects.filter(routing_operation_id__in=routing_ops).select_related("template")
@@ -164,7 +251,7 @@ def record_for(order: WorkOrder) -> ProductionRecord:
         )
     )
 
-    sops = parts.sops_data(op_sops, op_of_routing, versions, acks, by_op)
+    sops = parts.sops_data(op_sops, op_of_routing, versions, acks, by_op, names)
     downtime = parts.downtime_data(operations, last_at)
     content = {
         "order": parts.header(order),
@@ -179,12 +266,12 @@ def record_for(order: WorkOrder) -> ProductionRecord:
                 "quantity_scrap": op.quantity_scrap,
                 "started_at": op.started_at,
                 "last_event_at": last_at.get(op.pk),
-                "people": sorted({parts.person(e.user) for e in by_op.get(op.pk, [])}),
+                "people": sorted({names[user_id] for user_id in people_by_op.get(op.pk, ())}),
                 "scrap": parts.scrap_by_reason(by_op.get(op.pk, [])),
             }
             for op in operations
         ],
-        "events": [parts.event_data(e) for e in events],
+        "events": [parts.event_data(e, names, usernames, stations) for e in events],
         "downtime": downtime,
         "materials": [
             {
@@ -199,7 +286,7 @@ def record_for(order: WorkOrder) -> ProductionRecord:
             }
             for c in consumptions
         ],
-        "checklist_runs": [parts.run_data(r) for r in runs],
+        "checklist_runs": [parts.run_data(r, responses_of[r["id"]], items, names) for r in runs],
         "sops": sops,
         "nonconformances": [
             {
@@ -236,9 +323,11 @@ def record_for(order: WorkOrder) -> ProductionRecord:
         ],
         "signatures": parts.signatures_data(
             {
-                ChecklistRun: [r.pk for r in runs],
+                ChecklistRun: [r["id"] for r in runs],
                 Nonconformance: [n.pk for n in ncs],
                 Hold: [h.pk for h in holds],
+                # An override is signed on its ledger event (see workorders.services.orders).
+                ProductionEvent: [e["id"] for e in events if e["override_by_id"]],
             }
         ),
         "lots": [
@@ -251,13 +340,15 @@ def record_for(order: WorkOrder) -> ProductionRecord:
             }
             for lot in lots
         ],
-        "edits": sorted(
-            parts.edits_data(WorkOrder, [order.pk])
-            + parts.edits_data(WorkOrderOperation, [op.pk for op in operations])
-            + parts.edits_data(Consumption, [c.pk for c in consumptions])
-            + parts.edits_data(Lot, [lot.pk for lot in lots])
-            + parts.edits_data(ChecklistRun, [r.pk for r in runs]),
-            key=lambda e: (e["at"], e["history_id"]),
+        "edits": parts.edits_data(
+            {
+                WorkOrder: [order.pk],
+                WorkOrderOperation: [op.pk for op in operations],
+                Consumption: [c.pk for c in consumptions],
+                Lot: [lot.pk for lot in lots],
+                ChecklistRun: [r["id"] for r in runs],
+            },
+            names,
         ),
     }
     return ProductionRecord(

@@ -1,8 +1,8 @@
 """The review of a production record: comment on an exception, release, reject.
 
 A release or a rejection is signed (21 CFR Part 11): the reviewer re-enters their password, the
-review row takes the hash of the record as it is now, and the signature (meaning "released", or
-"reviewed" for a rejection, whose decision the review row states) covers that hash. Every refusal
+review row takes the hash of the record as it is now, and the signature (meaning "released" or
+"rejected") covers that hash: a released record is sealed (see `seals`). Every refusal
 happens before anything is written: a release without a signature, a second release, a record of
 another site, an exception left without a comment.
 """
@@ -16,16 +16,16 @@ from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
 from mes.models import User
 from mes.selectors import site_is_visible_to
 from mes.signatures import Meaning, Signature, signature_reauthenticate, signature_sign
-from traceability.models import RECORD_TRANSITIONS, RecordComment, RecordReview, RecordStatus
+from traceability.models import RECORD_TRANSITIONS, RecordComment, RecordReview, RecordSnapshot, RecordStatus
 from traceability.record.exceptions import exceptions_for
-from traceability.record.selectors import ProductionRecord, record_for
+from traceability.record.selectors import ProductionRecord, record_for, record_json
 from workorders.models import WorkOrder
 from workorders.states import WorkOrderStatus
 
 REVIEW_PERMISSION = "traceability.review_record"
 # A record is decided once production is over: what is still running can still change.
 FINISHED = {WorkOrderStatus.COMPLETED, WorkOrderStatus.CLOSED}
-DECISION_MEANING = {RecordStatus.RELEASED: Meaning.RELEASED, RecordStatus.REJECTED: Meaning.REVIEWED}
+DECISION_MEANING = {RecordStatus.RELEASED: Meaning.RELEASED, RecordStatus.REJECTED: Meaning.REJECTED}
 
 
 def _check_reviewer(*, user: User, work_order: WorkOrder) -> None:
@@ -116,10 +116,8 @@ def record_release(*, work_order: WorkOrder, user: User, password: str = "", com
 
 
 def record_reject(*, work_order: WorkOrder, user: User, password: str = "", comment: str = "", request=None):
-    """Reject the order's record with the reviewer's e-signature; the comment says why.
-
-    The signature's meaning is "reviewed" (the kernel's meanings say what the signer did; the
-    review row and the signature's comment say the outcome: rejected)."""
+    """Reject the order's record with the reviewer's e-signature (meaning "rejected"); the
+    comment, required, says why and is the signature's comment."""
     if not (comment or "").strip():
         raise ValidationFailed("Say why the record is rejected.", field="comment", code="required")
     return _decide(
@@ -162,6 +160,13 @@ def _decide(
         review.record_hash = record.content_hash
         review.decided_by = user
         review.decided_at = timezone.now()
+        RecordSnapshot.objects.create(
+            review=review,
+            status=target,
+            content=record_json(record.content),
+            content_hash=record.content_hash,
+            taken_at=review.decided_at,
+        )
         review.decision_note = comment
         _move(review, target, user=user, reason=RecordStatus(target).label)
         signature = signature_sign(
@@ -169,7 +174,7 @@ def _decide(
             signer=user,
             meaning=DECISION_MEANING[target],
             reauth=reauth,
-            comment=comment if target == RecordStatus.RELEASED else f"Rejected: {comment}",
+            comment=comment,
         )
         return review, signature, record
 

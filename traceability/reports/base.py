@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -77,21 +78,26 @@ def clip(value, width_pt: float, font_size: float = 7) -> str:
     return text if len(text) <= fits else text[: fits - 1] + "…"
 
 
-def tables(header: list[str], rows: list[list], widths: list[float], *, style=TABLE_STYLE) -> list[Table]:
-    """Page-sized tables with fixed column widths, each repeating the header."""
+def tables(
+    header: list[str], rows: Iterable[list], widths: list[float], *, style=TABLE_STYLE
+) -> Iterator[Table]:
+    """Page-sized tables with fixed column widths, each repeating the header, made one at a time
+    as the story reaches them (rows may be a generator)."""
     total = sum(widths)
     widths = [w * WIDTH / total for w in widths]
-    out = []
-    for start in range(0, max(len(rows), 1), ROWS_PER_TABLE):
-        chunk = rows[start : start + ROWS_PER_TABLE]
+    rows = iter(rows)
+    chunk = list(islice(rows, ROWS_PER_TABLE))
+    while True:
         cells = [header] + [
             [c if isinstance(c, Paragraph) else clip(c, w) for c, w in zip(row, widths, strict=True)]
             for row in chunk
         ]
         table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(style)
-        out.append(table)
-    return out
+        yield table
+        chunk = list(islice(rows, ROWS_PER_TABLE))
+        if not chunk:
+            return
 
 
 def key_values(pairs: list[tuple[str, str]], widths=(45 * mm, None)) -> Table:
@@ -102,31 +108,70 @@ def key_values(pairs: list[tuple[str, str]], widths=(45 * mm, None)) -> Table:
     return table
 
 
+# The form XObject that holds a document's page count, drawn by every page and defined at save.
+_PAGE_TOTAL_FORM = "mes_page_total"
+_FOOTER_FONT = ("Helvetica", 7)
+
+
 def numbered_canvas(footer_left: str):
-    """A canvas class that prints 'page x of y' on every page (the total is known only at the
-    end, so each page's drawing is kept until then) and `footer_left`."""
+    """A canvas class that prints `footer_left` and 'Page x of y' on every page.
+
+    The total is known only at the end. Rather than keep every page until then, each page draws
+    the total from a form XObject that is defined once, when the document is saved (PDF lets a
+    page refer to an object written after it): pages are finished as they are made, so a long
+    report's memory does not grow with its page count."""
 
     class NumberedCanvas(pdf_canvas.Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
-
         def showPage(self):
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self.saveState()
+            self.setFont(*_FOOTER_FONT)
+            self.setFillColor(colors.HexColor("#444444"))
+            self.drawString(MARGIN, 7 * mm, footer_left)
+            total_at = PAGE[0] - MARGIN - self.stringWidth("00000", *_FOOTER_FONT)
+            self.drawRightString(total_at, 7 * mm, f"Page {self._pageNumber} of ")
+            self.translate(total_at, 7 * mm)
+            self.doForm(_PAGE_TOTAL_FORM)
+            self.restoreState()
+            super().showPage()
 
         def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.setFont("Helvetica", 7)
-                self.setFillColor(colors.HexColor("#444444"))
-                self.drawString(MARGIN, 7 * mm, footer_left)
-                self.drawRightString(PAGE[0] - MARGIN, 7 * mm, f"Page {self._pageNumber} of {total}")
-                super().showPage()
+            if self._code:  # a last page not yet shown
+                self.showPage()
+            self.beginForm(_PAGE_TOTAL_FORM)
+            self.setFont(*_FOOTER_FONT)
+            self.setFillColor(colors.HexColor("#444444"))
+            self.drawString(0, 0, str(self._pageNumber - 1))
+            self.endForm()
             super().save()
 
     return NumberedCanvas
+
+
+class StreamedStory(list):
+    """A story that `SimpleDocTemplate.build` consumes while a generator makes it.
+
+    reportlab takes its flowables as a list and removes each from the front once it is placed.
+    This list holds only a window of them and refills from `flowables` as the front is consumed,
+    so a report of any size keeps a page or two of flowables in memory, not all of them. The
+    window is wide enough for reportlab's look-ahead (keep-with-next chains)."""
+
+    WINDOW = 64
+
+    def __init__(self, flowables):
+        super().__init__()
+        self._source = iter(flowables)
+        self._refill()
+
+    def _refill(self) -> None:
+        while len(self) < self.WINDOW:
+            item = next(self._source, None)
+            if item is None:
+                return
+            self.append(item)
+
+    def __delitem__(self, index) -> None:
+        super().__delitem__(index)
+        self._refill()
 
 
 def fmt_time(value: str | datetime | None) -> str:

@@ -25,6 +25,7 @@ from traceability.reports.base import (
     PAGE,
     Built,
     Progress,
+    StreamedStory,
     fmt_time,
     key_values,
     no_progress,
@@ -288,11 +289,16 @@ def _nc_hold_flowables(ncs: list[dict], holds: list[dict]) -> list:
     return out
 
 
-def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
-    trace, data = doc.trace, doc.data
+def _title(trace: Trace) -> str:
     what = "serial" if trace.root.kind == "serial" else "lot"
-    title = f"{'Backward' if trace.direction == BACKWARD else 'Forward'} trace of {what} {trace.root.code}"
-    story: list = [
+    return f"{'Backward' if trace.direction == BACKWARD else 'Forward'} trace of {what} {trace.root.code}"
+
+
+def _story(doc: TraceDocument, progress: Progress):
+    """The report's flowables, made as the page layout reaches them (see `StreamedStory`)."""
+    trace, data = doc.trace, doc.data
+    title = _title(trace)
+    yield from [
         para(title, "title"),
         key_values(
             [
@@ -322,20 +328,20 @@ def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
         ),
         para("Genealogy", "h2"),
     ]
-    story += tables(["Level", "Lot / serial", "Kind", "Product", "Order", "Status", "Quantity", "Produced"],
-                    _tree_rows(trace), [8, 52, 10, 40, 20, 22, 14, 26])  # fmt: skip
+    yield from tables(["Level", "Lot / serial", "Kind", "Product", "Order", "Status", "Quantity", "Produced"],
+                      _tree_rows(trace), [8, 52, 10, 40, 20, 22, 14, 26])  # fmt: skip
     progress(45)
     if trace.direction == FORWARD:
-        story += [CondPageBreak(30 * mm), para("Affected units (recall list)", "h2")]
+        yield from [CondPageBreak(30 * mm), para("Affected units (recall list)", "h2")]
         affected = data.get("affected", [])
         if affected:
-            story += tables(["Serial / lot", "Kind", "Product", "Status", "On hold", "Finished good", "Site"],
-                            [[a["lot"], a["kind"], a["product"], a["status"], "ON HOLD" if a["on_hold"] else "",
-                              "yes" if a["finished"] else "no", a["site"]] for a in affected],
-                            [30, 12, 30, 16, 12, 12, 14])  # fmt: skip
+            yield from tables(["Serial / lot", "Kind", "Product", "Status", "On hold", "Finished good", "Site"],
+                              ([a["lot"], a["kind"], a["product"], a["status"], "ON HOLD" if a["on_hold"] else "",
+                                "yes" if a["finished"] else "no", a["site"]] for a in affected),
+                              [30, 12, 30, 16, 12, 12, 14])  # fmt: skip
         else:
-            story.append(para("Nothing has been made from this lot yet."))
-    story += [CondPageBreak(30 * mm), para("Production context", "h2")]
+            yield para("Nothing has been made from this lot yet.")
+    yield from [CondPageBreak(30 * mm), para("Production context", "h2")]
     shown_orders: set[str] = set()
     nodes = data["nodes"]
     for index, node in enumerate(nodes):
@@ -360,11 +366,16 @@ def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
         ]
         block += _nc_hold_flowables(lot_ncs, node.get("holds", []))
         block += _sig_text(node.get("signatures", []))
-        story.append(KeepTogether(block) if len(block) <= 4 else block[0])
-        if len(block) > 4:
-            story += block[1:]
+        if len(block) <= 4:
+            yield KeepTogether(block)
+        else:
+            yield from block
         if index % 50 == 0:
             progress(45 + int(40 * index / max(len(nodes), 1)))
+
+
+def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
+    title = _title(doc.trace)
     out = io.BytesIO()
     template = SimpleDocTemplate(
         out,
@@ -379,7 +390,7 @@ def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
         creator="Shop-floor MES",
     )
     footer = f"{title} · generated {fmt_time(doc.generated_at)} by {doc.generated_by} · sha256 {doc.content_hash[:16]}…"
-    template.build(story, canvasmaker=numbered_canvas(footer))
+    template.build(StreamedStory(_story(doc, progress)), canvasmaker=numbered_canvas(footer))
     progress(100)
     return Built(
         content=out.getvalue(),

@@ -73,8 +73,9 @@ class TraceNode:
     is_component: bool  # its product is a component in some BOM
     visible: bool = True  # on a site the user may see; otherwise only its code is shown
     depth: int = 0
-    parents: list[int] = field(default_factory=list)
-    children: list[int] = field(default_factory=list)
+    # The lots one step further in the trace's direction (parents backward, children forward);
+    # the other direction is not needed to draw or walk a trace, so it is not built.
+    next_ids: list[int] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -114,8 +115,7 @@ class Trace:
 
     def next_of(self, node: TraceNode) -> list[TraceNode]:
         """The nodes one step further in the trace's direction, by code."""
-        ids = node.parents if self.direction == BACKWARD else node.children
-        return sorted((self.nodes[i] for i in ids if i in self.nodes), key=lambda n: n.code)
+        return sorted((self.nodes[i] for i in node.next_ids if i in self.nodes), key=lambda n: n.code)
 
     @property
     def affected(self) -> list[TraceNode]:
@@ -123,7 +123,7 @@ class Trace:
         (nothing has been made from it yet) — finished goods first. Empty for a backward trace."""
         if self.direction != FORWARD:
             return []
-        leaves = [n for n in self.nodes.values() if not n.children and n.id != self.root.id]
+        leaves = [n for n in self.nodes.values() if not n.next_ids and n.id != self.root.id]
         return sorted(leaves, key=lambda n: (not n.finished, n.part_number, n.code))
 
     @property
@@ -228,33 +228,34 @@ def walk(lot: Lot, direction: str, *, user=None) -> Trace:
     visible_sites = None if user is None else _visible_site_ids(user)
     nodes: dict[int, TraceNode] = {}
     edges: list[tuple] = []
+    keep_edge = edges.append
     for row in rows:
         if row[0] == "e":
-            edges.append(row)
+            keep_edge(row)
             continue
         nodes[row[1]] = TraceNode(
             row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9], row[10], row[11],
             row[12], row[13] or "", _decimal(row[14]), row[15], row[16] or "", row[17] or "", bool(row[18]),
             bool(row[19]), visible_sites is None or row[10] in visible_sites,
         )  # fmt: skip
+    backward = direction == BACKWARD
+    # A link row holds the parent in column 1 and the child in column 5; the walk steps from the
+    # child to the parent backward, from the parent to the child forward.
+    step_from, step_to = (5, 1) if backward else (1, 5)
     for edge in edges:
-        parent_id, child_id = edge[1], edge[5]
-        child, parent = nodes.get(child_id), nodes.get(parent_id)
-        if child is not None and parent_id not in child.parents:
-            child.parents.append(parent_id)
-        if parent is not None and child_id not in parent.children:
-            parent.children.append(child_id)
+        node, nxt = nodes.get(edge[step_from]), edge[step_to]
+        if node is not None and nxt not in node.next_ids:
+            node.next_ids.append(nxt)
     # Shortest distance from the traced lot, breadth first over the edges just read.
     root = nodes[lot.pk]
     seen = {lot.pk}
     frontier = [root]
     level = 0
-    backward = direction == BACKWARD
     while frontier:
         following = []
         for node in frontier:
             node.depth = level
-            for nxt in node.parents if backward else node.children:
+            for nxt in node.next_ids:
                 if nxt not in seen:
                     seen.add(nxt)
                     following.append(nodes[nxt])

@@ -147,8 +147,9 @@ def test_reject_says_why_then_a_comment_takes_it_back_into_review(site, operator
     review, signature, _ = services.record_reject(
         work_order=s.order, user=quality, password=PASSWORD, comment="Scrap not explained"
     )
-    assert review.status == RecordStatus.REJECTED and signature.meaning == Meaning.REVIEWED
-    assert signature.comment == "Rejected: Scrap not explained"
+    assert review.status == RecordStatus.REJECTED and signature.meaning == Meaning.REJECTED
+    assert signature.comment == "Scrap not explained"
+    assert str(record_view(s.order).signatures[0]).startswith("Rejected by Quentin Quality")
 
     late = event(
         s, EventKind.SCRAP, quantity=Decimal(1), at=s.start - timedelta(minutes=5)

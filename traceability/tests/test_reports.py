@@ -77,7 +77,9 @@ def test_long_trace_pdf_numbers_every_page(genealogy, auditor):
     reader = PdfReader(io.BytesIO(built.content))
     pages = len(reader.pages)
     assert pages > 2
-    assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text()
+    # The total is drawn from one object every page shares; text extraction may break the line there.
+    for number in (1, pages):
+        assert f"Page {number} of {pages}" in " ".join(reader.pages[number - 1].extract_text().split())
     assert "Affected units (recall list)" in pdf_text(built.content)
 
 

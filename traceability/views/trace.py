@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from mes.errors import MesError, ValidationFailed
+from mes.models import Site
 from mes.permissions import permission_required
 from traceability import selectors
 from traceability.models import ReportKind
@@ -56,7 +57,7 @@ def tree_items(trace: selectors.Trace, limit: int | None = None) -> list[dict]:
                 "level": level,
                 "again": again,
                 "ctx": context.for_node(node) if context is not None and not again else None,
-                "has_next": bool(node.parents if trace.direction == "backward" else node.children),
+                "has_next": bool(node.next_ids),
             }
         )
         stack.append("close")
@@ -74,7 +75,9 @@ def tree_items(trace: selectors.Trace, limit: int | None = None) -> list[dict]:
 def trace_page(request):
     query = (request.GET.get("q") or "").strip()
     direction = request.GET.get("direction") or "both"
-    context: dict = {"query": query, "direction": direction, "kinds": ReportKind}
+    # A trace crosses sites: each time is shown in its lot's site zone, and says which (CET, ...).
+    site_zones = dict(Site.objects.values_list("code", "time_zone"))
+    context: dict = {"query": query, "direction": direction, "kinds": ReportKind, "site_zones": site_zones}
     status = 200
     if query:
         try:

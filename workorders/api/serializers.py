@@ -5,6 +5,7 @@ They parse and render only; every write goes through `workorders.services` from 
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from django.utils.dateparse import parse_datetime
@@ -146,6 +147,15 @@ class TransitionSerializer(serializers.Serializer):
     reason_code = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="A hold reason code, for on_hold."
     )
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Complete over the refusals a supervisor may override (an answer marked "
+        "'overridable'); needs a reason and your password, which signs the override.",
+    )
+    password = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False, write_only=True
+    )
 
 
 class MoveSerializer(serializers.Serializer):
@@ -167,6 +177,16 @@ RECORDABLE = [
 
 class EventSerializer(serializers.ModelSerializer):
     reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    def get_fields(self):
+        # ModelSerializer builds its fields from the model on every instance, about a millisecond
+        # on each production answer; an event's fields are all read-only and never vary, so
+        # they are built once and each instance gets its own copy.
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        return copy.deepcopy(built)
 
     class Meta:
         model = ProductionEvent

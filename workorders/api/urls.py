@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from workorders.api import losses, lots, views
+from workorders.api import labor, losses, lots, views
 
 router = SimpleRouter()
 router.register("products", views.ProductViewSet)
@@ -17,6 +17,7 @@ router.register("lots", lots.LotViewSet, basename="lot")
 urlpatterns = [
     path("oee/", views.oee, name="api_oee"),
     path("losses/", losses.losses, name="api_losses"),
+    path("labor/", labor.labor, name="api_labor"),
     path("operations/<int:pk>/consume/", lots.operation_consume, name="api_operation_consume"),
     path("", include(router.urls)),
 ]

@@ -197,6 +197,9 @@ class WorkOrderViewSet(
                 version=data["version"],
                 reason=data["reason"],
                 reason_code=data["reason_code"] or None,
+                override=data["override"],
+                password=data["password"] or None,
+                request=request,
             )
         code = status.HTTP_200_OK if recorded.replayed else status.HTTP_201_CREATED
         return Response(WorkOrderSerializer(self.get_queryset().get(pk=order.pk)).data, status=code)

@@ -25,9 +25,9 @@ from workorders.extensions import line_figures
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.projection import OPEN_ANDON, Window, status_window
 from workorders.live.states import SEVERITY, LiveState
-from workorders.models import ProductionEvent
+from workorders.models import ProductionEvent, WorkOrderOperation
 from workorders.selectors.oee import Oee, oee_for_line
-from workorders.states import EventKind
+from workorders.states import EventKind, OperationStatus
 
 ZERO = Decimal("0")
 EVENTS_SHOWN = 15
@@ -183,6 +183,30 @@ def _line(
     }
 
 
+def _open_orders(line_ids: list[int]) -> dict[int, list[dict]]:
+    """Every order running or paused at each line's workstations, in one query: a station with
+    two orders open shows both, not only the one its counts go to."""
+    found: dict[int, list[dict]] = defaultdict(list)
+    ops = (
+        WorkOrderOperation.objects.filter(
+            workstation__line_id__in=line_ids, status__in=[OperationStatus.RUNNING, OperationStatus.PAUSED]
+        )
+        .select_related("work_order", "workstation")
+        .only("sequence", "name", "status", "work_order__number", "workstation__code", "workstation__line_id")
+        .order_by("workstation__code", "started_at", "pk")
+    )
+    for op in ops:
+        found[op.workstation.line_id].append(
+            {
+                "number": op.work_order.number,
+                "workstation": op.workstation.code,
+                "operation": f"{op.sequence} {op.name}",
+                "state": op.status,
+            }
+        )
+    return found
+
+
 def line_summaries(
     lines: QuerySet[Line] | list[Line],
     *,
@@ -224,6 +248,7 @@ def line_summaries(
     )
     for call in calls.order_by("raised_at"):
         andon[call.line_id].append(_andon(call))
+    open_orders = _open_orders(ids)
     windows: dict[int, Window] = {}
     out = []
     for line in lines:
@@ -232,6 +257,7 @@ def line_summaries(
         window = windows[line.site_id]
         ws_dicts = [_workstation(ws, row, window, now) for ws, row in stations[line.pk]]
         out.append(_line(line, statuses.get(line.pk), ws_dicts, andon[line.pk], window))
+        out[-1]["orders"] = open_orders[line.pk]
     if figures:
         extra = line_figures(ids)
         for summary in out:

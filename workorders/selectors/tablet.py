@@ -61,3 +61,16 @@ def operation_actions(operation: WorkOrderOperation) -> OperationActions:
         for state, kinds in ACTIONS_BY_STATE.items()
     }
     return OperationActions(status=str(operation.status), workable=workable, by_state=by_state)
+
+
+def running_besides(operation: WorkOrderOperation) -> list[WorkOrderOperation]:
+    """The other operations running at `operation`'s workstation. The workstation's counts (and a
+    machine's) go to the operation started last, so a start here first asks to pause these."""
+    return list(
+        WorkOrderOperation.objects.filter(
+            workstation_id=operation.workstation_id, status=OperationStatus.RUNNING
+        )
+        .exclude(pk=operation.pk)
+        .select_related("work_order")
+        .order_by("started_at", "pk")
+    )

@@ -35,13 +35,26 @@ def _recorded(key: uuid.UUID) -> idempotency.Earlier[ProductionEvent] | None:
     return idempotency.Earlier(event.user_id, event.request_fingerprint, event)
 
 
+def is_recorded(key: uuid.UUID) -> bool:
+    """Whether `key` already made an event (a retry), e.g. to ask no second password for it."""
+    return ProductionEvent.objects.filter(idempotency_key=key).exists()
+
+
 def run_once(
-    key: uuid.UUID, request: dict, action: Callable[[str], ProductionEvent], *, user: User
+    key: uuid.UUID,
+    request: dict,
+    action: Callable[[str], ProductionEvent],
+    *,
+    user: User,
+    look_first: bool = False,
 ) -> Recorded:
     """Call `action(fingerprint)` in one transaction unless `key` already recorded this request.
 
     A retry of the same request by the same person (or machine account) returns the first event;
-    the key sent by someone else, or with another request, is a 409. See `mes.idempotency.run_once`.
+    the key sent by someone else, or with another request, is a 409. See `mes.idempotency.run_once`
+    (and its `look_first`, for an action that signs).
     """
-    once = idempotency.run_once(key=key, author=user, request=request, act=action, recorded=_recorded)
+    once = idempotency.run_once(
+        key=key, author=user, request=request, act=action, recorded=_recorded, look_first=look_first
+    )
     return Recorded(once.result, replayed=once.replayed)

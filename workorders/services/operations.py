@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import F
 
 from mes import hooks
-from mes.errors import Conflict, Forbidden, ValidationFailed
+from mes.errors import Conflict, Forbidden, MesError, ValidationFailed
 from mes.idempotency import amount
 from mes.models import User, Workstation
 from workorders.locks import lock_operation
@@ -124,9 +124,16 @@ def operation_start(
             )
         return event
 
-    return run_once(
-        key, {"action": "start", "operation": operation_id, "workstation": workstation.pk}, act, user=user
-    )
+    request = {"action": "start", "operation": operation_id, "workstation": workstation.pk}
+    try:
+        return run_once(key, request, act, user=user)
+    except MesError as exc:
+        # The start's transaction has rolled back: what a refusal handler writes now stays
+        # (quality keeps the starts its guards refused, see `quality.services.refusals`).
+        hooks.dispatch_refusal(
+            "operation_start", exc, operation_id=operation_id, workstation=workstation, user=user, key=key
+        )
+        raise
 
 
 def operation_pause(

@@ -2,6 +2,14 @@
 
 Every status change appends an `order_status` event to the ledger (the ERP hears of it from
 there) and raises the order's version, so an edit made on a stale copy is refused.
+
+Completing and closing are guarded in one place, `record_status_change`, which every way an
+order completes goes through (its last count from a tablet, the API or a machine; by hand from
+the board or the API) and every way it closes (the board, the API, the ERP): the guards of
+"workorder_complete" and "workorder_close" (`mes.hooks`) refuse there. A refusal its guard
+registered as overridable can be gone past by hand only, by a supervisor's explicit override: a
+reason and an e-signature (meaning "overridden") on the ledger event, which names each refusal
+it overrode, so the order's record shows it as an exception.
 """
 
 from __future__ import annotations
@@ -13,15 +21,35 @@ from django.db import transaction
 from django.utils import timezone
 
 from mes import hooks
-from mes.errors import Conflict, IllegalTransition, ValidationFailed, full_clean
+from mes.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed, full_clean
 from mes.models import Line, User
+from mes.signatures import Meaning, Reauthentication, signature_reauthenticate, signature_sign
 from workorders.locks import lock_work_order, lock_work_orders
 from workorders.models import Product, ProductionEvent, Routing, WorkOrder, WorkOrderOperation
 from workorders.services.events import append_event, clean_quantity, clean_reason
-from workorders.services.idempotency import Recorded, run_once
+from workorders.services.idempotency import Recorded, is_recorded, run_once
 from workorders.states import WORK_ORDER_TRANSITIONS, EventKind, ReasonKind, WorkOrderStatus
 
 S = WorkOrderStatus
+# The guard action (`mes.hooks`) each guarded status answers to.
+GUARDED = {S.COMPLETED: "workorder_complete", S.CLOSED: "workorder_close"}
+
+
+class OverridableRefusal(Conflict):
+    """Refused only by guards a supervisor may go past with a signed override; the answer says
+    so (`overridable`), so the board offers the override and an API client knows it may ask."""
+
+    overridable = True
+
+    def __init__(self, refusals: list[hooks.Refusal]):
+        first = refusals[0].error
+        message = " ".join(r.error.message for r in refusals)
+        message += " A supervisor may override with a reason and a signature."
+        super().__init__(message, code=first.code, field=first.field)
+        self.refusals = refusals
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "overridable": True}
 
 
 def _check_version(work_order: WorkOrder, version: int | None) -> None:
@@ -141,10 +169,24 @@ def record_status_change(
     reason: str = "",
     reason_code=None,
     request_fingerprint: str = "derived",
+    override: Reauthentication | None = None,
 ) -> ProductionEvent:
-    """Move a locked order to `target` and append its ledger event; inside the caller's transaction."""
+    """Move a locked order to `target` and append its ledger event; inside the caller's transaction.
+
+    Completing and closing ask their guards first, whoever asks (see the module). `override`, a
+    supervisor's fresh re-authentication, completes over the overridable refusals: the event
+    carries them and the overrider, and is signed "overridden" with `reason`.
+    """
     WORK_ORDER_TRANSITIONS.require(work_order.status, target, record=f"Order {work_order.number}")
     previous = work_order.status
+    data = {"from": previous, "to": target}
+    overridden = _check_guards(work_order, target, user, override)
+    if override is not None:
+        data["override"] = {
+            "refusals": overridden,
+            "quantity_good": f"{work_order.quantity_good.normalize():f}",
+            "quantity": f"{work_order.quantity.normalize():f}",
+        }
     event = append_event(
         kind=EventKind.ORDER_STATUS,
         key=key,
@@ -154,8 +196,13 @@ def record_status_change(
         work_order=work_order,
         reason=reason_code,
         note=reason[:500],
-        data={"from": previous, "to": target},
+        data=data,
+        override_by=user if override is not None else None,
     )
+    if override is not None:
+        signature_sign(
+            record=event, signer=user, meaning=Meaning.OVERRIDDEN, reauth=override, comment=reason.strip()
+        )
     work_order.status = target
     fields = ["status"]
     if target == S.ON_HOLD:
@@ -167,6 +214,27 @@ def record_status_change(
         fields.append(stamp)
     _save(work_order, reason or f"{previous} → {target}", fields, user)
     return event
+
+
+def _check_guards(
+    work_order: WorkOrder, target: str, user: User, override: Reauthentication | None
+) -> list[dict]:
+    """Ask the guards of `target`: a refusal no override passes stands; overridable ones stand
+    unless `override`. Returns the refusals the override went past, as the event keeps them."""
+    action = GUARDED.get(target)
+    if action is None:
+        if override is not None:
+            raise ValidationFailed(
+                "Only completing an order takes an override.", field="override", code="not_overridable"
+            )
+        return []
+    refusals = hooks.guard_refusals(action, work_order=work_order, user=user)
+    for refusal in refusals:
+        if not refusal.overridable:
+            raise refusal.error
+    if refusals and override is None:
+        raise OverridableRefusal(refusals)
+    return [{"code": r.error.code, "field": r.error.field, "message": r.error.message} for r in refusals]
 
 
 def _copy_routing(work_order: WorkOrder) -> None:
@@ -195,17 +263,33 @@ def workorder_transition(
     version: int | None = None,
     reason: str = "",
     reason_code: str | None = None,
+    override: bool = False,
+    password: str | None = None,
+    request=None,
 ) -> Recorded:
     """Release, hold, resume from hold, complete, close or cancel an order, once per key.
 
     Release copies the routing into the order's operations. A hold needs a hold reason; leaving a
     hold returns the order to where it was. Completing by hand (a short order) needs a reason.
+    Completing and closing are refused by their guards (see the module); with `override`, a
+    person allowed to change orders' status completes over the overridable refusals by signing
+    with their `password`. The password is checked before the transaction, so a wrong one is
+    counted toward lock-out though nothing is written; a retry of a done override asks none.
     """
     if target not in S.values:
         raise ValidationFailed(f"'{target}' is not an order status.", field="status", code="unknown_status")
     hold_reason = clean_reason(reason_code, ReasonKind.HOLD) if target == S.ON_HOLD else None
     if target in (S.CANCELLED, S.COMPLETED) and not (reason or "").strip():
         raise ValidationFailed("Say why.", field="reason", code="required")
+    if override and target != S.COMPLETED:
+        raise ValidationFailed(
+            "Only completing an order takes an override.", field="override", code="not_overridable"
+        )
+    if override and not user.has_perm("workorders.transition_workorder"):
+        raise Forbidden("Only a supervisor may override.", field="override", code="override_not_allowed")
+    reauth = None
+    if override and not is_recorded(key):
+        reauth = signature_reauthenticate(signer=user, password=password, request=request)
 
     def act(fp: str) -> ProductionEvent:
         work_order = lock_work_order(work_order_id)
@@ -224,15 +308,18 @@ def workorder_transition(
             reason=reason,
             reason_code=hold_reason,
             request_fingerprint=fp,
+            override=reauth,
         )
 
-    request = {
+    body = {
         "action": "order_status",
         "work_order": work_order_id,
         "target": target,
         "reason_code": reason_code or "",
     }
-    return run_once(key, request, act, user=user)
+    if override:
+        body["override"] = True
+    return run_once(key, body, act, user=user, look_first=override)
 
 
 def workorder_release_hold(

@@ -263,7 +263,7 @@ def test_a_line_summary_reads_a_fixed_number_of_queries_whatever_its_stations_wo
 
     working_station("A1")
     line = type(workstation.line).objects.select_related("site").get(pk=workstation.line_id)
-    with django_assert_max_num_queries(6) as one:  # statuses, stations, andon, shifts, figures
+    with django_assert_max_num_queries(7) as one:  # statuses, stations, andon, open orders, shifts, figures
         (summary,) = line_summaries([line])
     orders = [working_station(f"B{i}") for i in range(4)]
     with django_assert_num_queries(len(one.captured_queries)):

@@ -1,9 +1,11 @@
-"""The supervisor's board: orders by line, filtered; create, release, hold, reprioritise, close, cancel.
+"""The supervisor's board: orders by line, filtered; create, release, hold, reprioritise, complete
+short, close, cancel.
 
 Each action parses its form (`workorders.forms`) and calls one service. A refusal answers with
 its status and re-renders what the action showed: the order's row with the reason, or the new
 order form with the reason at its field and what was typed (for htmx, the reason also as a notice
-in `HX-Trigger`).
+in `HX-Trigger`). A completion the guards refuse but a supervisor may override opens the row's
+override form: a reason and the supervisor's password, which signs it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django_htmx.http import HttpResponseLocation
 
 from mes.errors import MesError
 from mes.filters import BIGINT_MAX
-from mes.forms import answer_refused, refusal, refuse
+from mes.forms import answer_refused, notify, refusal, refusal_text, refuse
 from mes.models import Line
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
@@ -93,9 +95,11 @@ def board(request):
     return render(request, "workorders/board.html", context, status=status)
 
 
-def _row(request, order_id: int, *, status: int = 200, error: MesError | None = None):
+def _row(request, order_id: int, *, status: int = 200, error: MesError | None = None, override=None):
+    """The order's row; `override` (the posted form) keeps the override open with its reason
+    after a refused override, and an overridable refusal opens it."""
     order = get_object_or_404(board_orders(request.user, statuses=WorkOrderStatus.values), pk=order_id)
-    context = _context(request, order=order, error=error)
+    context = _context(request, order=order, error=error, override=override)
     return render(request, "workorders/board.html#order_row", context, status=status)
 
 
@@ -125,9 +129,16 @@ def transition(request, pk: int):
                 version=data["version"],
                 reason=data["reason"],
                 reason_code=data["reason_code"] or None,
+                override=data["override"],
+                password=data["password"] or None,
+                request=request,
             )
     except MesError as exc:
-        return _row(request, pk, status=exc.status_code, error=exc)
+        overriding = getattr(form, "cleaned_data", {}).get("override")
+        row = _row(request, pk, status=exc.status_code, error=exc, override=form if overriding else None)
+        # The notice also has htmx swap the refused row in (static/js/mes.js), so the row shows
+        # the reason where it applies, and the override form when the refusal may be overridden.
+        return notify(row, "error", refusal_text(exc))
     return _row(request, pk)
 
 

@@ -77,7 +77,9 @@ def live_home(request):
     site = sites_visible_to(request.user).order_by("code").first()
     if site is None:
         raise Http404("You see no site.")
-    return redirect("live_site", pk=site.pk)
+    # The wall screen's settings (?wall=1&rotate=20) go along to the site's page.
+    query = request.GET.urlencode()
+    return redirect(reverse("live_site", args=[site.pk]) + (f"?{query}" if query else ""))
 
 
 @never_cache

@@ -11,6 +11,7 @@ taps the screen offers (`workorders.selectors.tablet`), which the script only ap
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -19,7 +20,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from mes import kiosk
 from mes import services as plant_services
@@ -27,12 +28,13 @@ from mes.errors import Forbidden, MesError, ValidationFailed
 from mes.idempotency import parse_key
 from mes.permissions import permission_required
 from workorders import gs1, services
-from workorders.extensions import operation_panel_urls
+from workorders.extensions import operation_panel_urls, workstation_reminders
 from workorders.models import WorkOrderOperation
 from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
 from workorders.selectors.lots import consumed_lots_of_operation, serials_of_order
-from workorders.selectors.tablet import operation_actions
-from workorders.states import EventKind, ReasonKind, Tracking
+from workorders.selectors.tablet import operation_actions, running_besides
+from workorders.states import EventKind, OperationStatus, ReasonKind, Tracking
+from workorders.views.handover import handover_gate
 
 PERMISSION = "workorders.record_production"
 OPERATION_KINDS = {
@@ -74,9 +76,18 @@ def _screen_context(request, workstation) -> dict:
 @permission_required(PERMISSION)
 @kiosk.on_bound_tablet
 def queue(request, workstation):
-    context = {**_screen_context(request, workstation), "operations": workstation_queue(workstation)}
+    if waiting := handover_gate(request, workstation):  # handovers left for this person first
+        return waiting
+    context = {
+        **_screen_context(request, workstation),
+        "operations": workstation_queue(workstation),
+        # Read only where rendered (not by the queue list's poll): the template calls it.
+        "reminders": partial(workstation_reminders, workstation, request.user),
+    }
     template = _fragment(
-        request, "workorders/tablet/queue.html", {"ws-screen": "screen", "queue-list": "queue_list"}
+        request,
+        "workorders/tablet/queue.html",
+        {"ws-screen": "screen", "queue-list": "queue_list", "ws-reminders": "reminders"},
     )
     return render(request, template, context)
 
@@ -96,6 +107,7 @@ def operation(request, workstation, pk: int):
         "op": op,
         "order": order,
         "actions": operation_actions(op),
+        "running_besides": running_besides(op) if op.status == OperationStatus.PENDING else [],
         "progress": min(100, int(op.quantity_good * 100 / order.quantity)) if order.quantity else 0,
         "panels": operation_panel_urls(op.pk, request.path),
         "consumed_lots": consumed_lots_of_operation(op),
@@ -233,10 +245,20 @@ def override(request, workstation):
     return _saved(recorded)
 
 
+@require_safe
+def service_worker(request):
+    """The tablet's service worker (workorders/tablet/sw.js): served under /workstation/ so that
+    its scope covers the tablet's pages, and re-checked on every visit so a new one takes over."""
+    response = render(request, "workorders/tablet/sw.js", content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 urlpatterns = [
     path("workstation/", queue, name="workstation_queue"),
     path("workstation/operations/<int:pk>/", operation, name="workstation_operation"),
     path("workstation/downtime/", downtime, name="workstation_downtime"),
     path("workstation/events/", events, name="workstation_events"),
     path("workstation/override/", override, name="workstation_override"),
+    path("workstation/sw.js", service_worker, name="workstation_service_worker"),
 ]

@@ -1,7 +1,19 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.color import no_style
+from django.db import connection
 
 from mes import demo
 from mes.models import Site
+
+# What the migrations wrote stays: the roles (groups and their permissions), the content types
+# they point at and the migration record itself.
+KEPT_TABLES = {
+    "auth_group",
+    "auth_group_permissions",
+    "auth_permission",
+    "django_content_type",
+    "django_migrations",
+}
 
 
 class Command(BaseCommand):
@@ -13,9 +25,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Seed only when the database has no plant yet; always print the logins.",
         )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=(
+                "Start the demo plant over: delete every row, then seed. Refused on a database "
+                "that holds a site the demo does not have."
+            ),
+        )
 
-    def handle(self, *args, if_empty=False, verbosity=1, **options):
-        if if_empty and Site.objects.exists():
+    def handle(self, *args, if_empty=False, reset=False, verbosity=1, **options):
+        if reset:
+            self._reset()
+        if if_empty and not reset and Site.objects.exists():
             self.stdout.write("The database already holds a plant; not seeding.")
         else:
             for name, seeder in demo.seeders():
@@ -31,3 +53,23 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.role:<10} {login.username:<11} / {login.password:<16}   {tablet:<24} {sites}"
             )
+
+    def _reset(self) -> None:
+        """Empty every table but the roles the migrations made (TRUNCATE on PostgreSQL, which the
+        append-only triggers of the ledger, signatures and seals leave alone: they guard a live
+        plant's rows against UPDATE and DELETE), so the seeders start from nothing. A plant's own
+        data is never wiped by a demo command: a site the demo does not have refuses the reset
+        before anything is deleted."""
+        foreign = sorted(Site.objects.exclude(code__in=demo.SITES).values_list("code", flat=True))
+        if foreign:
+            raise CommandError(
+                f"Not resetting: this database holds sites the demo does not have ({', '.join(foreign)}). "
+                "--reset only starts a demo plant over."
+            )
+        self.stdout.write("Deleting the demo plant's data...")
+        tables = [
+            t
+            for t in connection.introspection.django_table_names(include_views=False)
+            if t not in KEPT_TABLES
+        ]
+        connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), tables, reset_sequences=True))

@@ -5,8 +5,10 @@ from mes import audit
 
 class Command(BaseCommand):
     help = (
-        "Walk the audit trail's hash chain and recompute every seal from the history rows it covers. "
-        "Exits non-zero at the first broken seal, naming it and its rows."
+        "Walk the audit trail's hash chain and recompute every seal from the history rows it covers, "
+        "then check the records sealed by their own signature (a released production record). "
+        "Exits non-zero at the first broken seal of the chain, naming it and its rows, or when a "
+        "sealed record no longer matches what was signed."
     )
 
     def handle(self, *args, verbosity=1, **options):
@@ -30,3 +32,8 @@ class Command(BaseCommand):
                 "(the next seal covers them): "
                 + ", ".join(f"{t} {n}" for t, n in sorted(result.unsealed.items()))
             )
+        if result.broken_seals:
+            self.stderr.write(self.style.ERROR(f"{len(result.broken_seals)} sealed records BROKEN:"))
+            for broken in result.broken_seals:
+                self.stderr.write(f"  broken seal: {broken}")
+            raise CommandError(f"{len(result.broken_seals)} sealed records no longer match what was signed")

@@ -10,6 +10,7 @@ from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from quality import charts, selectors
 from quality.models import ChecklistItem
+from quality.spc import spc_signals
 from quality.states import ItemKind
 from quality.views.desk.common import VIEW_NC
 from quality.views.desk.forms import HoldPlaceForm, NonconformanceOpenForm
@@ -69,4 +70,9 @@ def spc(request, item_pk: int, workstation_pk: int):
         Workstation.objects.filter(line__site__in=sites_visible_to(request.user)), pk=workstation_pk
     )
     chart = selectors.spc_chart(item=item, workstation=station)
-    return render(request, "quality/spc.html", {"chart": chart, "svg": charts.spc_svg(chart)})
+    context = {
+        "chart": chart,
+        "svg": charts.spc_svg(chart),
+        "signals": spc_signals(item=item, workstation=station),
+    }
+    return render(request, "quality/spc.html", context)

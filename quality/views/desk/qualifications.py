@@ -1,5 +1,5 @@
 """Qualifications at the desk: the list, grant one with an e-signature, revoke one with a reason;
-and for supervisors, which operators still have to read which SOP."""
+and for supervisors, which operators still have to read which SOP and whose Start was refused."""
 
 from __future__ import annotations
 
@@ -93,7 +93,12 @@ def qualification_revoke_view(request, pk: int):
 @require_safe
 @permission_required("quality.view_sopacknowledgement")
 def sops_unread(request):
-    return render(request, "quality/sops_unread.html", {"unread": people.sops_unread(request.user)})
+    """Who still has to read what, and (for those who may see them) the Starts lately refused for
+    want of a qualification or a read SOP."""
+    context = {"unread": people.sops_unread(request.user), "may_see_refusals": False}
+    if request.user.has_perm("quality.view_startrefusal"):
+        context.update(may_see_refusals=True, refusals=people.refused_starts_visible_to(request.user))
+    return render(request, "quality/sops_unread.html", context)
 
 
 def _number(value: str) -> int | None:

@@ -12,6 +12,22 @@ export function duration(fromIso) {
   return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(sec).padStart(2, "0");
 }
 
+// How long ago, in words a person reads at a glance: "under 1 min", "41 min", "2 h 05 min".
+export function age(fromIso) {
+  const m = Math.max(0, Math.floor((Date.now() - new Date(fromIso).getTime()) / 60000));
+  if (m < 1) return "under 1 min";
+  return m < 60 ? m + " min" : Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+}
+
+// The counting window, named so that no one reads "Late since 14:00" as "running late": a shift
+// with its hours, else the time off shift (overtime still counts) or the calendar day.
+export function windowLabel(w, tz) {
+  const start = hm(w.start, tz), end = hm(w.end, tz);
+  if (w.name === "Off shift") return "Off shift since " + start + " · next shift " + end;
+  if (w.name === "Day") return "Today (no shift calendar) · counted since " + start;
+  return "Shift “" + w.name + "” (" + start + "–" + end + ") started " + start;
+}
+
 export function pct(v) {
   return v === null || v === undefined ? "n/a" : Math.round(v) + " %";
 }
@@ -73,6 +89,19 @@ function tile(t, l, tz) {
     const bar = t.querySelector("[data-part='order'] .progress");
     bar.setAttribute("aria-valuenow", l.order.progress);
     bar.querySelector("span").style.width = l.order.progress + "%";
+  }
+  // Two orders open at once (one paused for the other, say): name each with its station and state.
+  const orders = t.querySelector("[data-part='orders']");
+  if (orders && l.orders) {
+    orders.textContent = "";
+    l.orders.forEach(function (o) {
+      const li = document.createElement("li");
+      li.className = "tile-open-order is-" + o.state;
+      li.dataset.order = o.number;
+      li.textContent = o.number + " · " + o.workstation + " · " + o.state;
+      orders.appendChild(li);
+    });
+    show(orders, l.orders.length > 1);
   }
   part(t, "downtime", !!l.downtime);
   setField(t, "downtime", l.downtime ? l.downtime.reason : "");

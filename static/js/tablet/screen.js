@@ -26,11 +26,17 @@ export function setStatus(state, text) {
   el.textContent = (state === "saved" ? "✓ " : state === "refused" ? "✗ " : "… ") + text + " · " + time;
 }
 
+// One offline state for the whole screen: the badge, and one line saying that taps are kept.
+// A failed background read only changes this; it raises no alarm (nothing was being saved).
 export function setConnection(isOnline) {
   const el = document.getElementById("connection");
   if (!el) return;
   el.textContent = isOnline ? "Online" : "Offline";
   el.className = "connection " + (isOnline ? "is-online" : "is-offline");
+  const box = document.getElementById("outbox");
+  if (box) box.classList.toggle("is-offline", !isOnline);
+  const note = document.getElementById("offline-note");
+  if (note) note.hidden = isOnline;
 }
 
 // `taps`: every tap waiting on this tablet; `operator`: the person signed in (their taps count).
