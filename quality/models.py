@@ -667,6 +667,17 @@ class SopAcknowledgement(models.Model):
     def __str__(self) -> str:
         return f"{self.user} read {self.version}"
 
+    def signature_content(self) -> dict:
+        """What the reader signs: this version of this document, read by them, there and then."""
+        return {
+            "document": self.version.document.code,
+            "version": self.version.version,
+            "version_id": self.version_id,
+            "user": self.user_id,
+            "workstation": self.workstation_id,
+            "acknowledged_at": self.acknowledged_at,
+        }
+
 
 # --- qualifications ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from mes import roles
 from mes.models import User
+from mes.signatures import manifestations
 from quality import services as quality
 from quality.models import SopAcknowledgement, StartRefusal
 from tests.conftest import screenshot
@@ -125,6 +126,13 @@ def test_a_new_operator_is_added_signs_in_reads_the_sop_and_starts(
     read.click()
     expect(page.locator("article.sop-body h2")).to_contain_text("SOP-12 v1")
     expect(page.locator("article.sop-body strong")).to_have_text("twice")
+    page.fill("form.sop-ack input[name=badge_number]", "3003")
+    page.fill("form.sop-ack input[name=pin]", "1111")  # not her PIN: refused, nothing kept
+    page.click("text=I have read and understood this version")
+    expect(page.locator("form.sop-ack [role=alert]")).to_contain_text("Badge or PIN is not right")
+    assert not SopAcknowledgement.objects.filter(user=nina).exists()
+    page.fill("form.sop-ack input[name=badge_number]", "3003")
+    page.fill("form.sop-ack input[name=pin]", "4826")
     page.click("text=I have read and understood this version")
     page.wait_for_url(f"{base}/workstation/operations/{operation.pk}/")
     page.click(".act-start")
@@ -135,6 +143,9 @@ def test_a_new_operator_is_added_signs_in_reads_the_sop_and_starts(
 
     acknowledgement = SopAcknowledgement.objects.get(user=nina)
     assert (acknowledgement.version, acknowledgement.workstation) == (version, workstation)
+    assert [(m.meaning, m.printed_name) for m in manifestations(acknowledgement)] == [
+        ("Reviewed", "Nina Novak")
+    ]
     start = ProductionEvent.objects.get(operation=operation)
     assert (start.kind, start.user) == (EventKind.START, nina)
     assert isinstance(start.idempotency_key, uuid.UUID)

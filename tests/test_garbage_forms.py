@@ -239,7 +239,9 @@ FORMS: dict[str, Form] = {
         who=TABLET,
         logs=SIGN_IN,
     ),
-    "quality_sop": Form(_at("/workstation/checklists/sops/{sop}/"), ("next",), who=TABLET),
+    "quality_sop": Form(
+        _at("/workstation/checklists/sops/{sop}/"), ("next", "badge_number", "pin"), who=TABLET, logs=SIGN_IN
+    ),
     # quality at the desk
     "quality_overview": Form(_at("/quality/"), who=QUALITY),
     "quality_summary": Form(_at("/quality/summary/"), who=QUALITY),
@@ -751,7 +753,9 @@ def test_a_value_that_is_no_id_is_refused_at_its_field(plant, name, data, field)
 def test_a_next_page_that_is_no_path_goes_back_to_the_usual_page(plant):
     """`redirect()` takes text without a slash for the name of a view: a `next` or a Referer of '²'
     raised NoReverseMatch."""
-    sop = plant["clients"][TABLET].post(f"/workstation/checklists/sops/{plant['sop']}/", {"next": "²"})
+    sop = plant["clients"][TABLET].post(
+        f"/workstation/checklists/sops/{plant['sop']}/", {"next": "²", "badge_number": "1001", "pin": "1234"}
+    )
     assert (sop.status_code, sop["Location"]) == (302, "/workstation/")
     client = Client()
     signed_in = client.post("/login/?next=%C2%B2", {"username": "sam", "password": PASSWORD})

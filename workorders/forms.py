@@ -46,7 +46,10 @@ class WorkOrderCreateForm(forms.Form):
         text = self.cleaned_data["due"]
         if not text:
             return None
-        due = parse_datetime(text)
+        try:
+            due = parse_datetime(text)
+        except ValueError:  # well formed but no such day or time (the 30th of February)
+            raise ValidationError("The due date is not a day of the calendar.") from None
         if due is None:
             raise ValidationError("The due date is not a date and time.")
         return due

@@ -8,6 +8,7 @@ from django.utils import timezone
 from mes.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mes.models import Site, User, Workstation
 from mes.selectors import site_is_visible_to
+from mes.signatures import Meaning, signature_reauthenticate, signature_sign
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
 from quality.services.records import lock, require, save
@@ -159,11 +160,20 @@ def _acknowledgeable_at(version: SopVersion, user: User, workstation: Workstatio
 
 
 def sop_acknowledge(
-    *, version_id: int, user: User, workstation: Workstation | None = None
+    *,
+    version_id: int,
+    user: User,
+    workstation: Workstation | None = None,
+    badge_number: str | None = None,
+    pin: str | None = None,
+    request=None,
 ) -> SopAcknowledgement:
-    """Record that the operator has read this effective version; a second acknowledgement of the
-    same version returns the first. A version of another site's document (than the workstation's,
-    or than the person's sites without one) is refused as not found, like one that never was."""
+    """Record, signed with the operator's badge and PIN (meaning "reviewed": read and understood),
+    that they have read this effective version; a second acknowledgement of the same version
+    returns the first and asks for nothing. A version of another site's document (than the
+    workstation's, or than the person's sites without one) is refused as not found, like one that
+    never was. The badge and PIN are checked before the transaction, so a wrong PIN is counted
+    toward lock-out though nothing is written."""
     if not user.has_perm("quality.acknowledge_sop"):
         raise Forbidden("You may not acknowledge SOPs.", code="not_allowed")
     version = SopVersion.objects.select_related("document").filter(pk=version_id).first()
@@ -174,10 +184,21 @@ def sop_acknowledge(
     existing = SopAcknowledgement.objects.filter(version=version, user=user).first()
     if existing is not None:
         return existing
+    if not badge_number:
+        raise ValidationFailed("Scan or type your badge to sign.", field="badge_number", code="required")
+    reauth = signature_reauthenticate(signer=user, badge_number=badge_number, pin=pin, request=request)
     try:
         with transaction.atomic():
-            return SopAcknowledgement.objects.create(
+            acknowledgement = SopAcknowledgement.objects.create(
                 version=version, user=user, workstation=workstation, acknowledged_at=timezone.now()
             )
+            signature_sign(
+                record=acknowledgement,
+                signer=user,
+                meaning=Meaning.REVIEWED,
+                reauth=reauth,
+                comment=f"Read and understood {version.document.code} v{version.version}",
+            )
+            return acknowledgement
     except IntegrityError:
         return SopAcknowledgement.objects.get(version=version, user=user)

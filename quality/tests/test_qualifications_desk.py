@@ -91,7 +91,9 @@ def test_a_supervisor_sees_who_still_has_to_read_what(
     client_for, supervisor, quality_user, operator, workstation, make_user
 ):
     other = make_user(roles.OPERATOR, username="otto", site=SiteFactory(code="PLANT2"))
-    reader = make_user(roles.OPERATOR, username="rita", first_name="Rita", last_name="Reader")
+    reader = make_user(
+        roles.OPERATOR, username="rita", first_name="Rita", last_name="Reader", badge=("4004", "4321")
+    )
     op = released_order(user=supervisor, workstations=[workstation]).operations.get()
     version = services.sop_create(
         site=workstation.line.site, code="SOP-7", title="Deburring", body="Deburr.", user=quality_user
@@ -102,7 +104,9 @@ def test_a_supervisor_sees_who_still_has_to_read_what(
     services.operation_sop_attach(
         routing_operation=op.routing_operation, document=version.document, user=quality_user
     )
-    services.sop_acknowledge(version_id=version.pk, user=reader, workstation=workstation)
+    services.sop_acknowledge(
+        version_id=version.pk, user=reader, workstation=workstation, badge_number="4004", pin="4321"
+    )
     response = client_for(supervisor).get("/quality/sops/unread/")
     assert response.status_code == 200
     rows = {row.person: [v.pk for v in row.versions] for row in response.context["unread"]}

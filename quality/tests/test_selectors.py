@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from mes.errors import Conflict
+from mes.errors import Conflict, ValidationFailed
 from quality import selectors, services
 from quality.charts import spc_svg
 from quality.models import FormAssignment
@@ -80,9 +80,19 @@ def test_sop_versions_are_approved_with_a_signature_and_acknowledged_once(site, 
     services.sop_version_approve(version_id=version.pk, user=quality_user, password=PASSWORD)
     services.sop_version_make_effective(version_id=version.pk, user=quality_user)
 
-    first = services.sop_acknowledge(version_id=version.pk, user=operator)
-    assert services.sop_acknowledge(version_id=version.pk, user=operator) == first
+    # Reading is signed with the badge and PIN; without them, or with a wrong PIN, nothing is kept.
+    with pytest.raises(ValidationFailed) as missing:
+        services.sop_acknowledge(version_id=version.pk, user=operator)
+    assert missing.value.field == "badge_number"
+    with pytest.raises(ValidationFailed) as wrong:
+        services.sop_acknowledge(version_id=version.pk, user=operator, badge_number="1001", pin="9999")
+    assert wrong.value.field == "pin"
+    assert not version.acknowledgements.exists()
+
+    first = services.sop_acknowledge(version_id=version.pk, user=operator, badge_number="1001", pin="1234")
+    assert services.sop_acknowledge(version_id=version.pk, user=operator) == first  # once: no second signing
     assert manifestations(version)[0].meaning == "Approved"
+    assert [(m.meaning, m.intact) for m in manifestations(first)] == [("Reviewed", True)]
     assert list(version.acknowledgements.values_list("user__username", flat=True)) == ["olga"]
 
 

@@ -99,7 +99,10 @@ def test_the_tablet_shows_and_acknowledges_its_own_sites_sop(tablet, site, quali
     services.sop_version_make_effective(version_id=sop.pk, user=quality_user)
     url = f"/workstation/checklists/sops/{sop.pk}/"
     assert tablet.get(url).status_code == 200
-    assert tablet.post(url).status_code == 302
+    unsigned = tablet.post(url)  # reading is signed: without the badge and PIN, refused
+    assert unsigned.status_code == 400 and b'data-field="badge_number"' in unsigned.content
+    assert not SopAcknowledgement.objects.exists()
+    assert tablet.post(url, {"badge_number": "1001", "pin": "1234"}).status_code == 302
     assert SopAcknowledgement.objects.filter(version=sop, user=operator).exists()
 
 

@@ -225,12 +225,21 @@ def sop(request, workstation, pk: int):
         status="effective",
         document__site_id=workstation.line.site_id,  # a tablet reads its own site's SOPs only
     )
+    error = None
     if request.method == "POST":
         try:
-            services.sop_acknowledge(version_id=version.pk, user=request.user, workstation=workstation)
+            services.sop_acknowledge(
+                version_id=version.pk,
+                user=request.user,
+                workstation=workstation,
+                badge_number=(request.POST.get("badge_number") or "").strip() or None,
+                pin=request.POST.get("pin") or None,
+                request=request,
+            )
         except MesError as exc:
-            return JsonResponse(exc.as_dict(), status=exc.status_code)
-        return redirect(_next(request, reverse("workstation_queue")))
+            error = exc
+        else:
+            return redirect(_next(request, reverse("workstation_queue")))
     acknowledged = version.acknowledgements.filter(user=request.user).exists()
     return render(
         request,
@@ -239,8 +248,10 @@ def sop(request, workstation, pk: int):
             "workstation": workstation,  # the tablet's header: site, line, workstation, operator
             "version": version,
             "acknowledged": acknowledged,
+            "error": error,
             "next": _next(request, reverse("workstation_queue")),
         },
+        status=error.status_code if error is not None else 200,
     )
 
 

@@ -146,3 +146,11 @@ def test_the_board_makes_a_fixed_number_of_queries(board, supervisor, station, d
 
 def test_supervisors_land_on_the_board(supervisor, client_for):
     assert client_for(supervisor).get("/")["Location"] == "/board/"
+
+
+def test_a_due_date_that_is_no_day_of_the_calendar_is_refused_with_its_field(client_for, supervisor):
+    from workorders.forms import WorkOrderCreateForm
+
+    form = WorkOrderCreateForm({"due": "2026-02-30T08:00"}, user=supervisor)
+    assert not form.is_valid()
+    assert form.errors["due"] == ["The due date is not a day of the calendar."]
