@@ -72,4 +72,9 @@ class Command(BaseCommand):
             for t in connection.introspection.django_table_names(include_views=False)
             if t not in KEPT_TABLES
         ]
+        if connection.vendor == "postgresql":
+            # TRUNCATE refuses a table with deferred constraint checks still pending in this
+            # transaction (rows written earlier in it, as when a caller wraps the reset): check them now.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), tables, reset_sequences=True))
