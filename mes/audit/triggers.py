@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connections
 
-from mes.audit.tables import history_models
+from mes.audit.tables import sealed_models
 
 HISTORY_APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION mes_refuse_history_change() RETURNS trigger AS $$
@@ -16,16 +16,17 @@ $$ LANGUAGE plpgsql;
 
 
 def protect_history_tables(using: str = "default") -> list[str]:
-    """On PostgreSQL, have every history table refuse UPDATE and DELETE; returns the tables.
+    """On PostgreSQL, have every sealed table (the history tables and the append-only tables that
+    are their own history) refuse UPDATE and DELETE; returns the tables.
 
-    Run after every migrate (`MesConfig`), so a history table that a later migration adds is
-    covered as well; a table not yet migrated is left until it exists. TRUNCATE, how tests reset
-    tables, fires no row trigger."""
+    Run after every migrate (`MesConfig`), so a sealed table that a later migration adds is
+    covered as well, with no trigger of its own to write; a table not yet migrated is left until
+    it exists. TRUNCATE, how tests reset tables, fires no row trigger."""
     db = connections[using]
     if db.vendor != "postgresql":
         return []
     existing = set(db.introspection.table_names())
-    tables = [table for table in history_models() if table in existing]
+    tables = [table for table in sealed_models() if table in existing]
     with db.cursor() as cursor:
         cursor.execute(HISTORY_APPEND_ONLY_FUNCTION)
         for table in tables:

@@ -122,7 +122,7 @@ def test_every_history_table_refuses_update_and_delete_on_postgresql():
             "WHERE t.tgname = 'mes_history_append_only'"
         )
         protected = {name for (name,) in cursor.fetchall()}
-    assert protected == set(history_models())
+    assert protected == set(audit.sealed_models())
 
 
 @pytest.mark.django_db

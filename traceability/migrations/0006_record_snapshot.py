@@ -5,32 +5,6 @@ from django.db import migrations, models
 
 from mes import roles
 
-APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION traceability_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER traceability_recordsnapshot_append_only
-    BEFORE UPDATE OR DELETE ON traceability_recordsnapshot
-    FOR EACH ROW EXECUTE FUNCTION traceability_refuse_change();
-"""
-DROP_APPEND_ONLY = """
-DROP TRIGGER IF EXISTS traceability_recordsnapshot_append_only ON traceability_recordsnapshot;
-DROP FUNCTION IF EXISTS traceability_refuse_change();
-"""
-
-
-def append_only(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY, params=None)
-
-
-def drop_append_only(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_APPEND_ONLY, params=None)
-
-
 def grant(apps, schema_editor):
     """Whoever reads records may read what was decided."""
     roles.ensure_permissions(apps, "traceability")
@@ -83,6 +57,5 @@ class Migration(migrations.Migration):
                 "ordering": ["taken_at", "pk"],
             },
         ),
-        migrations.RunPython(append_only, drop_append_only),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]
