@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run demo-reset plant test validation-report bench lint migrate clean
+.PHONY: install catalogs run demo-reset plant test validation-report bench lint migrate clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -19,6 +19,16 @@ $(UV):
 
 install: $(UV) node_modules
 	@$(UV) sync --frozen --quiet --python $(PYTHON)
+	@$(MAKE) --no-print-directory catalogs
+
+# The translations (<app>/locale and locale/: <lang>/LC_MESSAGES/django.po, djangojs.po) compiled to
+# the .mo files the app reads (build output, not committed). Needs GNU gettext's msgfmt; without it
+# the screens speak English only, and the catalog test of `make test` says why.
+catalogs:
+	@if command -v msgfmt >/dev/null; then \
+	  SECRET_KEY=$${SECRET_KEY:-compile-only} $(PY) manage.py compilemessages -v 0 \
+	    --ignore '.venv' --ignore '.tools' --ignore 'node_modules' --ignore 'var'; \
+	else echo "msgfmt (GNU gettext) is missing: the translations are not compiled (apt-get install gettext)" >&2; fi
 
 # Browser libraries the app serves itself, no CDN (package.json: the camera's barcode decoder);
 # settings.STATICFILES_DIRS exposes their built files under /static/vendor/.

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.test.utils import override_settings
+from django.utils import translation
 
 from mes import roles
 from mes.tests.factories import SiteFactory, UserFactory, WorkstationFactory, signed_in
@@ -87,6 +88,16 @@ def _migrated_roles(request):
 
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language. A request leaves its language active in the
+    thread (Django's LocaleMiddleware and ours answer every request in its own language, so a
+    server never needs it back); a test that asserts English after a German request would not."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

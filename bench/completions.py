@@ -266,7 +266,7 @@ class Tablet:
     def _body(self) -> dict:
         return {
             "idempotency_key": str(uuid.uuid4()),
-            "kind": "complete",
+            "kind": "good",
             "workstation": self.station.workstation,
             "operation": self.station.operation,
             "quantity": "1",
@@ -431,7 +431,7 @@ def check_ledger(ledger: Ledger, baseline: Baseline) -> dict:
     counters = dict(WorkOrderOperation.objects.filter(pk__in=ops).values_list("pk", "quantity_good"))
     rows = (
         ProductionEvent.objects.filter(
-            kind=EventKind.COMPLETE, operation_id__in=ops, id__gt=baseline.last_event_id
+            kind=EventKind.GOOD, operation_id__in=ops, id__gt=baseline.last_event_id
         )
         .values("operation_id", "idempotency_key")
         .annotate(n=Count("id"))

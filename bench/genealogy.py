@@ -25,7 +25,8 @@ With no arguments it
    - the audit-trail filter (`traceability.audit.audit_entries`, first page of 50) over the
      1,000,000 history rows: one person's changes to lots in one month.
 
-`--reuse` measures again on the database a previous run built (for working on the code).
+`--reuse` measures again on the database a previous run built (for working on the code);
+`--database NAME` uses another database than `mes_bench_genealogy`.
 The last line is one JSON object. It exits 0 whether or not the targets are met (it measures) and
 non-zero when the setup itself fails.
 """
@@ -434,18 +435,26 @@ def pdf_child(code: str, user_id: str) -> None:
     print(json.dumps({"pdf_s": seconds, "peak_rss_mb": peak, "records": records, "pages": pages}))
 
 
+def database_name(argv: list[str]) -> str:
+    """The bench's own database: `--database NAME`, else `mes_bench_genealogy`."""
+    if "--database" in argv and argv.index("--database") + 1 < len(argv):
+        return argv[argv.index("--database") + 1]
+    return DATABASE
+
+
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--pdf":
         pdf_child(sys.argv[2], sys.argv[3])
         return 0
+    database = database_name(sys.argv)
     try:
         started = time.perf_counter()
         log(f"cpu probe {cpu_speed_probe():.0f} ms, load {load_average()}")
         if "--reuse" in sys.argv:  # measure again on the database the last run built
-            setup_django(database_url(DATABASE), migrate=False)
+            setup_django(database_url(database), migrate=False)
             ids = existing_ids()
         else:
-            db_url = recreate_database(DATABASE)
+            db_url = recreate_database(database)
             setup_django(db_url)
             log(f"building {sum(LEVELS) + BULK_LOTS:,} lots ...")
             ids = build(db_url)

@@ -328,7 +328,8 @@ def mqtt_phase(db_url: str, stations) -> dict:
         [mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     time.sleep(0.5)
-    env = server_env(db_url, MQTT_URL=f"mqtt://127.0.0.1:{port}")
+    # Unbuffered: its stats lines tell when it has connected (`_wait_for_ingestor`).
+    env = server_env(db_url, MQTT_URL=f"mqtt://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
     ingest_log = open(RESULTS_DIR / "ingest_mqtt.log", "wb")  # noqa: SIM115
     ingest = subprocess.Popen(
         [sys.executable, "manage.py", "ingest_mqtt", "--stats-every", "5"],
@@ -339,14 +340,14 @@ def mqtt_phase(db_url: str, stations) -> dict:
     )
     try:
         targets = [ws for ws in stations if ws.code not in {f"W{i}" for i in range(STATIONS)}][:MQTT_STATIONS]
-        kinds = [EventKind.COMPLETE]
+        kinds = [EventKind.GOOD]
         before = sum(
             e
             for e in ProductionEvent.objects.filter(workstation__in=targets, kind__in=kinds).values_list(
                 "quantity", flat=True
             )
         )
-        time.sleep(3)  # the ingestor connects and subscribes
+        _wait_for_ingestor(RESULTS_DIR / "ingest_mqtt.log", ingest)
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub")
         client.max_inflight_messages_set(1000)
         client.connect("127.0.0.1", port)
@@ -393,6 +394,22 @@ def mqtt_phase(db_url: str, stations) -> dict:
         broker.wait(10)
 
 
+def _wait_for_ingestor(log_path: Path, ingest: subprocess.Popen, timeout: float = 180.0) -> None:
+    """Until the ingestor has connected to the broker (its first stats line counts a connect).
+
+    Messages published before it subscribes are not kept for it, so a fixed pause lost them all
+    whenever Django took longer to start than the pause (a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ingest.poll() is not None:
+            raise SetupFailed(f"ingest_mqtt exited with {ingest.returncode}: see {log_path}")
+        if b"'connects': 1" in log_path.read_bytes():
+            time.sleep(0.5)  # it subscribes right after connecting
+            return
+        time.sleep(0.2)
+    raise SetupFailed(f"ingest_mqtt did not connect within {timeout:.0f} s: see {log_path}")
+
+
 def main() -> int:
     try:
         check_redis()
@@ -408,7 +425,11 @@ def main() -> int:
     with Server(env, name="live-a") as a, Server(env, name="live-b") as b:
         figures = websocket_phase([a, b], db_url, stations, ops, cookie)
     log(f"websockets: {figures}")
-    figures.update(mqtt_phase(db_url, stations))
+    try:
+        figures.update(mqtt_phase(db_url, stations))
+    except SetupFailed as exc:
+        log(f"setup failed: {exc}")
+        return 2
     log(f"load average {load_average()}")
     result = {
         k: figures[k]

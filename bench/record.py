@@ -193,7 +193,7 @@ def build() -> None:
         )  # fmt: skip
         events = []
         for i, (o, op, a) in enumerate(zip(orders, ops, at, strict=True)):
-            for kind, q in ((EventKind.START, None), (EventKind.COMPLETE, Decimal(10))):
+            for kind, q in ((EventKind.START, None), (EventKind.GOOD, Decimal(10))):
                 event_id += 1
                 events.append(
                     ProductionEvent(kind=kind, idempotency_key=_uuid(event_id), request_fingerprint="bench",
@@ -298,7 +298,7 @@ def build() -> None:
         at = op.started_at
         seq = [(EventKind.START, None, None)]
         for k in range(COMPLETIONS_PER_OP):
-            seq.append((EventKind.COMPLETE, Decimal(UNITS // COMPLETIONS_PER_OP), None))
+            seq.append((EventKind.GOOD, Decimal(UNITS // COMPLETIONS_PER_OP), None))
             if k % 10 == 5:
                 seq += [(EventKind.PAUSE, None, None), (EventKind.RESUME, None, None)]
         if i == 3:

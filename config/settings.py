@@ -17,6 +17,7 @@ its variable:
     METRICS_TOKEN      bearer token for /metrics (else only METRICS_ALLOWED_NETWORKS, loopback)
     PROMETHEUS_MULTIPROC_DIR  every process of a machine counts into this directory (`make plant`)
     LOG_FORMAT         json (default: one JSON object per line) or text for a developer's console
+    LANGUAGE_CODE      the site's default language: en (default), de, es or ar
 """
 
 import os
@@ -86,9 +87,11 @@ MIDDLEWARE = [
     "mes.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the cookie, else the browser's languages
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mes.locale_middleware.PersonLanguageMiddleware",  # the signed-in person's language wins
     "mes.log_context.RequestContextMiddleware",
     "mes.middleware.IdleSessionTimeoutMiddleware",
     "mes.site_time.SiteTimeZoneMiddleware",  # times shown in the site's zone
@@ -111,6 +114,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE, LANGUAGE_BIDI
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mes.context_processors.mes_context",
@@ -258,12 +262,14 @@ ERP_BACKOFF_SECONDS = env.float("ERP_BACKOFF_SECONDS", default=2.0)  # first ret
 ERP_BACKOFF_MAX_SECONDS = env.float("ERP_BACKOFF_MAX_SECONDS", default=600.0)
 ERP_BATCH_SIZE = env.int("ERP_BATCH_SIZE", default=50)
 ERP_SEND_CONCURRENCY = env.int("ERP_SEND_CONCURRENCY", default=8)  # requests in flight per batch
+# Send a labor confirmation per operation when its labor closes (an ERP that books labor).
+ERP_LABOR = env.bool("ERP_LABOR", default=False)
 # A claimed batch must be answered within the lease, else the sweep sends it again (same key):
 # keep it above ceil(batch / concurrency) * timeout.
 ERP_LEASE_SECONDS = env.int("ERP_LEASE_SECONDS", default=120)
 ERP_SWEEP_SECONDS = env.float("ERP_SWEEP_SECONDS", default=15.0)
 ERP_NUDGE_TTL_SECONDS = env.int("ERP_NUDGE_TTL_SECONDS", default=5)
-# The audit trail's history rows are sealed into its hash chain this often (mes.audit).
+# The audit trail's history rows are sealed into its hash chain this often (mes.seal).
 AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "integration.sweep_outbox", "schedule": ERP_SWEEP_SECONDS},
@@ -338,8 +344,8 @@ SIGN_IN_TRUSTED_PROXIES = env.int("SIGN_IN_TRUSTED_PROXIES", default=0)
 # A shared tablet signs its operator out after this much idle time; desk sessions last longer.
 TABLET_IDLE_TIMEOUT_SECONDS = env.int("TABLET_IDLE_TIMEOUT_SECONDS", default=300)
 DESK_IDLE_TIMEOUT_SECONDS = env.int("DESK_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
-KIOSK_COOKIE_NAME = "mes_kiosk"
-KIOSK_COOKIE_MAX_AGE = 365 * 24 * 3600
+TABLET_COOKIE_NAME = "mes_tablet"
+TABLET_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 SESSION_COOKIE_AGE = DESK_IDLE_TIMEOUT_SECONDS
 SESSION_COOKIE_HTTPONLY = True
@@ -419,10 +425,34 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- I18N, static -----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# --- Languages, static ------------------------------------------------------------------------
+# The languages the screens speak, each named in itself: the tablet's language switch and the
+# person's language setting show these names, so an operator finds their own language whatever
+# the screen speaks now. The order is the switch's.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("ar", "العربية"),
+]
+# The site default: a screen speaks it when neither the person, the tablet's switch nor the
+# browser names one of LANGUAGES (mes.locale_middleware says the order).
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+# Catalogs of templates/ and config/, and the one of every script in static/js (djangojs);
+# each app keeps its own under <app>/locale/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The tablet sign-in screen's language switch keeps its choice in this cookie, for that screen
+# (and a desk whose person has no language set); a person's language wins once they sign in.
+LANGUAGE_COOKIE_NAME = "mes_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = HTTPS
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# Numbers are shown with the language's decimal separator but without grouping: a quantity read
+# off a screen can be typed back as it is (mes.forms.typed_decimal reads it).
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 
 STATIC_URL = "/static/"

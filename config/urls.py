@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
@@ -31,9 +33,14 @@ urlpatterns = [
     path("tablet/", views.tablet_home, name="tablet_home"),
     path("tablet/sign-in/", views.tablet_sign_in, name="tablet_sign_in"),
     path("plant/", views.plant_overview, name="plant_overview"),
-    path("tablets/", views.kiosk_list, name="kiosk_list"),
-    path("tablets/<int:pk>/unbind/", views.kiosk_revoke, name="kiosk_revoke"),
+    path("tablets/", views.tablet_list, name="tablet_list"),
+    path("tablets/<int:pk>/unbind/", views.tablet_revoke, name="tablet_revoke"),
     path("", include("mes.people_views")),
+    path("", include("mes.language_views")),
+    # The scripts' translations (locale/<lang>/LC_MESSAGES/djangojs.po), served by the app: no CDN.
+    # Kept an hour per language (the cache key carries the active language); pages link it with
+    # their language in the query, so a browser's copy never answers for another language.
+    path("jsi18n/", cache_page(3600)(JavaScriptCatalog.as_view()), name="javascript_catalog"),
     path("", include("workorders.urls")),
     path("", include("integration.urls")),
     path("", include("quality.urls")),

@@ -9,6 +9,7 @@ refuses: a NUL character, JSON nested too deep, XML with a DOCTYPE) is refused w
 from __future__ import annotations
 
 from django.http.request import RawPostDataException
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -92,7 +93,7 @@ class BulkView(ErpView):
         body = self.body(request)
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list):
-            raise ParseError("records: a list of {type, key, data} is required.")
+            raise ParseError(gettext("records: a list of {type, key, data} is required."))
         answer = bulk_answer(inbound.inbound_bulk(records=records, user=request.user))
         return Response(
             answer, status=status.HTTP_207_MULTI_STATUS if answer["refused"] else status.HTTP_200_OK

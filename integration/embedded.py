@@ -25,20 +25,23 @@ _thread: threading.Thread | None = None
 enabled = True
 
 
-def nudge() -> None:
+def nudge() -> bool:
+    """Wake the deliverer, started first if an ERP is configured; False when none is (nothing to
+    deliver to: the messages wait as pending, visible on the console)."""
     global _thread
     if not enabled:
-        return
+        return True
     if _thread is not None and _thread.is_alive():
         _wake.set()  # the running deliverer reads the configuration itself
-        return
+        return True
     if erp_config() is None:
-        return  # nothing to deliver to: messages wait as pending, visible on the console
+        return False
     with _lock:
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_run, name="outbox-deliverer", daemon=True)
             _thread.start()
     _wake.set()
+    return True
 
 
 def stop(timeout: float = 10) -> None:

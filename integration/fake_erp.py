@@ -8,7 +8,8 @@ injects faults on command. Its state lives in memory; it uses no Django and no d
 Control endpoints (never subject to faults):
     GET  /_stats             counts: received, unique (effects), duplicates, rejected, faults
     GET  /_keys              every applied idempotency key
-    GET  /orders, /orders/N  totals per order: good (at the last operation), scrap, by operation
+    GET  /orders, /orders/N  totals per order: good (at the last operation), scrap, by operation;
+                             labor seconds, by operation and by personnel number, machine seconds
     POST /_faults            {"error_rate", "timeout_rate", "garbage_rate", "slow_seconds",
                               "hang_seconds", "down"}: replaces the current faults
     POST /_catalog           {"materials": [...] or null (any), "closed_orders": [...]}
@@ -21,21 +22,11 @@ import json
 import random
 import threading
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lxml import etree
+from integration.fake_erp_formats import Refused, parse_b2mml, parse_json
 
-NS = "{http://www.mesa.org/xml/B2MML}"
-STATE_OF_RESPONSE = {
-    "Waiting": "draft",
-    "Ready": "released",
-    "Running": "in_progress",
-    "Held": "on_hold",
-    "Completed": "completed",
-    "Closed": "closed",
-    "Aborted": "cancelled",
-}
 FAULTS = {
     "error_rate": 0.0,
     "timeout_rate": 0.0,
@@ -44,13 +35,7 @@ FAULTS = {
     "hang_seconds": 30.0,
     "down": False,
 }
-MESSAGE_TYPES = {"completion", "scrap", "consumption", "order_status"}
-
-
-class Refused(Exception):
-    def __init__(self, status: int, code: str, reason: str):
-        super().__init__(reason)
-        self.status, self.code, self.reason = status, code, reason
+MESSAGE_TYPES = {"completion", "scrap", "consumption", "order_status", "labor"}
 
 
 def _order_totals() -> dict:
@@ -60,6 +45,10 @@ def _order_totals() -> dict:
         "consumed": Decimal(0),
         "good_by_operation": {},
         "scrap_by_operation": {},
+        "labor_seconds": 0,
+        "labor_by_operation": {},
+        "labor_by_person": {},
+        "machine_seconds": 0,
         "status": "",
         "status_sequence": -1,
         "messages": 0,
@@ -119,7 +108,9 @@ class ErpState:
             raise Refused(422, "unknown_message_type", f"Unknown message type '{m['type']}'.")
         if not m["order"]:
             raise Refused(400, "missing_order", "The message names no order.")
-        if m["type"] != "order_status":
+        if m["type"] == "labor":
+            self._check_labor(m)
+        elif m["type"] != "order_status":
             if not m["material"]:
                 raise Refused(400, "missing_material", "The message names no material.")
             if self.materials is not None and m["material"] not in self.materials:
@@ -131,6 +122,19 @@ class ErpState:
             raise Refused(
                 422, "order_closed", f"Order {m['order']} is closed in the ERP; nothing more is booked."
             )
+
+    @staticmethod
+    def _check_labor(m: dict) -> None:
+        """A labor confirmation: each line an operation, a personnel number and whole seconds."""
+        if not m["labor"] and not m["machine"]:
+            raise Refused(400, "empty_labor", "The labor confirmation confirms no time.")
+        for operation, person, seconds in m["labor"]:
+            if operation is None:
+                raise Refused(400, "missing_operation", "A labor line names no operation.")
+            if not person:
+                raise Refused(400, "missing_personnel_number", "A labor line names no personnel number.")
+            if seconds is None or seconds < 0:
+                raise Refused(400, "bad_time", "A labor line's time must be zero or more seconds.")
 
     def _book(self, m: dict) -> None:
         totals = self.orders.setdefault(m["order"], _order_totals())
@@ -150,6 +154,13 @@ class ErpState:
             totals["scrap"] += m["quantity"]
         elif m["type"] == "consumption":
             totals["consumed"] += m["quantity"]
+        elif m["type"] == "labor":
+            for operation, person, seconds in m["labor"]:
+                op_key = str(operation)
+                totals["labor_seconds"] += seconds
+                totals["labor_by_operation"][op_key] = totals["labor_by_operation"].get(op_key, 0) + seconds
+                totals["labor_by_person"][person] = totals["labor_by_person"].get(person, 0) + seconds
+            totals["machine_seconds"] += sum(m["machine"])
         elif m["type"] == "order_status":
             # A status that arrives after a later one (a retry) is history, not the current state.
             if m["sequence"] >= totals["status_sequence"]:
@@ -169,84 +180,6 @@ class ErpState:
             if number is not None:
                 return plain(self.orders.get(number, _order_totals()))
             return {n: plain(t) for n, t in self.orders.items()}
-
-
-def _decimal(value) -> Decimal | None:
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return d if d.is_finite() else None
-
-
-def parse_json(body: bytes, key: str) -> dict:
-    try:
-        p = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Refused(400, "unparsable", f"The body is not JSON: {exc}") from None
-    if not isinstance(p, dict):
-        raise Refused(400, "unparsable", "The body is not a JSON object.")
-    operation = p.get("operation") or {}
-    status = p.get("status") or {}
-    try:
-        sequence = int(p.get("sequence") or 0)
-    except (TypeError, ValueError):
-        raise Refused(400, "bad_sequence", "The sequence is not a whole number.") from None
-    return {
-        "key": key or str(p.get("idempotency_key") or ""),
-        "type": str(p.get("message_type") or ""),
-        "order": str(p.get("order_number") or ""),
-        "material": str(p.get("material") or ""),
-        "quantity": _decimal(p.get("quantity")),
-        "operation": operation.get("sequence"),
-        "last": bool(operation.get("last")),
-        "sequence": sequence,
-        "status": status.get("to") or "",
-    }
-
-
-def parse_b2mml(body: bytes, key: str) -> dict:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(body, parser)
-    except etree.XMLSyntaxError as exc:
-        raise Refused(400, "unparsable", f"The body is not XML: {exc}") from None
-    if root.tag != f"{NS}ProcessOperationsPerformance":
-        raise Refused(400, "unexpected_document", f"Expected ProcessOperationsPerformance, got {root.tag}.")
-
-    def text(path: str) -> str:
-        found = root.find(path.replace("b:", NS))
-        return (found.text or "").strip() if found is not None else ""
-
-    seg = ".//b:SegmentResponse"
-    use = root.find(f".//{NS}MaterialActual/{NS}MaterialUse")
-    if use is None:
-        kind = "order_status"
-    elif use.text == "Produced":
-        kind = "completion"
-    elif use.text == "Consumed":
-        kind = "consumption"
-    elif use.text == "Other" and use.get("OtherValue") == "Scrap":
-        kind = "scrap"
-    else:
-        kind = f"material_use:{use.text}"
-    performance_id = text(".//b:OperationsPerformance/b:ID")
-    try:
-        sequence = int(performance_id.rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        sequence = 0
-    operation = text(f"{seg}/b:ProcessSegmentID")
-    return {
-        "key": key or text(".//b:ApplicationArea/b:BODID"),
-        "type": kind,
-        "order": text(".//b:OperationsResponse/b:OperationsRequestID"),
-        "material": text(f"{seg}/b:MaterialActual/b:MaterialDefinitionID"),
-        "quantity": _decimal(text(f"{seg}/b:MaterialActual/b:Quantity/b:QuantityString")),
-        "operation": int(operation) if operation.isdigit() else None,
-        "last": text(f"{seg}/b:MaterialActual/b:MaterialActualProperty/b:Value/b:ValueString") == "true",
-        "sequence": sequence,
-        "status": STATE_OF_RESPONSE.get(text(".//b:OperationsResponse/b:ResponseState"), ""),
-    }
 
 
 class Handler(BaseHTTPRequestHandler):

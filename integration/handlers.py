@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Max
-from django.utils import timezone
 
 from integration.delivery import nudge_delivery
 from integration.messages import MESSAGE_TYPE_OF_EVENT, build_payload, message_key
 from integration.models import OutboxMessage
-from mes import log_context
+from integration.services.outbox import outbox_enqueue
 from mes.models import Line
 from workorders.models import ProductionEvent, WorkOrder
 
@@ -25,35 +23,22 @@ log = logging.getLogger(__name__)
 
 
 def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
-    """Write the outbox row for a ledger event the ERP cares about; inside the event's transaction.
-
-    The production services hold the work order's row lock (or, on SQLite, the write lock) here,
-    so the next per-order sequence number is taken without a race; the unique constraint on
-    (work order, sequence) would refuse one anyway.
-    """
+    """Write the outbox row for a ledger event the ERP cares about; inside the event's transaction."""
     message_type = MESSAGE_TYPE_OF_EVENT.get(event.kind)
     if message_type is None or event.work_order_id is None:
         return None
     work_order: WorkOrder = event.work_order
-    last = OutboxMessage.objects.filter(work_order_id=work_order.pk).aggregate(m=Max("sequence"))["m"]
-    sequence = (last or 0) + 1
     plant = _site_code(work_order)
-    message = OutboxMessage(
-        message_type=message_type,
-        idempotency_key=message_key(event, message_type),
+    message = outbox_enqueue(
         event=event,
+        message_type=message_type,
+        key=message_key(event, message_type),
         work_order=work_order,
-        sequence=sequence,
-        payload=build_payload(
+        payload=lambda sequence: build_payload(
             event=event, work_order=work_order, message_type=message_type, sequence=sequence, plant=plant
         ),
-        next_attempt_at=event.recorded_at or timezone.now(),
-        request_id=log_context.current("request_id") or "",
+        reason=f"Queued for the ERP: {message_type} of event {event.pk}",
     )
-    # The message is queued by the person (or machine) whose event it reports.
-    message._history_user = event.user
-    message._change_reason = f"Queued for the ERP: {message_type} of event {event.pk}"
-    message.save()
     log.info(
         "outbox message %s (%s) for event %s, key %s",
         message.pk,

@@ -15,7 +15,7 @@ from workorders.states import EventKind
 
 # Ledger event kind -> message type.
 MESSAGE_TYPE_OF_EVENT: dict[str, str] = {
-    EventKind.COMPLETE: MessageType.COMPLETION,
+    EventKind.GOOD: MessageType.GOOD,
     EventKind.SCRAP: MessageType.SCRAP,
     EventKind.CONSUME: MessageType.CONSUMPTION,
     EventKind.ORDER_STATUS: MessageType.ORDER_STATUS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from integration.states import InboundKind, InboundOutcome, MessageStatus, MessageType
 from mes.history import HistoricalRecords
@@ -20,19 +21,21 @@ from workorders.models import ProductionEvent, WorkOrder
 class OutboxMessage(models.Model):
     message_type = models.CharField(max_length=16, choices=MessageType.choices)
     idempotency_key = models.UUIDField(
-        unique=True, help_text="Derived from the ledger event's key; the same on every attempt."
+        unique=True, help_text=_("Derived from the ledger event's key; the same on every attempt.")
     )
-    event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="outbox_message")
+    # One message of each type per event: the event's own, and the labor confirmation the event
+    # that closes an operation's labor also carries.
+    event = models.ForeignKey(ProductionEvent, on_delete=models.PROTECT, related_name="outbox_messages")
     work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="outbox_messages")
-    sequence = models.PositiveIntegerField(help_text="Per work order, so the ERP can apply them in order.")
-    payload = models.JSONField(help_text="The mapped message, in the ERP's terms.")
+    sequence = models.PositiveIntegerField(help_text=_("Per work order, so the ERP can apply them in order."))
+    payload = models.JSONField(help_text=_("The mapped message, in the ERP's terms."))
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(help_text="Due for (re)delivery from this time.")
+    next_attempt_at = models.DateTimeField(help_text=_("Due for (re)delivery from this time."))
     lease_until = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="While sent: a worker holds it until then, after which it is reclaimed.",
+        help_text=_("While sent: a worker holds it until then, after which it is reclaimed."),
     )
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -42,7 +45,7 @@ class OutboxMessage(models.Model):
         max_length=64,
         blank=True,
         editable=False,
-        help_text="The request that recorded the event; its delivery attempts log it too.",
+        help_text=_("The request that recorded the event; its delivery attempts log it too."),
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -54,6 +57,7 @@ class OutboxMessage(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["work_order", "sequence"], name="outbox_sequence_per_order"),
+            models.UniqueConstraint(fields=["event", "message_type"], name="outbox_one_type_per_event"),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
@@ -71,7 +75,7 @@ class InboundRecord(models.Model):
     kind = models.CharField(max_length=16, choices=InboundKind.choices)
     erp_key = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=16, choices=InboundOutcome.choices)
-    body = models.TextField(blank=True, help_text="The record as received.")
+    body = models.TextField(blank=True, help_text=_("The record as received."))
     fingerprint = models.CharField(max_length=64, blank=True)
     field = models.CharField(max_length=64, blank=True)
     reason = models.TextField(blank=True)
@@ -97,13 +101,13 @@ class ErpEndpoint(models.Model):
     """Where messages go when no ERP_URL is set in the environment (the demo points it at the fake ERP)."""
 
     class Connector(models.TextChoices):
-        JSON = "json", "JSON over HTTP(S)"
-        B2MML = "b2mml", "B2MML XML (ISA-95)"
+        JSON = "json", _("JSON over HTTP(S)")
+        B2MML = "b2mml", _("B2MML XML (ISA-95)")
 
     name = models.CharField(max_length=64, unique=True, default="erp")
     connector = models.CharField(max_length=8, choices=Connector.choices, default=Connector.JSON)
     url = models.URLField(max_length=500)
-    auth_header = models.CharField(max_length=500, blank=True, help_text='e.g. "Authorization: Bearer …"')
+    auth_header = models.CharField(max_length=500, blank=True, help_text=_('e.g. "Authorization: Bearer …"'))
     timeout_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=10)
     active = models.BooleanField(default=True)
     history = HistoricalRecords()

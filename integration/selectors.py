@@ -116,7 +116,7 @@ def reconciliation(*, user, mismatches_only: bool = False) -> list[Reconciliatio
                 Sum(
                     "outbox_messages__event__quantity",
                     filter=acknowledged
-                    & Q(outbox_messages__message_type=MessageType.COMPLETION)
+                    & Q(outbox_messages__message_type=MessageType.GOOD)
                     & Q(outbox_messages__payload__operation__last=True),
                 ),
                 ZERO,

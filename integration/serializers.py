@@ -3,6 +3,8 @@ and to a bulk request looks in JSON. Shape only: what a record means is the inbo
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -33,7 +35,9 @@ class XmlRecordsParser(BaseParser):
             return {"records": [self._record(r, with_header=True) for r in records]}
         if root.tag == "record":
             return self._record(root, with_header=False)
-        raise ParseError(f"XML parse error - expected <records> or <record>, got <{root.tag}>")
+        raise ParseError(
+            gettext("XML parse error - expected <records> or <record>, got <%(tag)s>") % {"tag": root.tag}
+        )
 
     def _record(self, element, *, with_header: bool) -> dict:
         data: dict = {}
@@ -67,13 +71,13 @@ class InboundResultSerializer(serializers.Serializer):
     type = AsSentField(source="kind")
     key = AsSentField()
     outcome = serializers.CharField()
-    id = serializers.IntegerField(required=False, help_text="Missing when the record was refused.")
-    detail = serializers.CharField(required=False, help_text="Only for a refusal.")
-    code = serializers.CharField(required=False, help_text="Only for a refusal.")
+    id = serializers.IntegerField(required=False, help_text=_("Missing when the record was refused."))
+    detail = serializers.CharField(required=False, help_text=_("Only for a refusal."))
+    code = serializers.CharField(required=False, help_text=_("Only for a refusal."))
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Only for a refusal.",
+        help_text=_("Only for a refusal."),
     )
 
     def to_representation(self, instance: InboundResult) -> dict:

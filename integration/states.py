@@ -1,17 +1,18 @@
 """Lifecycles of the integration, as data: outbound message states and types, inbound outcomes."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from mes.transitions import Transitions
 
 
 class MessageStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent, awaiting the ERP's answer"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged (posted)"
-    REJECTED = "rejected", "Rejected by the ERP"
-    DEAD = "dead", "Dead letter"
-    SKIPPED = "skipped", "Skipped by a supervisor"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent, awaiting the ERP's answer")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged (posted)")
+    REJECTED = "rejected", _("Rejected by the ERP")
+    DEAD = "dead", _("Dead letter")
+    SKIPPED = "skipped", _("Skipped by a supervisor")
 
 
 M = MessageStatus
@@ -39,22 +40,26 @@ can_transition = MESSAGE_TRANSITIONS.allowed
 class MessageType(models.TextChoices):
     """What the ERP hears. Consumption arrives with traceability (lot consumption events)."""
 
-    COMPLETION = "completion", "Completion (good quantity)"
-    SCRAP = "scrap", "Scrap"
-    ORDER_STATUS = "order_status", "Order status change"
-    CONSUMPTION = "consumption", "Material consumption"
+    # Good units, sent under the code "completion" the ERP has agreed with since the first
+    # message; outbox rows are sealed with their code, so it stays as it is.
+    GOOD = "completion", _("Good quantity")
+    SCRAP = "scrap", _("Scrap")
+    ORDER_STATUS = "order_status", _("Order status change")
+    CONSUMPTION = "consumption", _("Material consumption")
+    # Each person's time on an operation once its labor closes (see integration.labor).
+    LABOR = "labor", _("Labor confirmation")
 
 
 class InboundOutcome(models.TextChoices):
-    CREATED = "created", "Created"
-    UPDATED = "updated", "Updated"
-    UNCHANGED = "unchanged", "Unchanged (repeat)"
-    REFUSED = "refused", "Refused"
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+    UNCHANGED = "unchanged", _("Unchanged (repeat)")
+    REFUSED = "refused", _("Refused")
 
 
 class InboundKind(models.TextChoices):
-    PRODUCT = "product", "Product"
-    BOM = "bom", "Bill of materials"
-    ROUTING = "routing", "Routing"
-    WORK_ORDER = "work_order", "Work order"
-    UNKNOWN = "unknown", "Unreadable"
+    PRODUCT = "product", _("Product")
+    BOM = "bom", _("Bill of materials")
+    ROUTING = "routing", _("Routing")
+    WORK_ORDER = "work_order", _("Work order")
+    UNKNOWN = "unknown", _("Unreadable")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from mes.errors import ValidationFailed
 
 # unit: (dimension, factor to the dimension's base unit)
@@ -43,12 +45,15 @@ def convert(quantity: Decimal, from_unit: str, to_unit: str, *, field: str = "un
     if source not in UNITS or target not in UNITS:
         unknown = from_unit if source not in UNITS else to_unit
         raise ValidationFailed(
-            f"Unit '{unknown}' is not a unit the MES knows.", field=field, code="unknown_unit"
+            gettext("Unit '%(unknown)s' is not a unit the MES knows.") % {"unknown": unknown},
+            field=field,
+            code="unknown_unit",
         )
     (dim_a, factor_a), (dim_b, factor_b) = UNITS[source], UNITS[target]
     if dim_a != dim_b:
         raise ValidationFailed(
-            f"'{from_unit}' does not convert to '{to_unit}' ({dim_a} is not {dim_b}).",
+            gettext("'%(from_unit)s' does not convert to '%(to_unit)s' (%(dim_a)s is not %(dim_b)s).")
+            % {"from_unit": from_unit, "to_unit": to_unit, "dim_a": dim_a, "dim_b": dim_b},
             field=field,
             code="unit_mismatch",
         )

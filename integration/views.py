@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from integration import selectors, services
@@ -55,7 +56,10 @@ def _resolve(request, pk: int, action, *, deliver: bool = False):
 def _resolved(request, message, *, deliver: bool):
     if deliver:
         nudge_delivery()  # the service committed; a retried message is due now
-    notice = f"Message {message.pk}: {message.get_status_display().lower()}."
+    notice = gettext("Message %(id)s: %(status)s.") % {
+        "id": message.pk,
+        "status": message.get_status_display().lower(),
+    }
     if request.htmx:
         # The message leaves the human queue: its card goes, the notice says what became of it.
         return notify(HttpResponse(""), "success", notice)
@@ -93,7 +97,7 @@ def message_skip(request, pk: int):
 @permission_required("integration.resolve_outboxmessage")
 def deliver_now(request):
     nudge_delivery()
-    messages.success(request, "Delivery asked for; due messages go out now.")
+    messages.success(request, gettext("Delivery asked for; due messages go out now."))
     return redirect("integration_console")
 
 

@@ -7,7 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from mes import services
 from mes.admin_reasons import ChangeReasonMixin, ReasonedHistoryAdmin
 from mes.errors import MesError
-from mes.models import Kiosk, Line, Shift, SignInAttempt, Site, User, Workstation
+from mes.models import Line, Shift, SignInAttempt, Site, Tablet, User, Workstation
 
 
 class AdminSignInForm(AdminAuthenticationForm):
@@ -89,8 +89,8 @@ class MesUserAdmin(ChangeReasonMixin, UserAdmin, SimpleHistoryAdmin):
         return False
 
 
-@admin.register(Kiosk)
-class KioskAdmin(ReasonedHistoryAdmin):
+@admin.register(Tablet)
+class TabletAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "workstation", "bound_by", "bound_at", "revoked_at"]
     list_filter = ["workstation__line__site"]
     readonly_fields = ["token", "bound_by", "bound_at", "revoked_by", "revoked_at"]
@@ -98,7 +98,7 @@ class KioskAdmin(ReasonedHistoryAdmin):
 
 @admin.register(SignInAttempt)
 class SignInAttemptAdmin(admin.ModelAdmin):
-    list_display = ["at", "kind", "identifier", "user", "workstation", "kiosk", "ip_address", "outcome"]
+    list_display = ["at", "kind", "identifier", "user", "workstation", "tablet", "ip_address", "outcome"]
     list_filter = ["kind", "outcome"]
     search_fields = ["identifier", "ip_address"]
 

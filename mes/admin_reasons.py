@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.admin.utils import flatten_fieldsets
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
 REASON_FIELD = "change_reason"
@@ -51,7 +52,7 @@ class ChangeReasonMixin:
             kwargs["fields"] = [f for f in fields if f != REASON_FIELD]
         form = super().get_form(request, obj, change=change, **kwargs)
         reason = forms.CharField(
-            label="Reason for the change",
+            label=gettext("Reason for the change"),
             max_length=REASON_MAX_LENGTH,
             required=True,
             strip=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -146,7 +147,9 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send it with every request as `Authorization: Token <token>`.")
+    token = serializers.CharField(
+        help_text=_("Send it with every request as `Authorization: Token <token>`.")
+    )
 
 
 @extend_schema(

@@ -1,16 +1,17 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _protect_history_tables(sender, using="default", **kwargs) -> None:
-    from mes.audit import protect_history_tables
+    from mes.seal import protect_history_tables
 
     protect_history_tables(using)
 
 
 class MesConfig(AppConfig):
     name = "mes"
-    verbose_name = "Plant and people"
+    verbose_name = _("Plant and people")
     demo_seeder = "mes.demo.seed_plant"  # run by seed_demo only (see mes.demo)
 
     def ready(self) -> None:
@@ -30,9 +31,9 @@ class MesConfig(AppConfig):
         )
 
         navigation.register(
-            navigation.NavItem("Plant", "plant_overview", "mes.view_site", order=20),
-            navigation.NavItem("Tablets", "kiosk_list", "mes.bind_kiosk", order=80),
-            navigation.NavItem("People", "person_list", "mes.change_user", order=85),
+            navigation.NavItem(_("Plant"), "plant_overview", "mes.view_site", order=20),
+            navigation.NavItem(_("Tablets"), "tablet_list", "mes.bind_tablet", order=80),
+            navigation.NavItem(_("People"), "person_list", "mes.change_user", order=85),
         )
         navigation.set_landing(roles.OPERATOR, "tablet_home")
         for role in (roles.SUPERVISOR, roles.QUALITY, roles.AUDITOR, roles.ADMIN):

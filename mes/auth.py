@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.hashers import make_password
@@ -42,8 +43,9 @@ class PermissionBackend(ModelBackend):
     A cached set is used only while the permissions version it was read under is current. Every
     change that can alter anyone's permissions moves the version on (`permissions_changed`): a
     role given or taken, a group's permissions, a person's own permissions, a group or
-    permission deleted, a person created, a migrate. So a change counts from the next request,
-    in every process. Both the version and the set come in one cache round trip. With a
+    permission deleted, a person created, a person's sites, a site, line or workstation changed
+    or deleted (they decide who reaches what: `access_version`), a migrate. So a change counts
+    from the next request, in every process. Both the version and the set come in one cache round trip. With a
     per-process cache (the embedded mode) nothing is kept: another process could not tell it
     of a change.
     """
@@ -56,6 +58,20 @@ class PermissionBackend(ModelBackend):
         if not hasattr(user_obj, "_perm_cache"):
             user_obj._perm_cache = _cached_permissions(user_obj)
         return user_obj._perm_cache
+
+
+def access_version(user) -> str | None:
+    """The permissions version this request read `user`'s permissions under (reading them if not
+    yet read), or None when there is none (no shared cache, the cache unreachable, a superuser).
+
+    What a person may reach follows from their roles, their sites and where each workstation and
+    line stands; a change of any of these moves the version on. So a decision about access kept
+    under this version (`workorders.selectors.floor.workstation_visible_to`) holds until then."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_superuser:
+        return None  # a superuser's checks read no permissions: nothing to key a decision by
+    if not hasattr(user, "_perm_cache"):
+        user.get_all_permissions()
+    return getattr(user, "_access_version", None)
 
 
 PERMISSIONS_VERSION_KEY = "mes:permissions:version"
@@ -82,6 +98,7 @@ def _cached_permissions(user) -> set[str]:
         version = found.get(PERMISSIONS_VERSION_KEY)
         entry = found.get(key)
         if version is not None and entry is not None and entry[0] == version:
+            user._access_version = version
             return set(entry[1])
         if version is None:
             cache.add(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
@@ -92,6 +109,7 @@ def _cached_permissions(user) -> set[str]:
     # Read under the version seen before reading: a change made meanwhile moves the version on,
     # and this entry is never used.
     permissions = _read_permissions(user)
+    user._access_version = version
     try:
         cache.set(key, (version, sorted(permissions)), timeout=PERMISSIONS_CACHE_SECONDS)
     except Exception:
@@ -126,11 +144,18 @@ def _m2m_of_permissions(sender, action, **kwargs) -> None:
 
 def _permission_links() -> set:
     User = get_user_model()
-    return {User.groups.through, User.user_permissions.through, Group.permissions.through}
+    return {User.groups.through, User.user_permissions.through, Group.permissions.through, User.sites.through}
 
 
 def _person_created(sender, created=False, raw=False, **kwargs) -> None:
     if created:
+        permissions_changed()
+
+
+def _placement_changed(sender, created=False, **kwargs) -> None:
+    """A site, line or workstation changed: a new one is reached by no kept decision, a changed
+    one may now stand elsewhere."""
+    if not created:
         permissions_changed()
 
 
@@ -139,6 +164,16 @@ def connect_permission_cache() -> None:
     m2m_changed.connect(_m2m_of_permissions, dispatch_uid="mes.auth.m2m")
     post_save.connect(_person_created, sender=get_user_model(), dispatch_uid="mes.auth.person")
     for model in (Group, Permission):
+        post_delete.connect(
+            permissions_changed, sender=model, dispatch_uid=f"mes.auth.delete.{model.__name__}"
+        )
+    # Where a workstation or line stands decides who reaches it (`access_version`).
+    for model in (
+        apps.get_model("mes", "Site"),
+        apps.get_model("mes", "Line"),
+        apps.get_model("mes", "Workstation"),
+    ):
+        post_save.connect(_placement_changed, sender=model, dispatch_uid=f"mes.auth.save.{model.__name__}")
         post_delete.connect(
             permissions_changed, sender=model, dispatch_uid=f"mes.auth.delete.{model.__name__}"
         )

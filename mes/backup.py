@@ -6,7 +6,7 @@ made through SQLite's online backup API (consistent while the server keeps writi
 
 A restore goes only into an *empty* database: restoring over a plant's live rows would mix two
 histories, so a database with any table is refused before anything is written. After the rows are
-back, the audit trail's hash chain is verified over them (`mes.audit.audit_verify`): a dump whose
+back, the audit trail's hash chain is verified over them (`mes.seal.seal_verify`): a dump whose
 history was changed after it was sealed does not come back as a database that looks healthy; it is
 emptied again (or kept for inspection when asked) and the restore fails, naming the broken seal.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from mes import audit
+from mes import seal
 from mes.errors import MesError
 
 
@@ -39,7 +39,7 @@ class Restored:
     """What a restore brought back, and the verification of its audit trail."""
 
     tables: int
-    verification: audit.Verification
+    verification: seal.Verification
     kept_broken: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -151,7 +151,7 @@ def restore(path: Path, *, keep_broken: bool = False) -> Restored:
             source.backup(connection.connection)
         source.close()
     # The chain decides a restore; records' own seals (a later, recorded edit) are the verify's to report.
-    restored = Restored(tables=len(table_names()), verification=audit.audit_verify(sealed_records=False))
+    restored = Restored(tables=len(table_names()), verification=seal.seal_verify(sealed_records=False))
     if not restored.verification.ok:
         if keep_broken:
             restored.kept_broken = True

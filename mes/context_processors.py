@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from mes import kiosk, navigation
+from mes import navigation, tablets
 
 
 def mes_context(request) -> dict:
@@ -10,6 +10,6 @@ def mes_context(request) -> dict:
     return {
         "nav_items": items,
         "nav_badges": {} if getattr(request, "htmx", False) else navigation.badges_for(items),
-        "kiosk_workstation": kiosk.bound_workstation(request),
+        "tablet_workstation": tablets.bound_workstation(request),
         "embedded_mode": settings.EMBEDDED,
     }

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mes.errors import MesError, ValidationFailed
 from mes.filters import BIGINT_MAX
@@ -41,13 +45,21 @@ def posted_int(
     raw = request.POST.get(field, "")
     if not raw.strip():
         if required:
-            raise ValidationFailed(message or f"Enter the {_label(field)}.", field=field, code="required")
+            raise ValidationFailed(
+                message or gettext("Enter the %(field)s.") % {"field": _label(field)},
+                field=field,
+                code="required",
+            )
         return None
     try:
         return forms.IntegerField(min_value=min_value, max_value=max_value).clean(raw)
     except ValidationError as exc:
         reason = exc.messages[0]
-        text = f"{message} {reason}" if message else f"The {_label(field)}: {reason}"
+        text = (
+            f"{message} {reason}"
+            if message
+            else gettext("The %(field)s: %(reason)s") % {"field": _label(field), "reason": reason}
+        )
         raise ValidationFailed(text, field=field, code="invalid") from None
 
 
@@ -55,8 +67,72 @@ def posted_id(request, field: str, *, required: bool = True, message: str | None
     """The id of the record chosen in `field` (a whole number from 1 up, as an id column holds);
     None when blank and not required. The message says what to choose (default "Choose a
     <field>."); a value that is no id adds why."""
-    message = message or f"Choose a {_label(field)}."
+    message = message or gettext("Choose a %(field)s.") % {"field": _label(field)}
     return posted_int(request, field, min_value=1, max_value=BIGINT_MAX, required=required, message=message)
+
+
+# Digits and separators of an Arabic keyboard, read as the digits and separators they stand for.
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_ARABIC_DECIMAL_SEPARATORS = ("\u066b", "\u060c")  # ARABIC DECIMAL SEPARATOR, ARABIC COMMA
+_ARABIC_THOUSANDS_SEPARATOR = "\u066c"
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def typed_decimal(text, *, field: str, label: str | None = None) -> str:
+    """A decimal a person typed in a form, read in the language of the request (German and
+    Spanish "12,03", English "12.03"), as the machine text the services read ("12.03"); blank
+    stays blank, and text that is no number is left for the service to refuse as it does.
+
+    The rule: only the language's own decimal separator is read. A number with the other one
+    ("12.03" or "1.234" on a German screen, "12,03" on an English one) is refused at `field`
+    with the way to type it, never guessed: "1.234" is 1234 to a German reader and 1.234 to an
+    English one, and a measured value stored a thousand times off is worse than asking once.
+    Thousands separators are never read (the screens show none: USE_THOUSAND_SEPARATOR is off).
+    The JSON API does not come here: machines send dot decimals whatever their language."""
+    if text is None:
+        return ""
+    value = _SPACES.sub("", str(text)).translate(_ARABIC_DIGITS)
+    if not value:
+        return ""
+    decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
+    for arabic in _ARABIC_DECIMAL_SEPARATORS:
+        value = value.replace(arabic, decimal_separator)
+    other = "." if decimal_separator == "," else ","
+    if other in value or _ARABIC_THOUSANDS_SEPARATOR in value:
+        example = formats.number_format(Decimal("12.03"), decimal_pos=2)
+        name = label or _label(field).capitalize()
+        if decimal_separator == ",":
+            message = gettext("%(field)s: type the decimals after a comma, as in %(example)s.")
+        else:
+            message = gettext("%(field)s: type the decimals after a point, as in %(example)s.")
+        raise ValidationFailed(
+            message % {"field": name, "example": example}, field=field, code="decimal_separator"
+        )
+    return formats.sanitize_separators(value)
+
+
+def typed_quantity(text) -> str:
+    """`typed_decimal` of a quantity (a tap's, an order's, a lot's), refused at `quantity`."""
+    return typed_decimal(text, field="quantity", label=gettext("Quantity"))
+
+
+class TypedDecimalField(forms.CharField):
+    """A desk form's decimal as the person typed it in their language, cleaned to the machine
+    text the services read (`typed_decimal`); whether it is a number within bounds stays the
+    service's to say, with the messages the API gives too."""
+
+    def __init__(self, *, label=None, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(label=label, **kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        try:
+            return typed_decimal(
+                text, field="value", label=str(self.label) if self.label else gettext("Value")
+            )
+        except ValidationFailed as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
 
 
 def local_url(request, target: str | None, fallback: str) -> str:
@@ -147,17 +223,17 @@ def answer_refused(request, exc: MesError, *, page: str, partial: str, context: 
     return notify(response, "error", refusal_text(exc))
 
 
-class KioskBindForm(forms.Form):
+class TabletBindForm(forms.Form):
     """Bind this tablet to one of the workstations the supervisor may see."""
 
     workstation = forms.IntegerField(
         min_value=1,
         max_value=BIGINT_MAX,
         error_messages={
-            "required": "Choose a workstation.",
-            "invalid": "Choose a workstation.",
-            "min_value": "Choose a workstation.",
-            "max_value": "Choose a workstation.",
+            "required": _("Choose a workstation."),
+            "invalid": _("Choose a workstation."),
+            "min_value": _("Choose a workstation."),
+            "max_value": _("Choose a workstation."),
         },
     )
     name = forms.CharField(required=False, strip=False)  # the service trims it and says what is missing
@@ -169,11 +245,11 @@ class KioskBindForm(forms.Form):
     def clean_workstation(self):
         found = self.workstations.filter(pk=self.cleaned_data["workstation"]).first()
         if found is None:
-            raise ValidationError("Choose a workstation.")
+            raise ValidationError(gettext("Choose a workstation."))
         return found
 
 
-class KioskRevokeForm(forms.Form):
+class TabletRevokeForm(forms.Form):
     """Unbind a tablet; the service asks for the reason."""
 
     reason = forms.CharField(required=False, strip=False)

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Generic, TypeVar
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from mes.errors import Conflict, MesError, ValidationFailed
 
@@ -37,12 +38,12 @@ T = TypeVar("T")
 def parse_key(value: object) -> uuid.UUID:
     """Return the key as a UUID, or refuse with the field and the reason."""
     if value in (None, ""):
-        raise ValidationFailed("An idempotency key is required.", field=FIELD, code="required")
+        raise ValidationFailed(gettext("An idempotency key is required."), field=FIELD, code="required")
     try:
         return uuid.UUID(str(value))
     except (ValueError, AttributeError, TypeError):
         raise ValidationFailed(
-            "The idempotency key must be a UUID made by the client.", field=FIELD, code="malformed"
+            gettext("The idempotency key must be a UUID made by the client."), field=FIELD, code="malformed"
         ) from None
 
 
@@ -120,13 +121,13 @@ def replay(earlier: Earlier[T], *, author, request_fingerprint: str) -> Once[T]:
     """The earlier result for a true retry; a 409 for another person's key or another request."""
     if earlier.author_id is not None and earlier.author_id != getattr(author, "pk", author):
         raise Conflict(
-            "This idempotency key was used by another person; send your request with a new key.",
+            gettext("This idempotency key was used by another person; send your request with a new key."),
             field=FIELD,
             code="key_of_another",
         )
     if earlier.fingerprint != request_fingerprint:
         raise Conflict(
-            "This idempotency key was already used for a different request.",
+            gettext("This idempotency key was already used for a different request."),
             field=FIELD,
             code="key_reused",
         )

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
+from django.utils.translation import gettext
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from mes import roles
@@ -86,19 +87,23 @@ def _sync(claims: dict) -> tuple[User | None, str | None]:
     disabled = claims.get(settings.OIDC_ACTIVE_CLAIM) is False if settings.OIDC_ACTIVE_CLAIM else False
     if role is None or disabled:
         why = (
-            "the identity provider reports the account disabled"
+            gettext("the identity provider reports the account disabled")
             if disabled
-            else "no MES role in the provider's groups"
+            else gettext("no MES role in the provider's groups")
         )
         if user is not None and user.is_active:
             user.is_active = False
             _say(user, f"Deactivated at sign-in: {why}")
             user.save(update_fields=["is_active"])
-        return user, f"Your company account may not use the MES ({why}). Ask your supervisor or IT."
+        return user, gettext(
+            "Your company account may not use the MES (%(why)s). Ask your supervisor or IT."
+        ) % {"why": why}
     sites = list(Site.objects.filter(code__in=site_codes))
     unknown = site_codes - {site.code for site in sites}
     if unknown:
-        return user, f"The sign-in mapping names sites that do not exist: {', '.join(sorted(unknown))}."
+        return user, gettext("The sign-in mapping names sites that do not exist: %(sites)s.") % {
+            "sites": ", ".join(sorted(unknown))
+        }
     created = user is None
     if created:
         user = User(username=_username(claims), oidc_subject=subject)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from mes import throttle
@@ -20,8 +22,8 @@ from mes.errors import Throttled
 from mes.middleware import start_session_clock
 from mes.throttle import Scope, SignInAttempt
 
-NOT_CONFIRMED = "The identity provider did not confirm who you are. Start the sign-in again."
-FOREIGN_ANSWER = (
+NOT_CONFIRMED = _("The identity provider did not confirm who you are. Start the sign-in again.")
+FOREIGN_ANSWER = _(
     "This sign-in answer does not belong to a sign-in started in this browser (its state is unknown). "
     "Start the sign-in again."
 )
@@ -34,7 +36,7 @@ def provider_name() -> str:
 
 def _require_configured() -> None:
     if not settings.OIDC_ENABLED:
-        raise Http404("Sign-in with an identity provider is not configured.")
+        raise Http404(gettext("Sign-in with an identity provider is not configured."))
 
 
 class StartSignIn(OIDCAuthenticationRequestView):

@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from mes import kiosk
+from mes import tablets
 from mes.parsers import NUL, nul_refusal
 
 SESSION_LAST_SEEN = "mes_last_seen"
@@ -46,7 +46,7 @@ class IdleSessionTimeoutMiddleware:
             if now - session[SESSION_LAST_SEEN] > limit:
                 logout(request)
                 # A bound tablet opens on the badge sign-in, also after a desk session on it.
-                bound = on_tablet or kiosk.bound_kiosk(request) is not None
+                bound = on_tablet or tablets.bound_tablet(request) is not None
                 target = reverse("tablet_sign_in" if bound else "login")
                 if request.headers.get("HX-Request"):
                     response = HttpResponse("Signed out after idle time.", status=401)

@@ -5,23 +5,26 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mes.history import HistoricalRecords
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
-    "Use letters, digits, '-' and '_' only (it appears in MQTT topics and exports).",
+    _("Use letters, digits, '-' and '_' only (it appears in MQTT topics and exports)."),
 )
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not a known IANA time zone.")
+        raise ValidationError(gettext("'%(value)s' is not a known IANA time zone.") % {"value": value})
 
 
 class Site(models.Model):
@@ -69,7 +72,7 @@ class Workstation(models.Model):
         ]
         permissions = [
             ("use_tablet", "Work at a workstation tablet"),
-            ("bind_kiosk", "Bind a tablet to a workstation"),
+            ("bind_tablet", "Bind a tablet to a workstation"),
         ]
 
     def __str__(self) -> str:
@@ -94,8 +97,8 @@ class Shift(models.Model):
     weekdays = models.CharField(
         max_length=7,
         default="12345",
-        validators=[RegexValidator(r"^[1-7]{1,7}$", "ISO weekdays as digits, Monday=1 ... Sunday=7.")],
-        help_text="The days the shift starts on, as ISO weekday digits: 12345 is Monday to Friday.",
+        validators=[RegexValidator(r"^[1-7]{1,7}$", _("ISO weekdays as digits, Monday=1 ... Sunday=7."))],
+        help_text=_("The days the shift starts on, as ISO weekday digits: 12345 is Monday to Friday."),
     )
     history = HistoricalRecords()
 
@@ -121,16 +124,25 @@ class User(AbstractUser):
     badge_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     pin_hash = models.CharField(max_length=128, blank=True, editable=False)
     sites = models.ManyToManyField(
-        Site, blank=True, related_name="users", help_text="The sites this person may see."
+        Site, blank=True, related_name="users", help_text=_("The sites this person may see.")
     )
-    all_sites = models.BooleanField(default=False, help_text="May see every site (plant-wide roles).")
+    all_sites = models.BooleanField(default=False, help_text=_("May see every site (plant-wide roles)."))
+    # The screens speak this once the person has signed in (mes.locale_middleware); blank: the
+    # tablet's switch, the browser's languages or the site default.
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("The language the screens speak to this person; blank: the browser's or the site's."),
+    )
     oidc_subject = models.CharField(
         max_length=255,
         unique=True,
         null=True,
         blank=True,
         editable=False,
-        help_text="The identity provider's stable id of this person (company sign-in), if they use it.",
+        help_text=_("The identity provider's stable id of this person (company sign-in), if they use it."),
     )
     # Group membership is the person's role, and `sites` what they may see: `m2m_fields` keeps both
     # in the history too (a change writes a "~" row of the user with the groups and sites from then on).
@@ -152,19 +164,24 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-class Kiosk(models.Model):
-    """A shared tablet bound to one workstation; the tablet carries `token` in a signed cookie."""
+class Tablet(models.Model):
+    """A shared tablet bound to one workstation; the tablet carries `token` in a signed cookie.
+
+    Its tables keep the names they were created with (`mes_kiosk`, `mes_historicalkiosk`): the
+    audit seal names the tables it hashed, and sealed evidence is never moved.
+    """
 
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="kiosks")
+    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="tablets")
     bound_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     bound_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    history = HistoricalRecords()
+    history = HistoricalRecords(table_name="mes_historicalkiosk")
 
     class Meta:
+        db_table = "mes_kiosk"
         ordering = ["workstation", "name"]
 
     def __str__(self) -> str:
@@ -178,6 +195,6 @@ class Kiosk(models.Model):
 # The electronic signature, the audit seal (the hash chain over every history table) and the
 # sign-in throttle with its attempt log live in their own modules; importing them here registers
 # the models with the mes app whatever other apps are installed.
-from mes.audit import AuditSeal, AuditSealPart  # noqa: E402, F401
+from mes.seal import AuditSeal, AuditSealPart  # noqa: E402, F401
 from mes.signatures import Signature  # noqa: E402, F401
 from mes.throttle import SignInAttempt, SignInCounter  # noqa: E402, F401

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework.pagination import LimitOffsetPagination
 
 from mes.errors import ValidationFailed
@@ -30,7 +31,10 @@ def _whole_number(request, name: str, *, lowest: int, highest: int) -> int | Non
         return None
     if not WHOLE_NUMBER.fullmatch(text) or not lowest <= int(text) <= highest:
         raise ValidationFailed(
-            f"{name} must be a whole number from {lowest} to {highest}.", field=name, code=f"invalid_{name}"
+            gettext("%(name)s must be a whole number from %(lowest)s to %(highest)s.")
+            % {"name": name, "lowest": lowest, "highest": highest},
+            field=name,
+            code=f"invalid_{name}",
         )
     return int(text)
 

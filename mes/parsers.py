@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from django.utils.translation import gettext
 from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
 
@@ -43,18 +44,18 @@ def _path(parts: tuple) -> str:
 
 
 def nul_refusal(field: str) -> str:
-    return f"{field} contains a NUL character, which no text may hold."
+    return gettext("%(field)s contains a NUL character, which no text may hold.") % {"field": field}
 
 
 def _text_fault(text: str) -> str | None:
     """Why `text` can't be stored, or None."""
     if NUL in text:
-        return "contains a NUL character, which no text may hold."
+        return gettext("contains a NUL character, which no text may hold.")
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            return "is not valid Unicode (half a surrogate pair)."
+            return gettext("is not valid Unicode (half a surrogate pair).")
     return None
 
 
@@ -71,18 +72,25 @@ def check_json(data, *, max_depth: int = MAX_DEPTH) -> None:
             continue
         elif isinstance(value, int):
             if not -BIGINT <= value < BIGINT:
-                raise BodyRefused(_path(where), "The number is too large.")
+                raise BodyRefused(_path(where), gettext("The number is too large."))
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise BodyRefused(_path(where), "The number is too large.")
+                raise BodyRefused(_path(where), gettext("The number is too large."))
         elif isinstance(value, dict | list):
             if depth > max_depth:  # named by the field it sits in: the full path would be as deep
                 field = where[0] if where and isinstance(where[0], str) else "body"
-                raise BodyRefused(field, f"The body is nested deeper than {max_depth} levels.")
+                raise BodyRefused(
+                    field,
+                    gettext("The body is nested deeper than %(max_depth)s levels.")
+                    % {"max_depth": max_depth},
+                )
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(key, str) and (fault := _text_fault(key)):
-                    raise BodyRefused(_path(where), f"A name in {_path(where)} {fault}")
+                    raise BodyRefused(
+                        _path(where),
+                        gettext("A name in %(path)s %(fault)s") % {"path": _path(where), "fault": fault},
+                    )
                 stack.append((item, depth + 1, (*where, key)))
 
 
@@ -90,7 +98,9 @@ def check_form(data) -> None:
     """Refuse (BodyRefused) a form (a QueryDict) with a NUL in a field's name or value."""
     for name, values in data.lists():
         if NUL in name:
-            raise BodyRefused("body", "A field name contains a NUL character, which no text may hold.")
+            raise BodyRefused(
+                "body", gettext("A field name contains a NUL character, which no text may hold.")
+            )
         for value in values:
             if isinstance(value, str) and NUL in value:
                 raise BodyRefused(name, nul_refusal(name))
@@ -101,7 +111,10 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise BodyRefused("body", f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+            raise BodyRefused(
+                "body",
+                gettext("The body is nested deeper than %(MAX_DEPTH)s levels.") % {"MAX_DEPTH": MAX_DEPTH},
+            ) from None
         check_json(data)
         return data
 
@@ -121,5 +134,5 @@ class MultiPartParser(parsers.MultiPartParser):
         check_form(parsed.data)
         for name, files in parsed.files.lists():
             if NUL in name or any(NUL in (f.name or "") for f in files):
-                raise BodyRefused(name.replace(NUL, ""), "A file name contains a NUL character.")
+                raise BodyRefused(name.replace(NUL, ""), gettext("A file name contains a NUL character."))
         return parsed

@@ -8,18 +8,20 @@ give what) are the services', whose refusals the views put back on the form at t
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from mes import people_selectors, roles
 from mes.forms import ModelChoiceField, ModelMultipleChoiceField
 from mes.models import Site, User
 
-ACTIVE_CHOICES = [("yes", "Active"), ("no", "Deactivated"), ("all", "Everyone")]
+ACTIVE_CHOICES = [("yes", _("Active")), ("no", _("Deactivated")), ("all", _("Everyone"))]
 
 
 class PeopleFilterForm(forms.Form):
     """The list's filters, from the query string; a value that is no choice is left out."""
 
-    site = ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label="Every site")
+    site = ModelChoiceField(queryset=Site.objects.none(), required=False, empty_label=_("Every site"))
     active = forms.ChoiceField(choices=ACTIVE_CHOICES, required=False)
 
     def __init__(self, params, *, user):
@@ -47,13 +49,19 @@ class PersonForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     badge_number = forms.CharField(max_length=32, required=False)
-    role = forms.CharField(max_length=32, error_messages={"required": "Choose a role."})
+    # Blank: the browser's language, else the site's.
+    language = forms.ChoiceField(
+        choices=[("", ""), *settings.LANGUAGES],
+        required=False,
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
+    role = forms.CharField(max_length=32, error_messages={"required": _("Choose a role.")})
     sites = ModelMultipleChoiceField(
         queryset=Site.objects.all(),
         required=False,
         error_messages={
-            "invalid_choice": "Choose sites from the list.",
-            "invalid_pk_value": "Choose sites from the list.",
+            "invalid_choice": _("Choose sites from the list."),
+            "invalid_pk_value": _("Choose sites from the list."),
         },
     )
     all_sites = forms.BooleanField(required=False)
@@ -66,6 +74,7 @@ class PersonForm(forms.Form):
                 "last_name": person.last_name,
                 "email": person.email,
                 "badge_number": person.badge_number or "",
+                "language": person.language,
                 "role": roles.role_of(person) or "",
                 "sites": [site.pk for site in person.sites.all()],
                 "all_sites": person.all_sites,
@@ -74,7 +83,7 @@ class PersonForm(forms.Form):
         self.person = person
         if person is None:
             self.fields["username"].required = True
-            self.fields["username"].error_messages["required"] = "Enter a username."
+            self.fields["username"].error_messages["required"] = _("Enter a username.")
         else:
             del self.fields["username"]
         # What the page offers.
@@ -108,3 +117,14 @@ class ChangeOwnPinForm(forms.Form):
     old_pin = forms.CharField(max_length=64, required=False, strip=False, widget=forms.PasswordInput)
     new_pin = forms.CharField(max_length=64, required=False, strip=False, widget=forms.PasswordInput)
     new_pin_again = forms.CharField(max_length=64, required=False, strip=False, widget=forms.PasswordInput)
+
+
+class OwnLanguageForm(forms.Form):
+    """The person's own "My language" (desk and tablet): one of the offered languages, or blank
+    for the browser's or the site's."""
+
+    language = forms.ChoiceField(
+        choices=[("", ""), *settings.LANGUAGES],
+        required=False,
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )

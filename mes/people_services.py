@@ -14,12 +14,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from mes import roles, throttle
 from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
-from mes.models import Kiosk, SignInAttempt, Site, User
+from mes.models import SignInAttempt, Site, Tablet, User
 from mes.people_selectors import may_grant_every_site, may_manage, roles_grantable_by, sites_grantable_by
 from mes.services import _typed, user_set_pin
 from mes.throttle import Scope
@@ -46,7 +48,9 @@ def _say(person: User, *, by: User, reason: str) -> None:
 def _require_manageable(by: User, person: User) -> None:
     if not may_manage(by, person):
         raise Forbidden(
-            "You may not manage this person: they are not of your sites, or their role is above yours.",
+            gettext(
+                "You may not manage this person: they are not of your sites, or their role is above yours."
+            ),
             code="not_manageable",
         )
 
@@ -54,12 +58,17 @@ def _require_manageable(by: User, person: User) -> None:
 def _check_role(by: User, role: str) -> Group:
     if role not in roles.ALL_ROLES:
         raise ValidationFailed(
-            f"'{role}' is no role. Choose one of: {', '.join(roles.ALL_ROLES)}.",
+            gettext("'%(role)s' is no role. Choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(roles.ALL_ROLES)},
             field="role",
             code="unknown_role",
         )
     if role not in roles_grantable_by(by):
-        raise Forbidden(f"You may not give the {role} role.", field="role", code="role_not_grantable")
+        raise Forbidden(
+            gettext("You may not give the %(role)s role.") % {"role": role},
+            field="role",
+            code="role_not_grantable",
+        )
     return Group.objects.get(name=role)
 
 
@@ -69,16 +78,18 @@ def _check_sites(by: User, sites: Iterable[Site], *, all_sites: bool, kept: Iter
     sites = set(sites)
     if all_sites and not may_grant_every_site(by):
         raise Forbidden(
-            "Only an administrator may give a person every site.", field="sites", code="all_sites"
+            gettext("Only an administrator may give a person every site."), field="sites", code="all_sites"
         )
     beyond = sites - set(sites_grantable_by(by))
     if beyond:
         codes = ", ".join(sorted(site.code for site in beyond))
         raise Forbidden(
-            f"You may not give a site you don't see: {codes}.", field="sites", code="site_not_grantable"
+            gettext("You may not give a site you don't see: %(codes)s.") % {"codes": codes},
+            field="sites",
+            code="site_not_grantable",
         )
     if not sites and not all_sites:
-        raise ValidationFailed("Give the person at least one site.", field="sites", code="required")
+        raise ValidationFailed(gettext("Give the person at least one site."), field="sites", code="required")
     return sites | set(kept)
 
 
@@ -90,7 +101,8 @@ def _check_badge(badge_number: str | None, *, person: User | None) -> str | None
         holders = holders.exclude(pk=person.pk)
     if badge_number and holders.exists():
         raise Conflict(
-            f"Badge {badge_number} is already in use by another person.",
+            gettext("Badge %(badge_number)s is already in use by another person.")
+            % {"badge_number": badge_number},
             field="badge_number",
             code="badge_in_use",
         )
@@ -105,9 +117,11 @@ def _save(person: User, **kwargs) -> None:
     except IntegrityError:
         if User.objects.filter(badge_number=person.badge_number).exclude(pk=person.pk).exists():
             raise Conflict(
-                "This badge is already in use.", field="badge_number", code="badge_in_use"
+                gettext("This badge is already in use."), field="badge_number", code="badge_in_use"
             ) from None
-        raise Conflict("This username is already in use.", field="username", code="username_in_use") from None
+        raise Conflict(
+            gettext("This username is already in use."), field="username", code="username_in_use"
+        ) from None
 
 
 def _set_access(person: User, *, group: Group | None, sites: set[Site] | None) -> None:
@@ -136,22 +150,25 @@ def person_create(
     last_name: str = "",
     email: str = "",
     badge_number: str | None = None,
+    language: str = "",
     reason: str = "",
 ) -> User:
     """Create a person with a role and sites that `by` may give. They sign in with a badge and a
     PIN issued later (`person_issue_pin`), or at the desk through the company's sign-in; no
     password is set. Writes the person's history: their creation, then their role and sites, with
     the reason given (required)."""
-    reason = _reason(reason, ask="Say why this person is added (kept in their history).")
+    reason = _reason(reason, ask=gettext("Say why this person is added (kept in their history)."))
     username = _typed(username, field="username")
     if not username:
-        raise ValidationFailed("Enter a username.", field="username", code="required")
+        raise ValidationFailed(gettext("Enter a username."), field="username", code="required")
     group = _check_role(by, role)
     final_sites = _check_sites(by, sites, all_sites=all_sites)
     badge_number = _check_badge(badge_number, person=None)
     if User.objects.filter(username=username).exists():
         raise Conflict(
-            f"The username {username} is already in use.", field="username", code="username_in_use"
+            gettext("The username %(username)s is already in use.") % {"username": username},
+            field="username",
+            code="username_in_use",
         )
     person = User(
         username=username,
@@ -160,6 +177,7 @@ def person_create(
         email=(email or "").strip(),
         badge_number=badge_number,
         all_sites=all_sites,
+        language=language or "",
     )
     person.set_unusable_password()
     full_clean(person, validate_unique=False)
@@ -170,7 +188,7 @@ def person_create(
     return person
 
 
-DETAIL_FIELDS = ("first_name", "last_name", "email", "badge_number", "all_sites")
+DETAIL_FIELDS = ("first_name", "last_name", "email", "badge_number", "all_sites", "language")
 
 
 @transaction.atomic
@@ -185,13 +203,14 @@ def person_update(
     last_name: str = "",
     email: str | None = "",
     badge_number: str | None = None,
+    language: str | None = None,
     reason: str = "",
 ) -> list[str]:
     """Bring a person's name, e-mail, badge, role and sites to these; returns what changed (empty:
-    nothing was written). `email=None` leaves the e-mail as it is. Of the person's sites, those
+    nothing was written). `email=None` and `language=None` leave those as they are. Of the person's sites, those
     `by` does not see stay as they are. Nobody changes their own role. A reason is required."""
     _require_manageable(by, person)
-    reason = _reason(reason, ask="Say why the person is changed (kept in their history).")
+    reason = _reason(reason, ask=gettext("Say why the person is changed (kept in their history)."))
     person = User.objects.select_for_update().get(pk=person.pk)
     group = _check_role(by, role)
     seen = set(sites_grantable_by(by))
@@ -203,12 +222,15 @@ def person_update(
         "email": person.email if email is None else email.strip(),
         "badge_number": _check_badge(badge_number, person=person),
         "all_sites": all_sites,
+        "language": person.language if language is None else language,
     }
     changed = [field for field in DETAIL_FIELDS if getattr(person, field) != wanted[field]]
     role_changes = roles.role_of(person) != role or person.groups.count() != 1
     if role_changes and person.pk == by.pk:
         raise Forbidden(
-            "You can't change your own role. Ask another administrator.", field="role", code="own_role"
+            gettext("You can't change your own role. Ask another administrator."),
+            field="role",
+            code="own_role",
         )
     if role_changes:
         changed.append("role")
@@ -233,10 +255,10 @@ def person_issue_pin(*, person: User, by: User, reason: str = "") -> str:
     is seen (it is stored hashed). Their old PIN stops working; they may change the new one at a
     tablet (`person_change_own_pin`). A reason is required."""
     _require_manageable(by, person)
-    reason = _reason(reason, ask="Say why a new PIN is issued (kept in their history).")
+    reason = _reason(reason, ask=gettext("Say why a new PIN is issued (kept in their history)."))
     person = User.objects.select_for_update().get(pk=person.pk)
     if not person.is_active:
-        raise Conflict("This person is deactivated: no PIN is issued.", code="inactive")
+        raise Conflict(gettext("This person is deactivated: no PIN is issued."), code="inactive")
     pin = f"{secrets.randbelow(10**ISSUED_PIN_DIGITS):0{ISSUED_PIN_DIGITS}d}"
     user_set_pin(user=person, pin=pin, by=by, reason=reason)
     return pin
@@ -248,12 +270,12 @@ def person_deactivate(*, person: User, by: User, reason: str) -> User:
     token stop working with their next request); their records and history stay. Nobody
     deactivates themselves."""
     _require_manageable(by, person)
-    reason = _reason(reason, ask="Say why the person is deactivated.")
+    reason = _reason(reason, ask=gettext("Say why the person is deactivated."))
     person = User.objects.select_for_update().get(pk=person.pk)
     if person.pk == by.pk:
-        raise Conflict("You can't deactivate yourself.", code="self")
+        raise Conflict(gettext("You can't deactivate yourself."), code="self")
     if not person.is_active:
-        raise Conflict("This person is already deactivated.", code="already_inactive")
+        raise Conflict(gettext("This person is already deactivated."), code="already_inactive")
     person.is_active = False
     _say(person, by=by, reason=reason)
     person.save(update_fields=["is_active"])
@@ -261,7 +283,7 @@ def person_deactivate(*, person: User, by: User, reason: str) -> User:
 
 
 def person_change_own_pin(
-    *, user: User, old_pin: str, new_pin: str, new_pin_again: str, request=None, kiosk: Kiosk | None = None
+    *, user: User, old_pin: str, new_pin: str, new_pin_again: str, request=None, tablet: Tablet | None = None
 ) -> None:
     """The signed-in person changes their own PIN, giving the current one and the new one twice.
 
@@ -271,14 +293,16 @@ def person_change_own_pin(
     then saved in one transaction, under the PIN rule of `user_set_pin`.
     """
     if not user.badge_number:
-        raise Conflict("You have no badge: ask a supervisor for one.", field="old_pin", code="no_badge")
+        raise Conflict(
+            gettext("You have no badge: ask a supervisor for one."), field="old_pin", code="no_badge"
+        )
     if not old_pin:
-        raise ValidationFailed("Enter your current PIN.", field="old_pin", code="required")
+        raise ValidationFailed(gettext("Enter your current PIN."), field="old_pin", code="required")
     if not new_pin:
-        raise ValidationFailed("Enter a new PIN.", field="new_pin", code="required")
+        raise ValidationFailed(gettext("Enter a new PIN."), field="new_pin", code="required")
     if new_pin != new_pin_again:
         raise ValidationFailed(
-            "The two new PINs are not the same. Type the new PIN twice.",
+            gettext("The two new PINs are not the same. Type the new PIN twice."),
             field="new_pin_again",
             code="mismatch",
         )
@@ -287,17 +311,41 @@ def person_change_own_pin(
         identifier=user.badge_number,
         scope=Scope.BADGE,
         request=request,
-        kiosk=kiosk,
+        tablet=tablet,
     )
     if not user.check_pin(old_pin):
         throttle.record_failure(reservation, user=user)
-        raise ValidationFailed("Your current PIN is not right.", field="old_pin", code="wrong_credentials")
+        raise ValidationFailed(
+            gettext("Your current PIN is not right."), field="old_pin", code="wrong_credentials"
+        )
     throttle.record_success(reservation, user=user)
     if new_pin == old_pin:
-        raise ValidationFailed("Choose a new PIN, not the current one.", field="new_pin", code="same_pin")
+        raise ValidationFailed(
+            gettext("Choose a new PIN, not the current one."), field="new_pin", code="same_pin"
+        )
     try:
         user_set_pin(user=user, pin=new_pin, by=user, reason="PIN changed by its holder")
     except ValidationFailed as exc:
         if exc.field != "pin":
             raise
         raise ValidationFailed(exc.message, field="new_pin", code=exc.code) from None
+
+
+@transaction.atomic
+def person_set_own_language(*, user: User, language: str) -> bool:
+    """The signed-in person chooses the language the screens speak to them (blank: the browser's
+    or the site's). Refused at `language` when it is not one offered; returns whether it changed.
+    The history says who and that they chose it themselves, as a changed PIN does."""
+    language = (language or "").strip()
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationFailed(
+            gettext("Choose a language from the list."), field="language", code="unknown_language"
+        )
+    person = User.objects.select_for_update().get(pk=user.pk)
+    if person.language == language:
+        return False
+    person.language = language
+    _say(person, by=user, reason="Language chosen by the person")
+    _save(person, update_fields=["language"])
+    user.language = language
+    return True

@@ -11,10 +11,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from mes import kiosk, navigation, people_selectors, people_services
+from mes import navigation, people_selectors, people_services, tablets
 from mes.errors import MesError
 from mes.forms import refusal, refuse
 from mes.people_forms import ChangeOwnPinForm, PeopleFilterForm, PersonForm, ReasonForm
@@ -62,7 +63,11 @@ def person_create(request):
     except MesError as exc:
         refuse(form, exc)
         return _form_page(request, form, error=exc)
-    messages.success(request, f"{person.printed_name} was created. Issue a PIN for their badge sign-in.")
+    messages.success(
+        request,
+        gettext("%(printed_name)s was created. Issue a PIN for their badge sign-in.")
+        % {"printed_name": person.printed_name},
+    )
     return redirect("person_edit", pk=person.pk)
 
 
@@ -82,9 +87,13 @@ def person_edit(request, pk: int):
         refuse(form, exc)
         return _form_page(request, form, error=exc)
     if changed:
-        messages.success(request, f"{person.printed_name}: {', '.join(changed)} changed.")
+        messages.success(
+            request,
+            gettext("%(name)s: %(fields)s changed.")
+            % {"name": person.printed_name, "fields": ", ".join(changed)},
+        )
     else:
-        messages.info(request, "Nothing was changed.")
+        messages.info(request, gettext("Nothing was changed."))
     return redirect("person_list")
 
 
@@ -125,7 +134,9 @@ def person_deactivate(request, pk: int):
                 refuse(form, exc)
                 error = exc
         if error is None:
-            messages.success(request, f"{person.printed_name} is deactivated.")
+            messages.success(
+                request, gettext("%(printed_name)s is deactivated.") % {"printed_name": person.printed_name}
+            )
             return redirect("person_list")
     context = {"person": person, "form": form, "error": error}
     return render(request, "mes/people/deactivate.html", context, status=error.status_code if error else 200)
@@ -133,7 +144,7 @@ def person_deactivate(request, pk: int):
 
 @never_cache
 @permission_required("mes.use_tablet")
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def tablet_change_pin(request, workstation):
     """The signed-in person changes their own PIN at the tablet: the current one, the new one twice."""
     form = ChangeOwnPinForm(request.POST if request.method == "POST" else None)
@@ -146,13 +157,13 @@ def tablet_change_pin(request, workstation):
                 new_pin=form.cleaned_data["new_pin"],
                 new_pin_again=form.cleaned_data["new_pin_again"],
                 request=request,
-                kiosk=kiosk.bound_kiosk(request),
+                tablet=tablets.bound_tablet(request),
             )
         except MesError as exc:
             refuse(form, exc)
             error = exc
         else:
-            messages.success(request, "Your PIN is changed. Use the new one from your next sign-in.")
+            messages.success(request, gettext("Your PIN is changed. Use the new one from your next sign-in."))
             return redirect(navigation.tablet_home())
     elif request.method == "POST":
         error = refusal(form)

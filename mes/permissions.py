@@ -9,9 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from rest_framework import permissions
 
-from mes import kiosk
+from mes import tablets
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -43,7 +44,7 @@ def tablet_signed_out(request) -> HttpResponse:
     go there with a 401, so no fragment of a sign-in page is swapped into the screen."""
     target = reverse("tablet_sign_in")
     if request.headers.get("HX-Request"):
-        response = HttpResponse("Signed out.", status=401)
+        response = HttpResponse(gettext("Signed out."), status=401)
         response["HX-Redirect"] = target
         return response
     return redirect(f"{target}?expired=1")
@@ -58,7 +59,7 @@ def permission_required(*perms: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                if kiosk.bound_kiosk(request) is not None:
+                if tablets.bound_tablet(request) is not None:
                     return tablet_signed_out(request)
                 return redirect_to_login(request.get_full_path())
             if not request.user.has_perms(perms):

@@ -16,23 +16,6 @@ AUDITOR = "auditor"
 ADMIN = "admin"
 ALL_ROLES = [OPERATOR, SUPERVISOR, QUALITY, AUDITOR, ADMIN]
 
-# The plant permissions of each role; "app_label.codename".
-PLANT_PERMISSIONS: dict[str, list[str]] = {
-    OPERATOR: ["mes.use_tablet", "mes.view_workstation"],
-    SUPERVISOR: [
-        "mes.use_tablet",
-        "mes.bind_kiosk",
-        "mes.view_kiosk",
-        "mes.view_site",
-        "mes.view_line",
-        "mes.view_workstation",
-        "mes.view_shift",
-    ],
-    QUALITY: ["mes.view_site", "mes.view_line", "mes.view_workstation", "mes.view_shift"],
-    AUDITOR: [],  # every view permission, granted by grant_view_all()
-    ADMIN: [],  # every permission, granted by grant_all()
-}
-
 
 def _permissions(apps, dotted: list[str]):
     Permission = apps.get_model("auth", "Permission")

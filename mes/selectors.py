@@ -25,8 +25,8 @@ from django.db.models import CharField, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from mes.audit.models import AuditSeal
 from mes.models import Line, Shift, Site, Workstation
+from mes.seal.models import AuditSeal
 
 
 def sees_every_site(user) -> bool:

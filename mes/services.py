@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 from mes import throttle
 from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
-from mes.models import Kiosk, SignInAttempt, User, Workstation
+from mes.models import SignInAttempt, Tablet, User, Workstation
 from mes.selectors import site_is_visible_to
 from mes.throttle import Scope
 
@@ -22,7 +23,9 @@ def _typed(value: str | None, *, field: str) -> str:
     database would look it up."""
     value = (value or "").strip()
     if "\x00" in value:
-        raise ValidationFailed("This contains a character that can't be typed.", field=field, code="invalid")
+        raise ValidationFailed(
+            gettext("This contains a character that can't be typed."), field=field, code="invalid"
+        )
     return value
 
 
@@ -42,18 +45,22 @@ def user_sign_in_with_password(
         raise ValueError(f"{door} is not a way in with a username and password.")
     username = _typed(username, field="username")
     if not username or not password:
-        raise ValidationFailed("Enter your username and password.", field="username", code="required")
+        raise ValidationFailed(
+            gettext("Enter your username and password."), field="username", code="required"
+        )
     reservation = throttle.reserve(kind=door, identifier=username, scope=Scope.USERNAME, request=request)
     user = authenticate(request, username=username, password=password)
     if user is None:
         throttle.record_failure(reservation)
         raise ValidationFailed(
-            "Username or password is not right.", field="password", code="wrong_credentials"
+            gettext("Username or password is not right."), field="password", code="wrong_credentials"
         )
     if door == SignInAttempt.Kind.ADMIN and not user.is_staff:
         throttle.record_failure(reservation, outcome=Outcome.NOT_ALLOWED, user=user)
         raise ValidationFailed(
-            "This account may not use the admin. Sign in at the desk instead, or ask an administrator.",
+            gettext(
+                "This account may not use the admin. Sign in at the desk instead, or ask an administrator."
+            ),
             field="username",
             code="not_staff",
         )
@@ -61,8 +68,8 @@ def user_sign_in_with_password(
     return user
 
 
-def user_sign_in_with_badge(*, request, badge_number: str, pin: str, kiosk: Kiosk) -> User:
-    """Check a badge and PIN at a bound tablet (`kiosk`). Throttled with every other way in, and
+def user_sign_in_with_badge(*, request, badge_number: str, pin: str, tablet: Tablet) -> User:
+    """Check a badge and PIN at a bound tablet (`tablet`). Throttled with every other way in, and
     per tablet; records the attempt.
 
     Only a person with the tablet role who may reach the site of the tablet's workstation gets
@@ -70,15 +77,17 @@ def user_sign_in_with_badge(*, request, badge_number: str, pin: str, kiosk: Kios
     """
     badge_number = _typed(badge_number, field="badge_number")
     if not badge_number:
-        raise ValidationFailed("Scan or type your badge number.", field="badge_number", code="required")
+        raise ValidationFailed(
+            gettext("Scan or type your badge number."), field="badge_number", code="required"
+        )
     if not pin:
-        raise ValidationFailed("Enter your PIN.", field="pin", code="required")
+        raise ValidationFailed(gettext("Enter your PIN."), field="pin", code="required")
     reservation = throttle.reserve(
         kind=SignInAttempt.Kind.BADGE,
         identifier=badge_number,
         scope=Scope.BADGE,
         request=request,
-        kiosk=kiosk,
+        tablet=tablet,
     )
     user = authenticate(request, badge_number=badge_number, pin=pin)
     if user is None or not user.has_perm("mes.use_tablet"):
@@ -86,13 +95,15 @@ def user_sign_in_with_badge(*, request, badge_number: str, pin: str, kiosk: Kios
         # around tells its finder nothing.
         outcome = Outcome.WRONG_CREDENTIALS if user is None else Outcome.NOT_ALLOWED
         throttle.record_failure(reservation, outcome=outcome, user=user)
-        raise ValidationFailed("Badge or PIN is not right.", field="pin", code="wrong_credentials")
-    site = kiosk.workstation.line.site
+        raise ValidationFailed(gettext("Badge or PIN is not right."), field="pin", code="wrong_credentials")
+    site = tablet.workstation.line.site
     if not site_is_visible_to(user, site):
         throttle.record_failure(reservation, outcome=Outcome.NOT_ALLOWED, user=user)
         raise Forbidden(
-            f"You are not assigned to {site.name}, where this tablet's workstation is. Work at a "
-            f"tablet of your own site, or ask a supervisor to give you access to {site.name}.",
+            gettext(
+                "You are not assigned to %(name)s, where this tablet's workstation is. Work at a tablet of your own site, or ask a supervisor to give you access to %(name)s."
+            )
+            % {"name": site.name},
             field="badge_number",
             code="other_site",
         )
@@ -115,9 +126,9 @@ def api_token_issue(*, request, username: str, password: str) -> Token:
 def user_set_pin(*, user: User, pin: str, by: User, reason: str = "PIN set") -> None:
     """Set a badge PIN (4 to 8 digits), stored hashed like a password."""
     if not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 8:  # '²' is a digit to Python
-        raise ValidationFailed("A PIN is 4 to 8 digits.", field="pin", code="invalid_pin")
+        raise ValidationFailed(gettext("A PIN is 4 to 8 digits."), field="pin", code="invalid_pin")
     if not user.badge_number:
-        raise ValidationFailed("Give the person a badge number before a PIN.", field="badge_number")
+        raise ValidationFailed(gettext("Give the person a badge number before a PIN."), field="badge_number")
     user.set_pin(pin)
     user._change_reason = reason
     user._history_user = by
@@ -125,32 +136,36 @@ def user_set_pin(*, user: User, pin: str, by: User, reason: str = "PIN set") -> 
 
 
 @transaction.atomic
-def kiosk_bind(*, workstation: Workstation, name: str, by: User) -> Kiosk:
-    """Bind a tablet to a workstation. The edge hands the kiosk's token to the tablet in a cookie."""
+def tablet_bind(*, workstation: Workstation, name: str, by: User) -> Tablet:
+    """Bind a tablet to a workstation. The edge hands the tablet's token to the tablet in a cookie."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Name the tablet so it can be found later.", field="name", code="required")
+        raise ValidationFailed(
+            gettext("Name the tablet so it can be found later."), field="name", code="required"
+        )
     if not workstation.active:
-        raise Conflict(f"Workstation {workstation.code} is not active.", field="workstation")
-    kiosk = Kiosk(workstation=workstation, name=name, bound_by=by)
-    full_clean(kiosk)
-    kiosk._change_reason = f"Tablet bound to {workstation.code}"
-    kiosk._history_user = by
-    kiosk.save()
-    return kiosk
+        raise Conflict(
+            gettext("Workstation %(code)s is not active.") % {"code": workstation.code}, field="workstation"
+        )
+    tablet = Tablet(workstation=workstation, name=name, bound_by=by)
+    full_clean(tablet)
+    tablet._change_reason = f"Tablet bound to {workstation.code}"
+    tablet._history_user = by
+    tablet.save()
+    return tablet
 
 
 @transaction.atomic
-def kiosk_revoke(*, kiosk: Kiosk, by: User, reason: str) -> Kiosk:
+def tablet_revoke(*, tablet: Tablet, by: User, reason: str) -> Tablet:
     """Unbind a tablet; its cookie stops working at once."""
-    kiosk = Kiosk.objects.select_for_update().get(pk=kiosk.pk)
-    if kiosk.revoked_at is not None:
-        raise Conflict("This tablet is already unbound.", code="already_revoked")
+    tablet = Tablet.objects.select_for_update().get(pk=tablet.pk)
+    if tablet.revoked_at is not None:
+        raise Conflict(gettext("This tablet is already unbound."), code="already_revoked")
     if not (reason or "").strip():
-        raise ValidationFailed("Say why the tablet is unbound.", field="reason", code="required")
-    kiosk.revoked_at = timezone.now()
-    kiosk.revoked_by = by
-    kiosk._change_reason = reason
-    kiosk._history_user = by
-    kiosk.save(update_fields=["revoked_at", "revoked_by"])
-    return kiosk
+        raise ValidationFailed(gettext("Say why the tablet is unbound."), field="reason", code="required")
+    tablet.revoked_at = timezone.now()
+    tablet.revoked_by = by
+    tablet._change_reason = reason
+    tablet._history_user = by
+    tablet.save(update_fields=["revoked_at", "revoked_by"])
+    return tablet

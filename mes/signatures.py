@@ -43,6 +43,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mes import throttle
 from mes.errors import Forbidden, ValidationFailed
@@ -57,22 +59,22 @@ REAUTH_MAX_AGE_SECONDS = 120
 
 
 class Meaning(models.TextChoices):
-    AUTHORED = "authored", "Authored"
-    REVIEWED = "reviewed", "Reviewed"
-    APPROVED = "approved", "Approved"
-    PERFORMED = "performed", "Performed"
-    VERIFIED = "verified", "Verified"
-    RELEASED = "released", "Released"
+    AUTHORED = "authored", _("Authored")
+    REVIEWED = "reviewed", _("Reviewed")
+    APPROVED = "approved", _("Approved")
+    PERFORMED = "performed", _("Performed")
+    VERIFIED = "verified", _("Verified")
+    RELEASED = "released", _("Released")
     # A reviewer's refusal of a record (a production record sent back): the signer says "no".
-    REJECTED = "rejected", "Rejected"
+    REJECTED = "rejected", _("Rejected")
     # A supervisor's decision to go past a control's refusal (an order completed over a missing
     # checklist): the signer takes responsibility for the exception.
-    OVERRIDDEN = "overridden", "Overridden"
+    OVERRIDDEN = "overridden", _("Overridden")
 
 
 class Method(models.TextChoices):
-    PASSWORD = "password", "Password"
-    BADGE_PIN = "badge_pin", "Badge and PIN"
+    PASSWORD = "password", _("Password")
+    BADGE_PIN = "badge_pin", _("Badge and PIN")
 
 
 class Signature(models.Model):
@@ -82,11 +84,11 @@ class Signature(models.Model):
     object_id = models.CharField(max_length=64)
     record = GenericForeignKey("content_type", "object_id")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
-    printed_name = models.CharField(max_length=300, help_text="The signer's full name when they signed.")
+    printed_name = models.CharField(max_length=300, help_text=_("The signer's full name when they signed."))
     meaning = models.CharField(max_length=16, choices=Meaning.choices)
     method = models.CharField(max_length=16, choices=Method.choices)
-    signed_at = models.DateTimeField(help_text="UTC.")
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the record's signed content.")
+    signed_at = models.DateTimeField(help_text=_("UTC."))
+    content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the record's signed content."))
     comment = models.CharField(max_length=500, blank=True)
     # A signature is append-only; its history row ("+") puts it in the sealed audit trail.
     history = HistoricalRecords()
@@ -161,21 +163,23 @@ def signature_reauthenticate(
     while the account or the client is locked out, whichever way in the failures came from.
     """
     if signer is None or not signer.is_active:
-        raise Forbidden("Only an active user can sign.", code="signer_inactive")
+        raise Forbidden(gettext("Only an active user can sign."), code="signer_inactive")
     if password:
         method, identifier, scope = Method.PASSWORD, signer.username, Scope.USERNAME
     elif badge_number or pin:
         method, identifier, scope = Method.BADGE_PIN, (badge_number or "").strip(), Scope.BADGE
         if not identifier:
             raise ValidationFailed(
-                "Scan or type your badge number to sign.", field="badge_number", code="required"
+                gettext("Scan or type your badge number to sign."), field="badge_number", code="required"
             )
         if "\x00" in identifier:
-            raise ValidationFailed("This badge number can't be typed.", field="badge_number", code="invalid")
+            raise ValidationFailed(
+                gettext("This badge number can't be typed."), field="badge_number", code="invalid"
+            )
         if not pin:
-            raise ValidationFailed("Enter your PIN to sign.", field="pin", code="required")
+            raise ValidationFailed(gettext("Enter your PIN to sign."), field="pin", code="required")
     else:
-        raise ValidationFailed("Enter your password to sign.", field="password", code="required")
+        raise ValidationFailed(gettext("Enter your password to sign."), field="password", code="required")
     reservation = throttle.reserve(
         kind=SignInAttempt.Kind.SIGNATURE, identifier=identifier, scope=scope, request=request
     )
@@ -189,7 +193,9 @@ def signature_reauthenticate(
         field_name = "password" if method == Method.PASSWORD else "pin"
         what = "Password" if method == Method.PASSWORD else "Badge or PIN"
         raise ValidationFailed(
-            f"{what} is not right: not signed.", field=field_name, code="wrong_credentials"
+            gettext("%(what)s is not right: not signed.") % {"what": what},
+            field=field_name,
+            code="wrong_credentials",
         )
     throttle.record_success(reservation, user=signer)
     return Reauthentication(signer=signer, method=method)
@@ -217,18 +223,20 @@ def signature_sign(
     """
     if meaning not in Meaning.values:
         raise ValidationFailed(
-            f"'{meaning}' is not a meaning of a signature.", field="meaning", code="unknown_meaning"
+            gettext("'%(meaning)s' is not a meaning of a signature.") % {"meaning": meaning},
+            field="meaning",
+            code="unknown_meaning",
         )
     if record.pk is None:
-        raise ValidationFailed("Only a saved record can be signed.", code="unsaved_record")
+        raise ValidationFailed(gettext("Only a saved record can be signed."), code="unsaved_record")
     if reauth is None:
         reauth = signature_reauthenticate(
             signer=signer, password=password, badge_number=badge_number, pin=pin, request=request
         )
     if reauth.signer.pk != signer.pk:
-        raise Forbidden("The re-authentication belongs to someone else.", code="wrong_signer")
+        raise Forbidden(gettext("The re-authentication belongs to someone else."), code="wrong_signer")
     if reauth.used or time.monotonic() - reauth.at > REAUTH_MAX_AGE_SECONDS:
-        raise Forbidden("Re-enter your credentials for this signature.", code="reauth_expired")
+        raise Forbidden(gettext("Re-enter your credentials for this signature."), code="reauth_expired")
     reauth.used = True
     with transaction.atomic():
         signature = Signature(
@@ -287,9 +295,9 @@ class Manifestation:
         when the record is gone)."""
         return cls(
             printed_name=signature.printed_name,
-            meaning=Meaning(signature.meaning).label,
+            meaning=str(Meaning(signature.meaning).label),
             signed_at=signature.signed_at.astimezone(UTC),
-            method=Method(signature.method).label,
+            method=str(Method(signature.method).label),
             intact=current_hash is not None and signature.content_hash == current_hash,
             comment=signature.comment,
         )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, tzinfo
 from django.conf import settings
 from django.utils import timezone
 
-from mes import kiosk
+from mes import tablets
 from mes.selectors import sites_visible_to
 
 
@@ -32,7 +32,7 @@ class SiteZone:
 
 
 def zone_for(request) -> SiteZone:
-    workstation = kiosk.bound_workstation(request)
+    workstation = tablets.bound_workstation(request)
     if workstation is not None:
         return SiteZone(workstation.line.site.time_zone)
     user = getattr(request, "user", None)

@@ -42,6 +42,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from mes import metrics
 from mes.errors import Throttled
@@ -53,10 +55,10 @@ IDENTIFIER_MAX_LENGTH = 150
 class Scope(models.TextChoices):
     """What a counter counts failures of."""
 
-    USERNAME = "username", "Username"
-    BADGE = "badge", "Badge number"
-    CLIENT = "client", "Client address"
-    TABLET = "tablet", "Tablet"
+    USERNAME = "username", _("Username")
+    BADGE = "badge", _("Badge number")
+    CLIENT = "client", _("Client address")
+    TABLET = "tablet", _("Tablet")
 
 
 ACCOUNT_SCOPES = {Scope.USERNAME, Scope.BADGE}
@@ -68,36 +70,37 @@ class SignInAttempt(models.Model):
     who tried to get in, from where, and what happened."""
 
     class Kind(models.TextChoices):
-        DESK = "password", "Desk sign-in (username and password)"
-        ADMIN = "admin", "Admin login"
-        BADGE = "badge", "Badge and PIN at a tablet"
-        API_TOKEN = "api_token", "API token request"
-        SIGNATURE = "signature", "Electronic signature"
-        IDENTITY_PROVIDER = "oidc", "Company account (identity provider)"
+        DESK = "password", _("Desk sign-in (username and password)")
+        ADMIN = "admin", _("Admin login")
+        BADGE = "badge", _("Badge and PIN at a tablet")
+        API_TOKEN = "api_token", _("API token request")
+        SIGNATURE = "signature", _("Electronic signature")
+        IDENTITY_PROVIDER = "oidc", _("Company account (identity provider)")
 
     class Outcome(models.TextChoices):
-        SUCCEEDED = "succeeded", "Succeeded"
-        WRONG_CREDENTIALS = "wrong_credentials", "Wrong credentials"
-        NOT_ALLOWED = "not_allowed", "Right credentials, not allowed here"
-        THROTTLED = "throttled", "Refused: too many failures"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        WRONG_CREDENTIALS = "wrong_credentials", _("Wrong credentials")
+        NOT_ALLOWED = "not_allowed", _("Right credentials, not allowed here")
+        THROTTLED = "throttled", _("Refused: too many failures")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    identifier = models.CharField(max_length=150, help_text="The username or badge number entered.")
+    identifier = models.CharField(max_length=150, help_text=_("The username or badge number entered."))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     workstation = models.ForeignKey(
         "mes.Workstation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    kiosk = models.ForeignKey(
-        "mes.Kiosk",
+    tablet = models.ForeignKey(
+        "mes.Tablet",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The bound tablet the attempt was made at.",
+        db_column="kiosk_id",  # the column the audit seal has hashed since it was created
+        help_text=_("The bound tablet the attempt was made at."),
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text=_("The client's address."))
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
     succeeded = models.BooleanField()
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -175,7 +178,7 @@ class Reservation:
     account: tuple[str, str]
     counters: tuple[tuple[str, str], ...]
     address: str | None
-    kiosk_id: int | None
+    tablet_id: int | None
     workstation_id: int | None
 
 
@@ -186,30 +189,36 @@ def _matching(counters) -> Q:
 def _throttled(row: SignInCounter, now: datetime) -> Throttled:
     remaining = row.window_started_at + _window() - now
     minutes = max(1, math.ceil(remaining.total_seconds() / 60))
-    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
     if row.scope == Scope.CLIENT:
         return Throttled(
-            f"Too many failed sign-in attempts from this device. Wait {wait} and try again; "
-            "if they were not yours, tell IT.",
+            gettext(
+                "Too many failed sign-in attempts from this device. Wait %(wait)s and try again; if they were not yours, tell IT."
+            )
+            % {"wait": wait},
             code="too_many_attempts_from_client",
         )
     if row.scope == Scope.TABLET:
         return Throttled(
-            f"Too many failed sign-in attempts at this tablet. Wait {wait} and try again, "
-            "or ask your supervisor to check who is using it.",
+            gettext(
+                "Too many failed sign-in attempts at this tablet. Wait %(wait)s and try again, or ask your supervisor to check who is using it."
+            )
+            % {"wait": wait},
             code="too_many_attempts_at_tablet",
         )
-    what = "badge" if row.scope == Scope.BADGE else "account"
+    what = gettext("badge") if row.scope == Scope.BADGE else gettext("account")
     return Throttled(
-        f"Too many failed attempts for this {what}. Wait {wait} and try again; "
-        "if they were not yours, tell your supervisor.",
+        gettext(
+            "Too many failed attempts for this %(what)s. Wait %(wait)s and try again; if they were not yours, tell your supervisor."
+        )
+        % {"what": what, "wait": wait},
         code="too_many_attempts",
     )
 
 
-def reserve(*, kind: str, identifier: str, scope: str, request=None, kiosk=None) -> Reservation:
+def reserve(*, kind: str, identifier: str, scope: str, request=None, tablet=None) -> Reservation:
     """Take a place for one attempt in the counters of its account (`scope` USERNAME or BADGE and
-    the identifier entered), its client address and its tablet (`kiosk`, when made at one).
+    the identifier entered), its client address and its tablet (`tablet`, when made at one).
 
     Atomic: concurrent attempts queue on the counters' row locks, so each sees the others'
     places. Refuses with `Throttled` (and logs the refused attempt) when any counter is at its
@@ -223,8 +232,8 @@ def reserve(*, kind: str, identifier: str, scope: str, request=None, kiosk=None)
     counters = [account]
     if address:
         counters.append((Scope.CLIENT, address))
-    if kiosk is not None:
-        counters.append((Scope.TABLET, str(kiosk.pk)))
+    if tablet is not None:
+        counters.append((Scope.TABLET, str(tablet.pk)))
     counters.sort()
     reservation = Reservation(
         kind=kind,
@@ -232,8 +241,8 @@ def reserve(*, kind: str, identifier: str, scope: str, request=None, kiosk=None)
         account=account,
         counters=tuple(counters),
         address=address,
-        kiosk_id=kiosk.pk if kiosk is not None else None,
-        workstation_id=kiosk.workstation_id if kiosk is not None else None,
+        tablet_id=tablet.pk if tablet is not None else None,
+        workstation_id=tablet.workstation_id if tablet is not None else None,
     )
     now = timezone.now()
     # Rows first, in their own statement, so the transaction below only locks and updates.
@@ -292,7 +301,7 @@ def _log(reservation: Reservation, *, outcome: str, user) -> None:
         identifier=reservation.identifier,
         user=user,
         workstation_id=reservation.workstation_id,
-        kiosk_id=reservation.kiosk_id,
+        tablet_id=reservation.tablet_id,
         ip_address=reservation.address,
         outcome=outcome,
         succeeded=outcome == SignInAttempt.Outcome.SUCCEEDED,
@@ -301,7 +310,7 @@ def _log(reservation: Reservation, *, outcome: str, user) -> None:
 
 def failures(*, scope: str, key: str) -> int:
     """Failures counted now for one account (its `account_key`), client address or tablet (its
-    kiosk's id), attempts being checked included; 0 once the window has passed."""
+    tablet's id), attempts being checked included; 0 once the window has passed."""
     row = SignInCounter.objects.filter(scope=scope, key=key).first()
     if row is None or timezone.now() - row.window_started_at >= _window():
         return 0

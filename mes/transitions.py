@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from django.db import models
+from django.utils.translation import gettext
 
 from mes.errors import IllegalTransition
 
@@ -44,9 +45,14 @@ class Transitions(Mapping[str, frozenset[str]]):
         table allows it; `record` names the record in the message ("Order WO-1")."""
         if self.allowed(current, target):
             return
-        can = ", ".join(sorted(self._moves.get(current, ()))) or "nothing"
+        can = ", ".join(sorted(self._moves.get(current, ()))) or gettext("nothing")
         raise IllegalTransition(
-            f"{record} is {self.states(current).label.lower()}: it can't become "
-            f"{self.states(target).label.lower()} (it can become: {can}).",
+            gettext("%(record)s is %(current)s: it can't become %(target)s (it can become: %(can)s).")
+            % {
+                "record": record,
+                "current": self.states(current).label.lower(),
+                "target": self.states(target).label.lower(),
+                "can": can,
+            },
             field="status",
         )

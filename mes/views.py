@@ -6,14 +6,15 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mes import health, identity_views, kiosk, navigation, roles, selectors, services, workload
+from mes import health, identity_views, navigation, roles, selectors, services, tablets, workload
 from mes.errors import MesError
-from mes.forms import KioskBindForm, KioskRevokeForm, local_url, refusal, refuse
+from mes.forms import TabletBindForm, TabletRevokeForm, local_url, refusal, refuse
 from mes.middleware import start_session_clock
-from mes.models import Kiosk, Workstation
+from mes.models import Tablet, Workstation
 from mes.permissions import permission_required
 
 
@@ -50,14 +51,14 @@ def sign_in(request):
 @require_POST
 def sign_out(request):
     # A bound tablet opens on the badge sign-in, also after a supervisor's desk session on it.
-    on_tablet = bool(request.session.get("mes_on_tablet")) or kiosk.bound_workstation(request) is not None
+    on_tablet = bool(request.session.get("mes_on_tablet")) or tablets.bound_workstation(request) is not None
     logout(request)
     return redirect("tablet_sign_in" if on_tablet else "login")
 
 
 def home(request):
     if not request.user.is_authenticated:
-        if kiosk.bound_workstation(request):
+        if tablets.bound_workstation(request):
             return redirect("tablet_sign_in")
         return redirect("login")
     return redirect(navigation.landing_for(roles.role_of(request.user)))
@@ -65,7 +66,7 @@ def home(request):
 
 @never_cache
 def tablet_sign_in(request):
-    this = kiosk.bound_kiosk(request)
+    this = tablets.bound_tablet(request)
     if this is None:
         return render(request, "mes/tablet_unbound.html", status=200)
     workstation = this.workstation
@@ -77,7 +78,7 @@ def tablet_sign_in(request):
                 request=request,
                 badge_number=request.POST.get("badge_number", ""),
                 pin=request.POST.get("pin", ""),
-                kiosk=this,
+                tablet=this,
             )
         except MesError as exc:
             error, status = exc, exc.status_code
@@ -90,7 +91,7 @@ def tablet_sign_in(request):
 
 
 @permission_required("mes.use_tablet")
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def tablet_home(request, workstation):
     return render(request, "mes/tablet_home.html", {"workstation": workstation})
 
@@ -105,75 +106,78 @@ def _bindable(request):
     return Workstation.objects.filter(line__site__in=visible, active=True).select_related("line__site")
 
 
-def _kiosk_page(request, *, bind_form, revoke=None, error=None):
+def _tablet_page(request, *, bind_form, revoke=None, error=None):
     """The tablets page; a refused form is shown again with what was typed and the error at its
     field (`revoke` is the refused unbind: the tablet and its form)."""
     visible = selectors.sites_visible_to(request.user)
-    kiosks = Kiosk.objects.filter(
+    in_use = Tablet.objects.filter(
         workstation__line__site__in=visible, revoked_at__isnull=True
     ).select_related("workstation__line__site", "bound_by")
     workstations = list(bind_form.workstations.order_by("line__site__code", "line__code", "code"))
     queued = workload.queued_by_workstation(w.pk for w in workstations)
-    bound = {k.workstation_id: k.name for k in kiosks}
+    bound = {k.workstation_id: k.name for k in in_use}
     for ws in workstations:
         ws.queued = queued.get(ws.pk, 0)
         ws.bound_tablet = bound.get(ws.pk)
     context = {
         "workstations": workstations,
         "form": bind_form,
-        "kiosks": kiosks,
-        "revoke_kiosk": revoke[0].pk if revoke else None,
+        "tablets": in_use,
+        "revoke_tablet": revoke[0].pk if revoke else None,
         "revoke_form": revoke[1] if revoke else None,
         "error": error,
-        "this_kiosk": kiosk.bound_kiosk(request),
+        "this_tablet": tablets.bound_tablet(request),
     }
-    return render(request, "mes/kiosk_list.html", context, status=error.status_code if error else 200)
+    return render(request, "mes/tablet_list.html", context, status=error.status_code if error else 200)
 
 
-@permission_required("mes.bind_kiosk")
-def kiosk_list(request):
+@permission_required("mes.bind_tablet")
+def tablet_list(request):
     if request.method != "POST":
-        return _kiosk_page(request, bind_form=KioskBindForm(workstations=_bindable(request)))
-    form = KioskBindForm(request.POST, workstations=_bindable(request))
+        return _tablet_page(request, bind_form=TabletBindForm(workstations=_bindable(request)))
+    form = TabletBindForm(request.POST, workstations=_bindable(request))
     if not form.is_valid():
-        return _kiosk_page(request, bind_form=form, error=refusal(form))
+        return _tablet_page(request, bind_form=form, error=refusal(form))
     workstation = form.cleaned_data["workstation"]
     # Nothing to type: a tablet left unnamed is named after its workstation.
-    name = (
-        form.cleaned_data["name"] or ""
-    ).strip() or f"Tablet at {workstation.line.code}/{workstation.code}"
+    name = (form.cleaned_data["name"] or "").strip() or gettext("Tablet at %(line)s/%(code)s") % {
+        "line": workstation.line.code,
+        "code": workstation.code,
+    }
     try:
-        bound = services.kiosk_bind(workstation=workstation, name=name, by=request.user)
+        bound = services.tablet_bind(workstation=workstation, name=name, by=request.user)
     except MesError as exc:
         refuse(form, exc)
-        return _kiosk_page(request, bind_form=form, error=exc)
-    messages.success(request, f"This tablet is now bound to {workstation}.")
-    response = redirect("kiosk_list")
-    kiosk.set_cookie(response, bound)
+        return _tablet_page(request, bind_form=form, error=exc)
+    messages.success(
+        request, gettext("This tablet is now bound to %(workstation)s.") % {"workstation": workstation}
+    )
+    response = redirect("tablet_list")
+    tablets.set_cookie(response, bound)
     return response
 
 
 @require_POST
-@permission_required("mes.bind_kiosk")
-def kiosk_revoke(request, pk: int):
+@permission_required("mes.bind_tablet")
+def tablet_revoke(request, pk: int):
     visible = selectors.sites_visible_to(request.user)
-    target = get_object_or_404(Kiosk, pk=pk, workstation__line__site__in=visible)
-    form = KioskRevokeForm(request.POST)
+    target = get_object_or_404(Tablet, pk=pk, workstation__line__site__in=visible)
+    form = TabletRevokeForm(request.POST)
     error = None if form.is_valid() else refusal(form)
     if error is None:
         try:
-            services.kiosk_revoke(kiosk=target, by=request.user, reason=form.cleaned_data["reason"])
+            services.tablet_revoke(tablet=target, by=request.user, reason=form.cleaned_data["reason"])
         except MesError as exc:
             refuse(form, exc)
             error = exc
     if error is not None:
-        bind_form = KioskBindForm(workstations=_bindable(request))
-        return _kiosk_page(request, bind_form=bind_form, revoke=(target, form), error=error)
-    messages.success(request, f"{target.name} is no longer bound.")
-    response = redirect("kiosk_list")
-    this = kiosk.bound_kiosk(request)
+        bind_form = TabletBindForm(workstations=_bindable(request))
+        return _tablet_page(request, bind_form=bind_form, revoke=(target, form), error=error)
+    messages.success(request, gettext("%(name)s is no longer bound.") % {"name": target.name})
+    response = redirect("tablet_list")
+    this = tablets.bound_tablet(request)
     if this and this.pk == target.pk:
-        kiosk.clear_cookie(response)
+        tablets.clear_cookie(response)
     return response
 
 

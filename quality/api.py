@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -113,11 +114,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             pk=data["workstation"], line__site__in=_visible_sites(request)
         ).first()
         if station is None:
-            raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
+            raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
         template = ChecklistTemplate.objects.filter(pk=data["template"], site=station.line.site).first()
         if template is None:
             raise ValidationFailed(
-                "No such checklist at this site.", field="template", code="unknown_template"
+                _("No such checklist at this site."), field="template", code="unknown_template"
             )
         done = services.checklist_run_submit(
             key=key,
@@ -202,7 +203,7 @@ class NonconformanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             else sites_visible_to(request.user).filter(pk=data.get("site") or 0).first()
         )
         if site is None:
-            raise ValidationFailed("Say which site, order or operation.", field="site", code="required")
+            raise ValidationFailed(_("Say which site, order or operation."), field="site", code="required")
         done = services.nonconformance_open(
             key=key_from_request(request, {"idempotency_key": data.get("idempotency_key")}),
             user=request.user,
@@ -259,7 +260,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             pk=data["work_order"], line__site__in=_visible_sites(request)
         ).first()
         if order is None:
-            raise ValidationFailed("No such order.", field="work_order", code="unknown_work_order")
+            raise ValidationFailed(_("No such order."), field="work_order", code="unknown_work_order")
         nc = Nonconformance.objects.filter(pk=data.get("nonconformance") or 0).first()
         done = services.hold_place(
             key=key_from_request(request, {"idempotency_key": data.get("idempotency_key")}),

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class QualityConfig(AppConfig):
     name = "quality"
-    verbose_name = "Quality"
+    verbose_name = _("Quality")
     demo_seeder = "quality.demo.seed_quality"  # run by seed_demo only (see mes.demo)
 
     def ready(self):
@@ -27,13 +28,15 @@ class QualityConfig(AppConfig):
         register_board_panel("quality_summary", "quality.view_nonconformance")
         register_workstation_reminder(forms_due)  # forms due, on the tablet's queue
         navigation.register(
-            navigation.NavItem("Quality", "quality_overview", "quality.view_nonconformance", order=40),
-            navigation.NavItem("Checklists", "quality_templates", "quality.view_checklisttemplate", order=41),
-            navigation.NavItem("SOPs", "quality_sops", "quality.view_sopdocument", order=42),
+            navigation.NavItem(_("Quality"), "quality_overview", "quality.view_nonconformance", order=40),
             navigation.NavItem(
-                "Qualifications", "quality_qualifications", "quality.view_qualification", order=43
+                _("Checklists"), "quality_templates", "quality.view_checklisttemplate", order=41
+            ),
+            navigation.NavItem(_("SOPs"), "quality_sops", "quality.view_sopdocument", order=42),
+            navigation.NavItem(
+                _("Qualifications"), "quality_qualifications", "quality.view_qualification", order=43
             ),
             navigation.NavItem(
-                "SOPs to read", "quality_sops_unread", "quality.view_sopacknowledgement", order=44
+                _("SOPs to read"), "quality_sops_unread", "quality.view_sopacknowledgement", order=44
             ),
         )

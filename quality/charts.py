@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from quality.selectors import SpcChart
 
@@ -39,7 +40,7 @@ def _panel(
     title: str,
 ) -> SafeString:
     present = [v for v in values if v is not None]
-    bounds = present + [v for _, _, v in lines]
+    bounds = present + [value for _label, _css, value in lines]
     if not bounds:
         return mark_safe("")
     lo, hi = min(bounds), max(bounds)
@@ -60,7 +61,7 @@ def _panel(
                 5 if flags[i] else 3,
                 i + 1,
                 f"{v:.6g}",
-                f" — rule {', '.join(map(str, flags[i]))}" if flags[i] else "",
+                (_(" — rule %(rules)s") % {"rules": ", ".join(map(str, flags[i]))}) if flags[i] else "",
             )
             for i, v in enumerate(values)
             if v is not None
@@ -84,15 +85,24 @@ def spc_svg(chart: SpcChart) -> SafeString:
     """The individuals chart over the moving-range chart, with limits, spec limits and flags."""
     if len(chart.points) < 2 or chart.centre is None:
         return format_html(
-            '<p class="small">Not enough values for a chart yet ({} so far).</p>', len(chart.points)
+            '<p class="small">{}</p>',
+            _("Not enough values for a chart yet (%(count)s so far).") % {"count": len(chart.points)},
         )
     values = [p.value for p in chart.points]
-    lines = [("UCL", "ucl", chart.ucl), ("CL", "cl", chart.centre), ("LCL", "lcl", chart.lcl)]
-    lines += [(label, "spec", v) for label, v in (("USL", chart.usl), ("LSL", chart.lsl)) if v is not None]
+    lines = [(_("UCL"), "ucl", chart.ucl), (_("CL"), "cl", chart.centre), (_("LCL"), "lcl", chart.lcl)]
+    lines += [
+        (label, "spec", v) for label, v in ((_("USL"), chart.usl), (_("LSL"), chart.lsl)) if v is not None
+    ]
     flags = [p.rules for p in chart.points]
     unit = chart.item.unit
-    individuals = _panel(values, lines, flags, HEIGHT, f"Individuals ({unit})" if unit else "Individuals")
+    individuals = _panel(
+        values,
+        lines,
+        flags,
+        HEIGHT,
+        _("Individuals (%(unit)s)") % {"unit": unit} if unit else _("Individuals"),
+    )
     ranges = [p.moving_range for p in chart.points]
-    mr_lines = [("UCL", "ucl", chart.mr_ucl), ("MR̄", "cl", chart.mr_bar)]
-    moving = _panel(ranges, mr_lines, [[] for _ in ranges], 150, "Moving range")
+    mr_lines = [(_("UCL"), "ucl", chart.mr_ucl), ("MR̄", "cl", chart.mr_bar)]
+    moving = _panel(ranges, mr_lines, [[] for _range in ranges], 150, _("Moving range"))
     return format_html('<div class="spc-chart">{}{}</div>', individuals, moving)

@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict
 from mes.hooks import register_guard, register_refusal_handler
@@ -57,10 +58,8 @@ from workorders.models import WorkOrderOperation
 log = logging.getLogger("quality.qualifications")
 
 
-def _missing(name: str, moment: str):
-    raise Conflict(
-        f"Checklist {name} is not done: fill it {moment}.", field="checklist", code="checklist_missing"
-    )
+def _missing(message: str):
+    raise Conflict(message, field="checklist", code="checklist_missing")
 
 
 def _active_hold_reason(**match) -> str | None:
@@ -94,7 +93,8 @@ def _hold_and_checklists() -> tuple[Subquery, Exists]:
 
 def _refuse_held_order(work_order, reason: str):
     raise Conflict(
-        f"Order {work_order.number} is on quality hold ({reason}): nothing can be recorded against it.",
+        _("Order %(order)s is on quality hold (%(reason)s): nothing can be recorded against it.")
+        % {"order": work_order.number, "reason": reason},
         field="work_order",
         code="order_held",
     )
@@ -110,7 +110,8 @@ def no_consume_of_held_lot(*, lot, **context) -> None:
     reason = _active_hold_reason(target=HoldTarget.LOT, lot_code=lot.code)
     if reason is not None:
         raise Conflict(
-            f"Lot {lot.code} is on quality hold ({reason}): it cannot be consumed.",
+            _("Lot %(lot)s is on quality hold (%(reason)s): it cannot be consumed.")
+            % {"lot": lot.code, "reason": reason},
             field="lot",
             code="lot_held",
         )
@@ -121,7 +122,8 @@ def no_release_while_held(*, work_order, **context) -> None:
     reason = _active_hold_reason(work_order_id=work_order.pk)
     if reason is not None:
         raise Conflict(
-            f"Order {work_order.number} has an active quality hold ({reason}); quality releases it.",
+            _("Order %(order)s has an active quality hold (%(reason)s); quality releases it.")
+            % {"order": work_order.number, "reason": reason},
             field="status",
             code="quality_hold_active",
         )
@@ -130,18 +132,30 @@ def no_release_while_held(*, work_order, **context) -> None:
 def checklist_before_start(*, work_order, operation, **context) -> None:
     for need in selectors.requirements_for(operation):
         if need.trigger in (Trigger.AT_START, Trigger.ONCE_PER_SHIFT) and not need.done:
-            _missing(need.name, "before starting the operation")
+            _missing(
+                _("Checklist %(checklist)s is not done: fill it before starting the operation.")
+                % {"checklist": need.name}
+            )
 
 
 def checklist_before_units(*, work_order, operation, quantity: Decimal = Decimal("0"), **context) -> None:
     after = operation.quantity_good + (quantity or 0)
     for need in selectors.requirements_for(operation, units_after=after):
         if need.trigger == Trigger.AT_COMPLETION and after >= work_order.quantity and not need.done:
-            _missing(need.name, "before completing the operation")
+            _missing(
+                _("Checklist %(checklist)s is not done: fill it before completing the operation.")
+                % {"checklist": need.name}
+            )
         elif need.trigger == Trigger.EVERY_N_UNITS and not need.done:
-            _missing(need.name, f"every {need.every_n_units} units before counting more")
+            _missing(
+                _("Checklist %(checklist)s is not done: fill it every %(units)s units before counting more.")
+                % {"checklist": need.name, "units": need.every_n_units}
+            )
         elif need.trigger == Trigger.ONCE_PER_SHIFT and not need.done:
-            _missing(need.name, "once this shift before counting")
+            _missing(
+                _("Checklist %(checklist)s is not done: fill it once this shift before counting.")
+                % {"checklist": need.name}
+            )
 
 
 def interlock_at_start(*, work_order, operation, **context) -> None:
@@ -195,10 +209,13 @@ def completion_checklists_done(*, work_order, **context) -> None:
     missing = [row for row in due if (row[0], row[3]) not in done]
     if missing:
         names = "; ".join(
-            f"{code} {title} at operation {seq} {name}" for _, seq, name, _, code, title in missing
+            _("%(checklist)s at operation %(sequence)s %(operation)s")
+            % {"checklist": f"{code} {title}", "sequence": seq, "operation": name}
+            for _op, seq, name, _template, code, title in missing
         )
         raise Conflict(
-            f"Checklist not done: {names}. Fill it before completing the order.",
+            _("Checklist not done: %(checklists)s. Fill it before completing the order.")
+            % {"checklists": names},
             field="checklist",
             code="checklist_missing",
         )
@@ -232,11 +249,14 @@ def qualified_at_start(*, work_order, operation, user, **context) -> None:
         return
     station = operation.workstation.code
     if found["until"] is None:
-        message = f"You are not qualified on {station} — ask your supervisor."
+        message = _("You are not qualified on %(workstation)s — ask your supervisor.") % {
+            "workstation": station
+        }
     else:
-        message = (
-            f"Your qualification on {station} ran out on {found['until']:%Y-%m-%d} — ask your supervisor."
-        )
+        message = _("Your qualification on %(workstation)s ran out on %(date)s — ask your supervisor.") % {
+            "workstation": station,
+            "date": f"{found['until']:%Y-%m-%d}",
+        }
     log.warning(
         "Start refused: %s is not qualified on %s (operation %s, order %s).",
         user.username,
@@ -272,7 +292,7 @@ def sops_read_at_start(*, work_order, operation, user, **context) -> None:
     pk, code, title = first
     back = reverse("workstation_operation", args=[operation.pk])
     raise SopNotRead(
-        f"Read SOP {code} ({title}) and acknowledge it before starting.",
+        _("Read SOP %(sop)s (%(title)s) and acknowledge it before starting.") % {"sop": code, "title": title},
         url=f"{reverse('quality_sop', args=[pk])}?{urlencode({'next': back})}",
     )
 

@@ -27,15 +27,17 @@ TAGS = {
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "title"}, "th": {"align"}, "td": {"align"}}
 
 
-def render_instruction(version) -> SafeString:
-    """The version's text as safe HTML, its `image:N` references pointing at its images."""
+def render_instruction(version, body: str | None = None) -> SafeString:
+    """The version's text (or `body`, one of its translations) as safe HTML, its `image:N`
+    references pointing at its images."""
     urls = {image.number: reverse("quality_sop_image", args=[image.pk]) for image in version.images.all()}
 
     def image_url(match: re.Match) -> str:
         return f"]({urls.get(int(match.group(1)), '#missing-image-' + match.group(1))})"
 
     html = markdown.markdown(
-        IMAGE_REFERENCE.sub(image_url, version.body or ""), extensions=["tables", "sane_lists"]
+        IMAGE_REFERENCE.sub(image_url, (version.body if body is None else body) or ""),
+        extensions=["tables", "sane_lists"],
     )
     return mark_safe(  # cleaned by nh3 just now
         nh3.clean(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation, code_validator
@@ -45,21 +46,23 @@ class QualitySettings(models.Model):
     site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="quality_settings")
     second_person_approval = models.BooleanField(
         default=False,
-        help_text="A checklist or SOP version must be approved by someone other than its author.",
+        help_text=_("A checklist or SOP version must be approved by someone other than its author."),
     )
     spc_nonconformance = models.BooleanField(
         default=True,
-        help_text="A value that breaks a rule on an SPC chart (once its limits rest on 25 values) opens "
-        "a nonconformance with the values as evidence, or adds them to the one still open for that chart.",
+        help_text=_(
+            "A value that breaks a rule on an SPC chart (once its limits rest on 25 values) opens "
+            "a nonconformance with the values as evidence, or adds them to the one still open for that chart."
+        ),
     )
     spc_andon = models.BooleanField(
         default=False,
-        help_text="Such a value also raises a quality andon call at the workstation.",
+        help_text=_("Such a value also raises a quality andon call at the workstation."),
     )
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "quality settings"
+        verbose_name_plural = _("quality settings")
 
     def __str__(self) -> str:
         return f"Quality settings of {self.site.code}"
@@ -76,7 +79,7 @@ class ChecklistTemplate(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     signature_required = models.BooleanField(
-        default=False, help_text="Each submission is signed by the person who filled it (performed)."
+        default=False, help_text=_("Each submission is signed by the person who filled it (performed).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -138,12 +141,17 @@ class ChecklistItem(models.Model):
     help_image = models.ImageField(upload_to="quality/help/%Y/%m/", blank=True)
     required = models.BooleanField(default=True)
     unit = models.CharField(max_length=16, blank=True)
-    lsl = models.DecimalField(**SPEC, verbose_name="lower spec limit")
-    usl = models.DecimalField(**SPEC, verbose_name="upper spec limit")
+    lsl = models.DecimalField(**SPEC, verbose_name=_("lower spec limit"))
+    usl = models.DecimalField(**SPEC, verbose_name=_("upper spec limit"))
     target = models.DecimalField(**SPEC)
     decimals = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(6)])
-    choices = models.JSONField(default=list, blank=True, help_text="The options of a choice item.")
-    multiple = models.BooleanField(default=False, help_text="A choice item may take several options.")
+    choices = models.JSONField(default=list, blank=True, help_text=_("The options of a choice item."))
+    multiple = models.BooleanField(default=False, help_text=_("A choice item may take several options."))
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The prompt and help in other languages: {"de": {"prompt": "…", "help_text": "…"}}.'),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -159,7 +167,7 @@ class ChecklistItem(models.Model):
         return f"{self.position}. {self.prompt}"
 
     def signature_content(self) -> dict:
-        return {
+        content = {
             "position": self.position,
             "kind": self.kind,
             "prompt": self.prompt,
@@ -174,6 +182,9 @@ class ChecklistItem(models.Model):
             "choices": self.choices,
             "multiple": self.multiple,
         }
+        if self.translations:  # the signature covers every language the item is read in
+            content["translations"] = self.translations
+        return content
 
     @property
     def has_spec(self) -> bool:
@@ -229,7 +240,7 @@ class FormAssignment(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(7)],
-        help_text="Weekly: ISO day.",
+        help_text=_("Weekly: ISO day."),
     )
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
@@ -332,7 +343,7 @@ class ChecklistResponse(models.Model):
     value_bool = models.BooleanField(null=True, blank=True)
     value_choices = models.JSONField(default=list, blank=True)
     photo = models.FileField(upload_to="quality/photos/%Y/%m/", blank=True)
-    in_spec = models.BooleanField(null=True, blank=True, help_text="For numbers with spec limits.")
+    in_spec = models.BooleanField(null=True, blank=True, help_text=_("For numbers with spec limits."))
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
     supersedes = models.OneToOneField(
@@ -388,7 +399,7 @@ class QualityRequest(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who sent the request; empty on requests recorded before keys had an author.",
+        help_text=_("Who sent the request; empty on requests recorded before keys had an author."),
     )
     result_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -411,7 +422,7 @@ class Nonconformance(models.Model):
     status = models.CharField(
         max_length=16, choices=NonconformanceStatus.choices, default=NonconformanceStatus.OPEN
     )
-    automatic = models.BooleanField(default=False, help_text="Opened by an out-of-spec response.")
+    automatic = models.BooleanField(default=False, help_text=_("Opened by an out-of-spec response."))
     work_order = models.ForeignKey(
         WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
     )
@@ -574,9 +585,14 @@ class SopVersion(models.Model):
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
     body = models.TextField(
         blank=True,
-        help_text="The instruction in Markdown: headings, lists, tables, bold; images as ![caption](image:N).",
+        help_text=_(
+            "The instruction in Markdown: headings, lists, tables, bold; images as ![caption](image:N)."
+        ),
     )
     pdf = models.FileField(upload_to="quality/sop/%Y/%m/", blank=True)
+    translations = models.JSONField(
+        default=dict, blank=True, help_text=_('The text in other languages: {"de": {"body": "…"}}.')
+    )
     change_note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -610,6 +626,8 @@ class SopVersion(models.Model):
         images = [[i.number, i.image.name, i.caption] for i in self.images.order_by("number")]
         if images:  # the signature covers the pictures the text shows
             content["images"] = images
+        if self.translations:  # and every language the text is read in
+            content["translations"] = self.translations
         return content
 
 
@@ -688,7 +706,7 @@ class Qualification(models.Model):
 
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="qualifications")
     workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="qualifications")
-    valid_until = models.DateField(help_text="The last day the qualification holds (site's date).")
+    valid_until = models.DateField(help_text=_("The last day the qualification holds (site's date)."))
     granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     granted_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -721,21 +739,21 @@ class StartRefusal(models.Model):
     directly and on PostgreSQL a trigger refuses UPDATE and DELETE."""
 
     class Guard(models.TextChoices):
-        QUALIFICATION = "qualification", "Not qualified"
-        SOP = "sop", "SOP not read"
+        QUALIFICATION = "qualification", _("Not qualified")
+        SOP = "sop", _("SOP not read")
 
     workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
     work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="+")
     operation = models.ForeignKey(WorkOrderOperation, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     guard = models.CharField(max_length=16, choices=Guard.choices)
-    code = models.CharField(max_length=32, help_text="The refusal's machine code (not_qualified...).")
-    message = models.CharField(max_length=500, help_text="What the person was told.")
-    idempotency_key = models.UUIDField(help_text="The refused tap's key: a resend is one refusal.")
+    code = models.CharField(max_length=32, help_text=_("The refusal's machine code (not_qualified...)."))
+    message = models.CharField(max_length=500, help_text=_("What the person was told."))
+    idempotency_key = models.UUIDField(help_text=_("The refused tap's key: a resend is one refusal."))
     refused_at = models.DateTimeField()
 
-    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
-    audit_sealed_directly = True
+    # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
+    sealed_directly = True
 
     class Meta:
         ordering = ["-refused_at", "-id"]

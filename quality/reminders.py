@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from quality.selectors import forms_for
 from workorders.extensions import Reminder
@@ -18,7 +19,7 @@ def forms_due(workstation, user) -> Reminder | None:
     due = [f for f in forms_for(workstation) if f.due_since is not None]
     return Reminder(
         key="forms",
-        label="Forms due",
+        label=gettext("Forms due"),
         url=reverse("quality_forms"),
         items=tuple((f.assignment.template.title, f.overdue) for f in due),
     )

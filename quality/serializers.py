@@ -38,6 +38,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "decimals",
             "choices",
             "multiple",
+            "translations",
         ]
 
     def get_field(self, item) -> str:

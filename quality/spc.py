@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext_noop
 
 from mes.models import Workstation
 from mes.selectors import sites_visible_to
@@ -25,11 +26,12 @@ D4 = 3.267
 LIMIT = 100  # the values a chart shows, the latest
 BASELINE = 25  # the first values of those that set the centre line and control limits (Phase I)
 
+# In English as recorded (a signal's evidence keeps these words); pages translate them when shown.
 RULES = {
-    1: "beyond 3 sigma",
-    2: "2 of 3 beyond 2 sigma on one side",
-    3: "4 of 5 beyond 1 sigma on one side",
-    4: "8 in a row on one side of the centre line",
+    1: gettext_noop("beyond 3 sigma"),
+    2: gettext_noop("2 of 3 beyond 2 sigma on one side"),
+    3: gettext_noop("4 of 5 beyond 1 sigma on one side"),
+    4: gettext_noop("8 in a row on one side of the centre line"),
 }
 RULE_SPAN = {1: 1, 2: 3, 3: 5, 4: 8}  # how many points, ending at the flagged one, make the run
 

@@ -1,6 +1,7 @@
 """Lifecycles of quality records, as data: the states and the allowed moves."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from mes.transitions import Transitions
 
@@ -8,11 +9,11 @@ from mes.transitions import Transitions
 class VersionStatus(models.TextChoices):
     """A checklist template version or an SOP version."""
 
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    EFFECTIVE = "effective", "Effective"
-    RETIRED = "retired", "Retired"
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    EFFECTIVE = "effective", _("Effective")
+    RETIRED = "retired", _("Retired")
 
 
 V = VersionStatus
@@ -34,42 +35,42 @@ can_transition_version = VERSION_TRANSITIONS.allowed
 
 
 class ItemKind(models.TextChoices):
-    CHECK = "check", "Check (done)"
-    PASS_FAIL = "pass_fail", "Pass / fail"
-    NUMBER = "number", "Number"
-    TEXT = "text", "Text"
-    CHOICE = "choice", "Choice"
-    PHOTO = "photo", "Photo"
+    CHECK = "check", _("Check (done)")
+    PASS_FAIL = "pass_fail", _("Pass / fail")
+    NUMBER = "number", _("Number")
+    TEXT = "text", _("Text")
+    CHOICE = "choice", _("Choice")
+    PHOTO = "photo", _("Photo")
 
 
 class Trigger(models.TextChoices):
     """When a checklist attached to an operation must be done."""
 
-    AT_START = "at_start", "Before the operation starts"
-    AT_COMPLETION = "at_completion", "Before the operation completes"
-    EVERY_N_UNITS = "every_n_units", "Every N units"
-    ONCE_PER_SHIFT = "once_per_shift", "Once per shift"
+    AT_START = "at_start", _("Before the operation starts")
+    AT_COMPLETION = "at_completion", _("Before the operation completes")
+    EVERY_N_UNITS = "every_n_units", _("Every N units")
+    ONCE_PER_SHIFT = "once_per_shift", _("Once per shift")
 
 
 class Schedule(models.TextChoices):
     """How often a form assigned to a workstation or line falls due."""
 
-    START_OF_SHIFT = "start_of_shift", "At the start of each shift"
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly"
-    ON_DEMAND = "on_demand", "On demand"
+    START_OF_SHIFT = "start_of_shift", _("At the start of each shift")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+    ON_DEMAND = "on_demand", _("On demand")
 
 
 class RunStatus(models.TextChoices):
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
 
 
 class NonconformanceStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    INVESTIGATING = "investigating", "Investigating"
-    DISPOSITIONED = "dispositioned", "Dispositioned"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    INVESTIGATING = "investigating", _("Investigating")
+    DISPOSITIONED = "dispositioned", _("Dispositioned")
+    CLOSED = "closed", _("Closed")
 
 
 N = NonconformanceStatus
@@ -89,17 +90,17 @@ can_transition_nonconformance = NONCONFORMANCE_TRANSITIONS.allowed
 
 
 class Disposition(models.TextChoices):
-    USE_AS_IS = "use_as_is", "Use as is"
-    REWORK = "rework", "Rework"
-    SCRAP = "scrap", "Scrap"
-    RETURN_TO_SUPPLIER = "return_to_supplier", "Return to supplier"
+    USE_AS_IS = "use_as_is", _("Use as is")
+    REWORK = "rework", _("Rework")
+    SCRAP = "scrap", _("Scrap")
+    RETURN_TO_SUPPLIER = "return_to_supplier", _("Return to supplier")
 
 
 class HoldStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    RELEASED = "released", "Released"
+    ACTIVE = "active", _("Active")
+    RELEASED = "released", _("Released")
 
 
 class HoldTarget(models.TextChoices):
-    WORK_ORDER = "work_order", "Work order"
-    LOT = "lot", "Lot"
+    WORK_ORDER = "work_order", _("Work order")
+    LOT = "lot", _("Lot")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from mes import roles
-from mes.models import Kiosk, Shift
+from mes.models import Shift, Tablet
 from mes.tests.factories import LineFactory, WorkstationFactory
 from tests.conftest import screenshot
 from workorders.services.andon import andon_raise
@@ -202,5 +202,5 @@ def test_a_tablet_is_bound_by_tapping_a_workstation_that_shows_its_queued_work(
     busy.click()
     page.click("text=Bind to workstation")
     expect(page.locator(".toast")).to_contain_text("This tablet is now bound to")
-    kiosk = Kiosk.objects.get(workstation=workstation, revoked_at__isnull=True)
-    assert kiosk.name == f"Tablet at {workstation.line.code}/{workstation.code}"
+    tablet = Tablet.objects.get(workstation=workstation, revoked_at__isnull=True)
+    assert tablet.name == f"Tablet at {workstation.line.code}/{workstation.code}"

@@ -1,5 +1,5 @@
 """The operator's tablet in a real browser: production taps reach the supervisor's board, and taps
-made offline wait in the outbox and are counted once when the network returns."""
+made offline wait on the tablet and are counted once when the network returns."""
 
 import pytest
 from playwright.sync_api import expect
@@ -51,7 +51,7 @@ def assert_touch_targets(page, selector):
 
 
 def completions(operation) -> int:
-    return ProductionEvent.objects.filter(operation=operation, kind=EventKind.COMPLETE).count()
+    return ProductionEvent.objects.filter(operation=operation, kind=EventKind.GOOD).count()
 
 
 def test_operator_records_production_and_the_supervisor_board_shows_it(
@@ -104,7 +104,7 @@ def test_operator_records_production_and_the_supervisor_board_shows_it(
     page.click("#dlg-pause [data-reason='BREAK']")
     expect(page.locator("[data-op-status]")).to_have_text("Paused")
     expect(page.locator(".act-resume")).to_be_visible()
-    expect(page.locator("#outbox-count")).to_have_text("0")
+    expect(page.locator("#waiting-count")).to_have_text("0")
     screenshot(page, "tablet-operation-paused")
     page.set_viewport_size({"width": 768, "height": 1024})
     assert_touch_targets(page, ".op-actions .btn, .op-top .btn")
@@ -145,16 +145,16 @@ def test_taps_made_offline_wait_and_are_counted_once(asgi_server, tablet_page, m
     page.click(".queue-item[data-order='WO-4712']")
     expect(page.locator("[data-op-status]")).to_have_text("Running")
 
-    # The Wi-Fi drops: three taps wait in the outbox, visibly, and nothing reaches the server.
+    # The Wi-Fi drops: three taps wait on the tablet, visibly, and nothing reaches the server.
     page.context.set_offline(True)
     for _ in range(3):
         page.click(".act-good")
-    expect(page.locator("#outbox-count")).to_have_text("3")
-    expect(page.locator("#outbox")).to_contain_text("waiting to send")
-    expect(page.locator("#outbox-list li")).to_have_count(3)
-    expect(page.locator("[data-pending=complete]")).to_have_text("+3 waiting")
-    stored = page.evaluate(f"JSON.parse(localStorage.getItem('mes.outbox.workstation.{workstation.pk}'))")
-    assert [t["kind"] for t in stored] == ["complete"] * 3
+    expect(page.locator("#waiting-count")).to_have_text("3")
+    expect(page.locator("#waiting")).to_contain_text("waiting to send")
+    expect(page.locator("#waiting-list li")).to_have_count(3)
+    expect(page.locator("[data-pending=good]")).to_have_text("+3 waiting")
+    stored = page.evaluate(f"JSON.parse(localStorage.getItem('mes.waiting.workstation.{workstation.pk}'))")
+    assert [t["kind"] for t in stored] == ["good"] * 3
     assert len({t["key"] for t in stored}) == 3
     page.wait_for_timeout(1500)  # a retry or two while offline
     assert completions(operation) == 0
@@ -162,10 +162,10 @@ def test_taps_made_offline_wait_and_are_counted_once(asgi_server, tablet_page, m
 
     # The network returns: the taps are sent, in order, once each.
     page.context.set_offline(False)
-    expect(page.locator("#outbox-count")).to_have_text("0", timeout=SLOW)
+    expect(page.locator("#waiting-count")).to_have_text("0", timeout=SLOW)
     expect(page.locator("[data-counter=good]")).to_have_text("3", timeout=SLOW)
     assert completions(operation) == 3
-    sent = ProductionEvent.objects.filter(operation=operation, kind=EventKind.COMPLETE).order_by("id")
+    sent = ProductionEvent.objects.filter(operation=operation, kind=EventKind.GOOD).order_by("id")
     assert [str(e.idempotency_key) for e in sent] == [t["key"] for t in stored]
 
     # A tap reaches the server but its answer is lost: the resend with the same key counts once.
@@ -182,7 +182,7 @@ def test_taps_made_offline_wait_and_are_counted_once(asgi_server, tablet_page, m
     page.route("**/workstation/events/", lose_the_first_answer)
     page.click(".act-good")
     expect(page.locator("#tap-status")).to_contain_text("Saved: +1 good", timeout=SLOW)
-    expect(page.locator("#outbox-count")).to_have_text("0")
+    expect(page.locator("#waiting-count")).to_have_text("0")
     expect(page.locator("[data-counter=good]")).to_have_text("4")
     assert len(seen) == 2 and seen[0] == seen[1], "the resend carries the same idempotency key"
     assert completions(operation) == 4
@@ -230,5 +230,5 @@ def test_a_supervisor_allows_counting_over_the_order_quantity_at_the_tablet(
     expect(page.locator("#tap-status")).to_contain_text("Saved with supervisor's approval: +3 good")
     expect(page.locator("[data-counter=good]")).to_have_text("11")
 
-    event = ProductionEvent.objects.get(operation=operation, kind=EventKind.COMPLETE, quantity=3)
+    event = ProductionEvent.objects.get(operation=operation, kind=EventKind.GOOD, quantity=3)
     assert (event.user, event.override_by) == (operator, supervisor)

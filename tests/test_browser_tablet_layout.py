@@ -1,6 +1,6 @@
 """What an operator sees on a 1024x768 tablet, measured: one keypad laid out like a numeric pad
 wherever numbers are entered, no system keyboard over it, the running operation's counters and
-big buttons on the first screen above the fixed outbox bar, material summed per lot, limits
+big buttons on the first screen above the fixed waiting bar, material summed per lot, limits
 written as a person writes them, and a bound tablet that always opens on the badge sign-in."""
 
 import uuid
@@ -45,10 +45,10 @@ def assert_numeric_pad(keypad, last_rows):
 
 
 def assert_on_first_screen(page, selector):
-    """Fully visible without scrolling, and not under the fixed outbox bar."""
+    """Fully visible without scrolling, and not under the fixed waiting bar."""
     assert page.evaluate("window.scrollY") == 0
     box = page.locator(selector).bounding_box()
-    bar = page.locator("#outbox").bounding_box()
+    bar = page.locator("#waiting").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] <= HEIGHT, (
         f"{selector}: {box}, bar at {bar['y']}"
     )

@@ -63,7 +63,7 @@ def test_a_tablet_offline_for_a_while_shows_one_offline_state_and_no_false_alarm
     expect(page.locator("#offline-note")).to_have_text(
         "taps are kept here and sent when the connection returns"
     )
-    expect(page.locator("#outbox-count")).to_have_text("1")
+    expect(page.locator("#waiting-count")).to_have_text("1")
     expect(page.locator("#tap-status")).to_contain_text("+1 good: kept on this tablet")
 
     # The background reads go on failing for a while: the counters' poll, the panels refreshed
@@ -83,18 +83,18 @@ def test_a_tablet_offline_for_a_while_shows_one_offline_state_and_no_false_alarm
     badge = page.locator("#connection").bounding_box()
     assert note["x"] >= badge["x"] + badge["width"], "the note reads after the badge"
     assert note["y"] < badge["y"] + badge["height"] and badge["y"] < note["y"] + note["height"], "on one line"
-    bar = page.locator("#outbox").bounding_box()
+    bar = page.locator("#waiting").bounding_box()
     assert bar["y"] <= note["y"] and note["y"] + note["height"] <= bar["y"] + bar["height"] <= HEIGHT
     # The page's end stays clear of the taller bar: the last card scrolls above it.
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     last = page.locator(".op-layout > *").last.bounding_box()
-    assert last["y"] + last["height"] <= page.locator("#outbox").bounding_box()["y"]
+    assert last["y"] + last["height"] <= page.locator("#waiting").bounding_box()["y"]
     page.evaluate("window.scrollTo(0, 0)")
     assert completions(operation) == 0
 
     # The network returns: online again, the tap counted once, still no alarm.
     page.context.set_offline(False)
-    expect(page.locator("#outbox-count")).to_have_text("0", timeout=SLOW)
+    expect(page.locator("#waiting-count")).to_have_text("0", timeout=SLOW)
     expect(page.locator("[data-counter=good]")).to_have_text("1", timeout=SLOW)
     expect(page.locator("#connection")).to_have_text("Online")
     expect(page.locator("#offline-note")).to_be_hidden()
@@ -132,42 +132,74 @@ def test_a_tablet_reloaded_offline_still_shows_its_screen_and_keeps_taps(
     # Offline, a tap waits; then the tablet is reloaded, still offline.
     page.context.set_offline(True)
     page.click(".act-good")
-    expect(page.locator("#outbox-count")).to_have_text("1")
+    expect(page.locator("#waiting-count")).to_have_text("1")
     page.reload()
 
     # The same screen, as the operator left it: the order, its counters, the waiting tap.
     expect(page.locator(".op-order")).to_have_text("WO-4791")
     expect(page.locator("[data-op-status]")).to_have_text("Running")
-    expect(page.locator("#outbox-count")).to_have_text("1")
-    expect(page.locator("[data-pending=complete]")).to_have_text("+1 waiting")
+    expect(page.locator("#waiting-count")).to_have_text("1")
+    expect(page.locator("[data-pending=good]")).to_have_text("+1 waiting")
     expect(page.locator("#connection")).to_have_text("Offline")
-    bar = page.locator("#outbox").bounding_box()
+    bar = page.locator("#waiting").bounding_box()
     for selector in (".act-good", ".act-pause"):  # on the first screen, above the bar
         box = page.locator(selector).bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] <= HEIGHT, (selector, box, bar)
     page.locator("#op-counters").scroll_into_view_if_needed()  # the counters: clear of the bar
     box = page.locator("#op-counters").bounding_box()
-    assert box["y"] >= 0 and box["y"] + box["height"] <= page.locator("#outbox").bounding_box()["y"], box
+    assert box["y"] >= 0 and box["y"] + box["height"] <= page.locator("#waiting").bounding_box()["y"], box
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "tablet-offline-reloaded")
 
-    # It keeps taking taps, each with its own key, in the same outbox.
+    # It keeps taking taps, each with its own key, in the same waiting list.
     page.click(".act-good")
-    expect(page.locator("#outbox-count")).to_have_text("2")
-    stored = page.evaluate(f"JSON.parse(localStorage.getItem('mes.outbox.workstation.{workstation.pk}'))")
-    assert [t["kind"] for t in stored] == ["complete", "complete"]
+    expect(page.locator("#waiting-count")).to_have_text("2")
+    stored = page.evaluate(f"JSON.parse(localStorage.getItem('mes.waiting.workstation.{workstation.pk}'))")
+    assert [t["kind"] for t in stored] == ["good", "good"]
     # Not asserted: that nothing reached the server meanwhile. Chromium's offline emulation does
     # not hold back a request the service worker's page lets through on reload, so the first tap
     # may already be stored; its key then makes the resend below count it once all the same.
 
     # The network returns: both are counted, once each, with the keys made on the tablet.
     page.context.set_offline(False)
-    expect(page.locator("#outbox-count")).to_have_text("0", timeout=SLOW)
+    expect(page.locator("#waiting-count")).to_have_text("0", timeout=SLOW)
     expect(page.locator("[data-counter=good]")).to_have_text("2", timeout=SLOW)
-    sent = ProductionEvent.objects.filter(operation=operation, kind=EventKind.COMPLETE).order_by("id")
+    sent = ProductionEvent.objects.filter(operation=operation, kind=EventKind.GOOD).order_by("id")
     assert [str(e.idempotency_key) for e in sent] == [t["key"] for t in stored]
 
     # Signing out forgets the kept screens: the next person never sees this one's.
     page.click("text=Sign out")
     page.wait_for_url(f"{base}/tablet/sign-in/**")
     wait_until(lambda: not page.evaluate(f"caches.has('{KEPT}')"), 15, "the kept screens were not forgotten")
+
+
+def test_taps_a_tablet_kept_before_the_upgrade_are_sent_once_after_it(
+    asgi_server, tablet_page, make_user, workstation
+):
+    """An upgrade renamed the tablet's store of waiting taps (and the word for good units); taps
+    waiting on a tablet at that moment, stored the earlier way, are sent and counted once."""
+    supervisor = make_user(roles.SUPERVISOR, username="sam")
+    operator = make_user(roles.OPERATOR, username="olga", badge=("1001", "2580"))
+    order = released_order(user=supervisor, workstations=[workstation], quantity=10, number="WO-4792")
+    operation = order.operations.get()
+    services.operation_start(operation_id=operation.pk, workstation=workstation, user=operator, key=key())
+    page, base = tablet_page, asgi_server.url
+    bind_tablet(page, base, workstation)
+    badge_in(page, base, "1001", "2580")
+    earlier = [
+        {"key": str(key()), "kind": "complete", "operation": str(operation.pk), "quantity": "3", "reason": "",
+         "lot": "", "label": "+3 good", "occurred_at": "", "user": str(operator.pk), "userName": "olga",
+         "attempts": 0, "error": ""},
+    ]  # fmt: skip
+    page.evaluate(
+        "([name, taps]) => localStorage.setItem(name, JSON.stringify(taps))",
+        [f"mes.outbox.workstation.{workstation.pk}", earlier],
+    )
+    page.goto(f"{base}/workstation/operations/{operation.pk}/")  # the new page finds what it left
+    expect(page.locator("[data-counter=good]")).to_have_text("3", timeout=SLOW)
+    expect(page.locator("#waiting-count")).to_have_text("0", timeout=SLOW)
+    assert page.evaluate(f"localStorage.getItem('mes.outbox.workstation.{workstation.pk}')") is None
+    page.reload()
+    expect(page.locator("[data-counter=good]")).to_have_text("3", timeout=SLOW)
+    sent = ProductionEvent.objects.filter(operation=operation, kind=EventKind.GOOD)
+    assert [str(e.idempotency_key) for e in sent] == [earlier[0]["key"]]

@@ -70,7 +70,7 @@ def test_forms_due_show_on_the_queue_with_a_count_that_leads_to_the_forms(
     # Where a person looks first: on the first screen, above the queue, big enough for a glove.
     found = box_of(page, "[data-reminder=forms]")
     queue = box_of(page, ".queue-card")
-    bar = box_of(page, "#outbox")
+    bar = box_of(page, "#waiting")
     assert found["height"] >= 48 and found["width"] >= 200, found
     assert found["y"] >= 0 and found["y"] + found["height"] <= queue["y"], (found, queue)
     assert found["y"] + found["height"] <= bar["y"] <= HEIGHT

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from integration.models import OutboxMessage
 from mes import roles
-from mes.models import Kiosk
+from mes.models import Tablet
 from mes.tests.factories import WorkstationFactory, signed_in
 from mes.tests.rows import answer_to_garbage, assert_refusal_says_why, changed, garbage_settings, row_counts
 from quality import services as quality
@@ -73,6 +73,7 @@ def _at(template: str) -> Callable[[dict], str]:
 
 
 CREDENTIALS = ("password", "badge_number", "pin")
+LANGUAGES = ("en", "de", "es", "ar", "")
 TAP = ("kind", "idempotency_key", "occurred_at", "quantity", "reason", "note", "lot", "operation")
 ITEM = ("kind", "prompt", "help_text", "unit", "lsl", "usl", "target", "decimals", "choices", "required")
 VERSION = "/quality/checklists/versions/{version}/"
@@ -89,13 +90,13 @@ FORMS: dict[str, Form] = {
         _at("/tablet/sign-in/"), ("badge_number", "pin"), who=UNSIGNED_TABLET, logs=SIGN_IN
     ),
     "plant_overview": Form(_at("/plant/"), who=SUPERVISOR),
-    "kiosk_list": Form(
+    "tablet_list": Form(
         _at("/tablets/"),
         ("workstation", "name"),
         who=SUPERVISOR,
         choices={"workstation": ("{spare_workstation}",)},
     ),
-    "kiosk_revoke": Form(_at("/tablets/{spare_kiosk}/unbind/"), ("reason",), who=SUPERVISOR),
+    "tablet_revoke": Form(_at("/tablets/{spare_tablet}/unbind/"), ("reason",), who=SUPERVISOR),
     "person_create": Form(
         _at("/people/new/"),
         (
@@ -104,13 +105,14 @@ FORMS: dict[str, Form] = {
             "last_name",
             "email",
             "badge_number",
+            "language",
             "role",
             "sites",
             "all_sites",
             "reason",
         ),
         who=SUPERVISOR,
-        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",)},
+        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",), "language": LANGUAGES},
     ),
     "person_edit": Form(
         _at("/people/{person}/"),
@@ -120,18 +122,26 @@ FORMS: dict[str, Form] = {
             "last_name",
             "email",
             "badge_number",
+            "language",
             "role",
             "sites",
             "all_sites",
             "reason",
         ),
         who=SUPERVISOR,
-        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",)},
+        choices={"role": ("operator", "supervisor", "admin"), "sites": ("{site}",), "language": LANGUAGES},
     ),
     "person_issue_pin": Form(_at("/people/{person}/pin/"), ("reason",), who=SUPERVISOR),
     "person_deactivate": Form(_at("/people/{person}/deactivate/"), ("reason",), who=SUPERVISOR),
     "tablet_change_pin": Form(
         _at("/tablet/pin/"), ("old_pin", "new_pin", "new_pin_again"), who=TABLET, logs=SIGN_IN
+    ),
+    # the language: the tablet sign-in screen's switch, and the person's own language
+    "screen_language": Form(
+        _at("/language/"), ("language", "next"), who=ANONYMOUS, choices={"language": LANGUAGES}
+    ),
+    "my_language": Form(
+        _at("/my-language/"), ("language", "next"), who=TABLET, choices={"language": LANGUAGES}
     ),
     "healthz": Form(_at("/healthz"), who=ANONYMOUS),
     "ping": Form(_at("/ping"), who=SUPERVISOR),
@@ -166,7 +176,7 @@ FORMS: dict[str, Form] = {
                 "start",
                 "pause",
                 "resume",
-                "complete",
+                "good",
                 "scrap",
                 "consume",
                 "downtime_start",
@@ -204,6 +214,12 @@ FORMS: dict[str, Form] = {
         ("product", "site", "code", "quantity", "supplier", "supplier_lot", "reason"),
         who=SUPERVISOR,
         choices={"product": ("{component}",), "site": ("{site}",)},
+    ),
+    "lot_ship": Form(
+        _at("/shipments/"),
+        ("lot", "customer", "reference", "quantity", "note"),
+        who=SUPERVISOR,
+        choices={"lot": ("L-1",)},
     ),
     # integration
     "integration_console": Form(_at("/integration/"), who=SUPERVISOR),
@@ -513,7 +529,7 @@ def plant(site, make_user, supervisor, operator):
         "component": component.part_number,
         "template": template.pk,
         "assignment": assignment.pk,
-        "spare_kiosk": Kiosk.objects.get(workstation=spare_station).pk,
+        "spare_tablet": Tablet.objects.get(workstation=spare_station).pk,
         "person": operator.pk,
         "order": order.pk,
         "order_number": order.number,
@@ -698,7 +714,7 @@ FOUND = [
     ("workorder_create", {"routing": "abc", "line": "{line}", "number": "WO-9", "quantity": "1"}, "routing"),
     ("workorder_create", {"routing": "{routing}", "line": "²", "number": "WO-9", "quantity": "1"}, "line"),
     ("lot_receive", {"product": "{component}", "site": "²", "quantity": "5"}, "site"),
-    ("kiosk_list", {"workstation": "1.5", "name": "Tablet 9"}, "workstation"),
+    ("tablet_list", {"workstation": "1.5", "name": "Tablet 9"}, "workstation"),
     ("person_create", {"username": "pat9", "role": "operator", "sites": "18446744073709551616"}, "sites"),
     (
         "workorder_create",

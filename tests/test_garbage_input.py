@@ -111,6 +111,9 @@ ENDPOINTS: dict[tuple[str, str], Target] = {
         lambda p: "/api/v1/lots/",
         ("product", "site", "code", "quantity", "supplier", "supplier_lot", "reason"),
     ),
+    ("api_shipments", "POST"): Target(
+        lambda p: "/api/v1/shipments/", ("lot", "customer", "reference", "quantity", "shipped_at", "note")
+    ),
     ("api_operation_consume", "POST"): Target(
         lambda p: f"/api/v1/operations/{p['operation']}/consume/", (*PRODUCTION, "lot", "quantity")
     ),

@@ -116,10 +116,10 @@ def test_the_plant_records_a_completion_end_to_end_and_stops_within_10_s(plant, 
             assert snapshot["type"] == "snapshot"
             assert metric(plant.url, "mes_live_dashboards_connected") >= 1
             await asyncio.to_thread(tap, "start")
-            await asyncio.to_thread(tap, "complete", quantity=3)
+            await asyncio.to_thread(tap, "good", quantity=3)
             while True:
                 delta = json.loads(await asyncio.wait_for(ws.recv(), 15))
-                if any(event.get("kind") == "complete" for event in delta.get("events", [])):
+                if any(event.get("kind") == "good" for event in delta.get("events", [])):
                     return delta
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # its own thread and loop
@@ -134,7 +134,7 @@ def test_the_plant_records_a_completion_end_to_end_and_stops_within_10_s(plant, 
     )
     assert plant.erp.stats()["unique"] >= 1
     assert completion.erp_reference
-    assert metric(plant.url, "mes_production_events_total", kind="complete") == 1
+    assert metric(plant.url, "mes_production_events_total", kind="good") == 1
     assert metric(plant.url, "mes_production_events_total", kind="start") == 1
     wait_until(lambda: metric(plant.url, "mes_erp_delivery_attempts_total", outcome="acknowledged") >= 1, 15)
     assert metric(plant.url, "mes_erp_outbox_dead_letters") == 0

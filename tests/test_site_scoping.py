@@ -35,9 +35,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from integration import embedded
 from integration import services as integration_services
 from integration.models import OutboxMessage
-from mes import kiosk, roles
+from mes import roles, tablets
 from mes import services as plant_services
-from mes.models import Kiosk, Line, Shift, Site, Workstation
+from mes.models import Line, Shift, Site, Tablet, Workstation
 from mes.selectors import site_path
 from mes.signatures import Signature
 from mes.tests.factories import LineFactory, SiteFactory, UserFactory, WorkstationFactory
@@ -56,6 +56,7 @@ from quality.models import (
 )
 from traceability import services as reports
 from traceability.models import ReportJob, ReportKind
+from traceability.shipping import lot_ship
 from workorders import services as production
 from workorders.live.models import AndonCall
 from workorders.models import (
@@ -161,6 +162,9 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         reason="Goods receipt",
     )
     production.operation_consume(**common, lot_code=lot.code, quantity=5, key=_key())
+    lot_ship(
+        code=lot.code, customer=f"{prefix}-CUSTOMER", reference=f"{prefix}-PO", quantity=10, user=supervisor
+    )
     production.operation_record_good(**common, quantity=3, key=_key())
     scrap = production.operation_record_scrap(
         **common, quantity=1, reason=shared["reasons"]["scrap"], note=f"{prefix}-SCRAP-NOTE", key=_key()
@@ -228,7 +232,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         version_id=sop.pk, user=inspector, image=_png(), caption=f"{prefix}-CAPTION"
     )
     andon = andon_raise(workstation=ws2, user=operator, kind="help", key=_key(), note=f"{prefix}-ANDON-NOTE")
-    tablet = plant_services.kiosk_bind(workstation=ws1, name=f"{prefix}-KIOSK", by=supervisor)
+    tablet = plant_services.tablet_bind(workstation=ws1, name=f"{prefix}-TABLET", by=supervisor)
     handover = handover_leave(
         user=operator,
         workstation=ws1,
@@ -249,7 +253,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         Line: line,
         Workstation: ws1,
         Shift: shift,
-        Kiosk: tablet,
+        Tablet: tablet,
         WorkOrder: order,
         WorkOrderOperation: first,
         ProductionEvent: ProductionEvent.objects.get(pk=scrap.event.pk),
@@ -290,6 +294,7 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
         "andon call": f"{prefix}-ANDON-NOTE",
         "handover": f"{prefix}-HANDOVER",
         "tablet": tablet.name,
+        "shipment": f"{prefix}-CUSTOMER",
         "supervisor": supervisor.first_name,
         "operator": operator.first_name,
     }
@@ -349,7 +354,7 @@ PLANT_WIDE = {Product: "product", BomLine: "bomline", Routing: "routing", Reason
 
 
 def _audit_records(s: SiteRecords) -> list[dict]:
-    kinds = [WorkOrder, Lot, Nonconformance, Workstation, Signature, ChecklistTemplateVersion, Kiosk]
+    kinds = [WorkOrder, Lot, Nonconformance, Workstation, Signature, ChecklistTemplateVersion, Tablet]
     return [{"model": m._meta.label_lower, "pk": s[m].pk} for m in kinds]
 
 
@@ -359,7 +364,7 @@ def _report_job(s: SiteRecords) -> dict:
 
 # The record kind each argument of a non-API pattern names, by URL name.
 ARGUMENTS = {
-    "kiosk_revoke": lambda s: {"pk": s[Kiosk].pk},
+    "tablet_revoke": lambda s: {"pk": s[Tablet].pk},
     "person_edit": lambda s: {"pk": s.people["operator"].pk},
     "person_issue_pin": lambda s: {"pk": s.people["operator"].pk},
     "person_deactivate": lambda s: {"pk": s.people["operator"].pk},
@@ -618,8 +623,8 @@ def _client(user, plant: Plant) -> Client:
     client = Client()
     client.force_login(user)
     bound = HttpResponse()
-    kiosk.set_cookie(bound, plant.a[Kiosk])
-    client.cookies[settings.KIOSK_COOKIE_NAME] = bound.cookies[settings.KIOSK_COOKIE_NAME].value
+    tablets.set_cookie(bound, plant.a[Tablet])
+    client.cookies[settings.TABLET_COOKIE_NAME] = bound.cookies[settings.TABLET_COOKIE_NAME].value
     return client
 
 

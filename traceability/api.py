@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext, override
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -28,10 +30,10 @@ class ErrorSerializer(serializers.Serializer):
 
 class TraceSerializer(serializers.Serializer):
     lot = serializers.CharField()
-    direction = serializers.CharField(help_text="backward or forward.")
-    content_hash = serializers.CharField(help_text="SHA-256 of the canonical JSON of `trace`.")
+    direction = serializers.CharField(help_text=_("backward or forward."))
+    content_hash = serializers.CharField(help_text=_("SHA-256 of the canonical JSON of `trace`."))
     trace = serializers.JSONField(
-        help_text="Nodes with their context, links, and (forward) the affected units."
+        help_text=_("Nodes with their context, links, and (forward) the affected units.")
     )
 
 
@@ -54,13 +56,16 @@ class TraceView(APIView):
         direction = request.query_params.get("direction", "backward")
         if direction not in selectors.DIRECTIONS:
             raise ValidationFailed(
-                "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
+                gettext("The direction is 'backward' or 'forward'."),
+                field="direction",
+                code="invalid_direction",
             )
         lot = selectors.lot_for_trace(user=request.user, code=code)
         trace = selectors.trace(lot, direction, user=request.user)
         check_inline_size(trace)
-        trace.context = selectors.trace_context(trace)
-        data = selectors.trace_data(trace)
+        with override(None):  # the data's words in the source language: its hash is everyone's
+            trace.context = selectors.trace_context(trace)
+            data = selectors.trace_data(trace)
         body = {
             "lot": lot.code,
             "direction": direction,
@@ -73,17 +78,21 @@ class TraceView(APIView):
 class ReportJobCreateSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="One of: " + ", ".join(ReportKind.values) + ".")
     code = serializers.CharField(
-        required=False, allow_blank=True, help_text="Trace reports: the serial or lot."
+        required=False, allow_blank=True, help_text=_("Trace reports: the serial or lot.")
     )
-    direction = serializers.CharField(required=False, default="backward", help_text="backward or forward.")
-    model = serializers.CharField(required=False, allow_blank=True, help_text="Audit reports: a model label.")
-    record = serializers.CharField(required=False, allow_blank=True, help_text="Audit reports: id or name.")
-    user = serializers.CharField(required=False, allow_blank=True, help_text="Audit reports: a username.")
+    direction = serializers.CharField(required=False, default="backward", help_text=_("backward or forward."))
+    model = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("Audit reports: a model label.")
+    )
+    record = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("Audit reports: id or name.")
+    )
+    user = serializers.CharField(required=False, allow_blank=True, help_text=_("Audit reports: a username."))
     start = serializers.CharField(
-        required=False, allow_blank=True, help_text="Audit reports: ISO date or time."
+        required=False, allow_blank=True, help_text=_("Audit reports: ISO date or time.")
     )
     end = serializers.CharField(
-        required=False, allow_blank=True, help_text="Audit reports: ISO date or time."
+        required=False, allow_blank=True, help_text=_("Audit reports: ISO date or time.")
     )
 
 
@@ -154,5 +163,5 @@ class ReportJobDownload(APIView):
     def get(self, request, pk: int):
         response = file_response(job_for(request.user, pk))
         if response is None:
-            raise NotFound("This report is not ready.")
+            raise NotFound(gettext("This report is not ready."))
         return response

@@ -8,13 +8,14 @@ every page would cost more than the page itself.
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from mes import audit as seal
+from mes import seal
 from mes.permissions import HasPermission
 from traceability.audit import AuditFilter, audit_entries
 
@@ -29,21 +30,21 @@ MAX_OFFSET = 10_000
 
 class AuditQuerySerializer(serializers.Serializer):
     model = serializers.CharField(
-        required=False, allow_blank=True, help_text='A model label, e.g. "workorders.lot".'
+        required=False, allow_blank=True, help_text=_('A model label, e.g. "workorders.lot".')
     )
     record = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="A record's id or natural key (lot code, order number...); needs model.",
+        help_text=_("A record's id or natural key (lot code, order number...); needs model."),
     )
     user = serializers.CharField(
-        required=False, allow_blank=True, help_text="Username or user id of who made the change."
+        required=False, allow_blank=True, help_text=_("Username or user id of who made the change.")
     )
     start = serializers.CharField(
-        required=False, allow_blank=True, help_text="ISO date or date-time, included."
+        required=False, allow_blank=True, help_text=_("ISO date or date-time, included.")
     )
     end = serializers.CharField(
-        required=False, allow_blank=True, help_text="ISO date (the whole day) or date-time, included."
+        required=False, allow_blank=True, help_text=_("ISO date (the whole day) or date-time, included.")
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     offset = serializers.IntegerField(
@@ -56,8 +57,8 @@ class AuditQuerySerializer(serializers.Serializer):
 
 
 class FieldChangeSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="The field's label.")
-    name = serializers.CharField(help_text="The field's name.")
+    field = serializers.CharField(help_text=_("The field's label."))
+    name = serializers.CharField(help_text=_("The field's name."))
     old = serializers.CharField()
     new = serializers.CharField()
 
@@ -74,7 +75,7 @@ class AuditEntrySerializer(serializers.Serializer):
     user = serializers.CharField(allow_blank=True)
     reason = serializers.CharField(allow_blank=True)
     changes = FieldChangeSerializer(many=True)
-    seal = serializers.IntegerField(allow_null=True, help_text="The number of the seal covering this row.")
+    seal = serializers.IntegerField(allow_null=True, help_text=_("The number of the seal covering this row."))
 
 
 class AuditPageSerializer(serializers.Serializer):
@@ -117,7 +118,7 @@ class VerifySerializer(serializers.Serializer):
     problem = ProblemSerializer(allow_null=True)
     broken_seals = serializers.ListField(
         child=serializers.CharField(),
-        help_text="Sealed records (a released production record) changed since.",
+        help_text=_("Sealed records (a released production record) changed since."),
     )
 
 
@@ -160,7 +161,7 @@ def audit_seal(request):
 @api_view(["GET"])
 @permission_classes([HasPermission.of(VIEW_AUDIT)])
 def audit_verify(request):
-    result = seal.audit_verify()
+    result = seal.seal_verify()
     data = {
         "ok": result.ok,
         "seals": result.seals,

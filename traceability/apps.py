@@ -1,13 +1,14 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TraceabilityConfig(AppConfig):
     name = "traceability"
-    verbose_name = "Traceability"
+    verbose_name = _("Traceability")
 
     def ready(self) -> None:
         from mes import metrics, navigation
-        from mes.audit import register_seal_check
+        from mes.seal import register_seal_check
         from traceability.record import guards
         from traceability.record.seals import broken_record_seals
         from traceability.selectors.jobs import report_job_gauges
@@ -27,10 +28,14 @@ class TraceabilityConfig(AppConfig):
             )
         )
 
-        navigation.register(navigation.NavItem("Audit trail", "audit_trail", "mes.view_auditseal", order=75))
+        navigation.register(
+            navigation.NavItem(_("Audit trail"), "audit_trail", "mes.view_auditseal", order=75)
+        )
         # Auditors, quality engineers and supervisors trace lots and serials.
-        navigation.register(navigation.NavItem("Trace", "trace", "workorders.view_lot", order=70))
+        navigation.register(navigation.NavItem(_("Trace"), "trace", "workorders.view_lot", order=70))
+        # Supervisors ship lots and serials to customers (refused while a record must be released).
+        navigation.register(navigation.NavItem(_("Ship"), "lot_ship", "traceability.ship_lot", order=71))
         # Quality reviews production records; auditors and supervisors read them.
         navigation.register(
-            navigation.NavItem("Records", "record_list", "traceability.view_recordreview", order=72)
+            navigation.NavItem(_("Records"), "record_list", "traceability.view_recordreview", order=72)
         )

@@ -32,9 +32,11 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
-from mes.audit import seals_covering
 from mes.errors import ValidationFailed
+from mes.seal import seals_covering
 from mes.selectors import records_visible_to
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
@@ -87,7 +89,8 @@ def _parse_moment(value, *, name: str, end: bool) -> dt.datetime | None:
         if parsed is None:
             if day is None:
                 raise ValidationFailed(
-                    f"'{text}' is not a date or a time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM).",
+                    gettext("'%(text)s' is not a date or a time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
+                    % {"text": text},
                     field=name,
                     code="invalid_time",
                 )
@@ -103,7 +106,9 @@ def _parse_moment(value, *, name: str, end: bool) -> dt.datetime | None:
         moment = dt.datetime.combine(value + dt.timedelta(days=1) if end else value, dt.time())
         moment = timezone.make_aware(moment)
         return moment - dt.timedelta(microseconds=1) if end else moment
-    raise ValidationFailed(f"'{value}' is not a date or a time.", field=name, code="invalid_time")
+    raise ValidationFailed(
+        gettext("'%(value)s' is not a date or a time.") % {"value": value}, field=name, code="invalid_time"
+    )
 
 
 @dataclass
@@ -139,7 +144,7 @@ class AuditFilter:
         self.model = (self.model or "").strip().lower() or None
         if self.model and self.model not in models_:
             raise ValidationFailed(
-                f"'{self.model}' is not a kind of record with an audit trail.",
+                gettext("'%(model)s' is not a kind of record with an audit trail.") % {"model": self.model},
                 field="model",
                 code="unknown_model",
             )
@@ -148,7 +153,7 @@ class AuditFilter:
         if self.record:
             if not self.model:
                 raise ValidationFailed(
-                    "Choose the kind of record to find a record by its id or name.",
+                    gettext("Choose the kind of record to find a record by its id or name."),
                     field="model",
                     code="model_required",
                 )
@@ -158,7 +163,7 @@ class AuditFilter:
         self.end = _parse_moment(self.end, name="end", end=True)
         if self.start and self.end and self.start > self.end:
             raise ValidationFailed(
-                "The period ends before it starts: choose an end after the start.",
+                gettext("The period ends before it starts: choose an end after the start."),
                 field="end",
                 code="impossible_range",
             )
@@ -176,7 +181,8 @@ class AuditFilter:
             found |= set(rows.filter(**{key.attname: self.record}).values_list(pk, flat=True).distinct())
         if not found:
             raise ValidationFailed(
-                f"No {model._meta.verbose_name} '{self.record}' in the audit trail.",
+                gettext("No %(verbose_name)s '%(record)s' in the audit trail.")
+                % {"verbose_name": model._meta.verbose_name, "record": self.record},
                 field="record",
                 code="unknown_record",
             )
@@ -194,7 +200,9 @@ class AuditFilter:
         if found is None and _is_id(text):
             found = User.objects.filter(pk=int(text)).values_list("pk", flat=True).first()
         if found is None:
-            raise ValidationFailed(f"No user '{text}'.", field="user", code="unknown_user")
+            raise ValidationFailed(
+                gettext("No user '%(text)s'.") % {"text": text}, field="user", code="unknown_user"
+            )
         return found
 
 
@@ -346,9 +354,9 @@ def _entries_of(model, hids: list[int]) -> list[AuditEntry]:
         out.append(
             AuditEntry(
                 model=model._meta.label_lower,
-                verbose_name=str(model._meta.verbose_name),
+                verbose_name=record_kind_name(model),
                 record_id=record_id,
-                record=str(natural) if natural else f"{model._meta.verbose_name} #{record_id}",
+                record=str(natural) if natural else f"{record_kind_name(model)} #{record_id}",
                 history_id=row.history_id,
                 history_type=row.history_type,
                 when=row.history_date,
@@ -362,9 +370,14 @@ def _entries_of(model, hids: list[int]) -> list[AuditEntry]:
     return out
 
 
+def record_kind_name(model) -> str:
+    """What a record of `model` is called, in the reader's language ("Arbeitsauftrag")."""
+    return gettext(capfirst(str(model._meta.verbose_name)))
+
+
 def _label(f) -> str:
-    label = str(getattr(f, "verbose_name", f.name))
-    return label[:1].upper() + label[1:]
+    """The field's name as the reader reads it: translated where the catalogs know it."""
+    return gettext(capfirst(str(getattr(f, "verbose_name", f.name))))
 
 
 def _m2m_values(history, hids: list[int]) -> dict[str, dict[int, str]]:
@@ -409,7 +422,7 @@ def _display(f, value, names) -> str:
         return ""
     if f.is_relation and f.many_to_one:
         found = names.get(f.related_model, {}).get(value)
-        return str(found) if found is not None else f"{f.related_model._meta.verbose_name} #{value}"
+        return str(found) if found is not None else f"{record_kind_name(f.related_model)} #{value}"
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from mes import audit as seal
+from mes import seal
 from mes.errors import MesError, ValidationFailed
 from mes.permissions import permission_required
 from traceability.api_audit import MAX_OFFSET
-from traceability.audit import AuditFilter, audit_entries, audited_models
+from traceability.audit import AuditFilter, audit_entries, audited_models, record_kind_name
 
 VIEW_AUDIT = "mes.view_auditseal"
 SEAL_AUDIT = "mes.seal_audit_trail"
@@ -33,7 +34,8 @@ def _page_number(value) -> int:
         return 1
     if not (re.fullmatch(r"[0-9]{1,6}", text) and 1 <= int(text) <= MAX_PAGE):
         raise ValidationFailed(
-            f"Pages go from 1 to {MAX_PAGE}; to read further back, choose a shorter period.",
+            gettext("Pages go from 1 to %(MAX_PAGE)s; to read further back, choose a shorter period.")
+            % {"MAX_PAGE": MAX_PAGE},
             field="page",
             code="invalid_page",
         )
@@ -41,7 +43,7 @@ def _page_number(value) -> int:
 
 
 def _model_choices():
-    return [(label, str(m._meta.verbose_name).capitalize()) for label, m in audited_models().items()]
+    return [(label, record_kind_name(m)) for label, m in audited_models().items()]
 
 
 @permission_required(VIEW_AUDIT)
@@ -81,7 +83,7 @@ def audit_record(request, model: str, pk: int):
     and the seal that covers it."""
     model = model.lower()
     if model not in audited_models():
-        raise Http404("No such kind of record.")
+        raise Http404(gettext("No such kind of record."))
     try:
         page = _page_number(request.GET.get("page"))
     except MesError as exc:
@@ -114,8 +116,10 @@ def audit_seal(request):
     if sealed:
         rows = sum(s.row_count for s in sealed)
         messages.success(
-            request, f"Sealed {rows} history rows: seal {sealed[-1].number}, hash {sealed[-1].hash[:16]}…"
+            request,
+            gettext("Sealed %(rows)s history rows: seal %(number)s, hash %(hash)s…")
+            % {"rows": rows, "number": sealed[-1].number, "hash": sealed[-1].hash[:16]},
         )
     else:
-        messages.info(request, "Nothing new to seal.")
+        messages.info(request, gettext("Nothing new to seal."))
     return redirect("audit_trail")

@@ -7,45 +7,51 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from mes.history import HistoricalRecords
 from mes.models import Site
 from mes.transitions import Transitions
-from workorders.models import WorkOrder
+from workorders.models import QTY, Lot, WorkOrder
 
 
 class ReportKind(models.TextChoices):
-    TRACE_PDF = "trace_pdf", "Trace report (PDF)"
-    TRACE_CSV = "trace_csv", "Trace (CSV)"
-    TRACE_JSON = "trace_json", "Trace (JSON)"
-    TRACE_EPCIS = "trace_epcis", "Trace (EPCIS 2.0 JSON-LD)"
-    AUDIT_PDF = "audit_pdf", "Audit trail (PDF)"
-    AUDIT_CSV = "audit_csv", "Audit trail (CSV)"
+    TRACE_PDF = "trace_pdf", _("Trace report (PDF)")
+    TRACE_CSV = "trace_csv", _("Trace (CSV)")
+    TRACE_JSON = "trace_json", _("Trace (JSON)")
+    TRACE_EPCIS = "trace_epcis", _("Trace (EPCIS 2.0 JSON-LD)")
+    AUDIT_PDF = "audit_pdf", _("Audit trail (PDF)")
+    AUDIT_CSV = "audit_csv", _("Audit trail (CSV)")
 
 
 class ReportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ReportJob(models.Model):
     kind = models.CharField(max_length=16, choices=ReportKind.choices)
     params = models.JSONField(
-        default=dict, blank=True, help_text="What to report on (lot, direction, filter)."
+        default=dict, blank=True, help_text=_("What to report on (lot, direction, filter).")
     )
     status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
     filename = models.CharField(max_length=200, blank=True)
     content_type = models.CharField(max_length=64, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the report's data.")
+    content_hash = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the report's data."))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text=_("The language the report is written in (the requester's then)."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -71,10 +77,10 @@ class ReportJob(models.Model):
 
 
 class RecordStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_REVIEW = "in_review", "In review"
-    RELEASED = "released", "Released"
-    REJECTED = "rejected", "Rejected"
+    OPEN = "open", _("Open")
+    IN_REVIEW = "in_review", _("In review")
+    RELEASED = "released", _("Released")
+    REJECTED = "rejected", _("Rejected")
 
 
 R = RecordStatus
@@ -96,7 +102,7 @@ class RecordReview(models.Model):
     work_order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="record_review")
     status = models.CharField(max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW)
     record_hash = models.CharField(
-        max_length=64, blank=True, help_text="SHA-256 of the record when it was released or rejected."
+        max_length=64, blank=True, help_text=_("SHA-256 of the record when it was released or rejected.")
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -135,12 +141,12 @@ class RecordSnapshot(models.Model):
 
     review = models.ForeignKey(RecordReview, on_delete=models.PROTECT, related_name="snapshots")
     status = models.CharField(max_length=16, choices=RecordStatus.choices)
-    content = models.JSONField(help_text="The record as decided, as its JSON export.")
+    content = models.JSONField(help_text=_("The record as decided, as its JSON export."))
     content_hash = models.CharField(max_length=64)
     taken_at = models.DateTimeField()
 
-    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
-    audit_sealed_directly = True
+    # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
+    sealed_directly = True
 
     class Meta:
         ordering = ["taken_at", "pk"]
@@ -174,13 +180,42 @@ class RecordSettings(models.Model):
     site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="record_settings")
     requires_record_release = models.BooleanField(
         default=False,
-        help_text="Lots and serials an order made are consumed by a later order or shipped only once "
-        "quality has released that order's production record.",
+        help_text=_(
+            "Lots and serials an order made are consumed by a later order or shipped only once "
+            "quality has released that order's production record."
+        ),
     )
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "record settings"
+        verbose_name_plural = _("record settings")
 
     def __str__(self) -> str:
         return f"Record settings of {self.site.code}"
+
+
+class Shipment(models.Model):
+    """A quantity of a lot or serial unit that left the plant: to whom, under which reference
+    (their order, our delivery note), when and by whom. A lot whose whole rest has shipped is
+    `shipped`; a shipment is never edited, a return comes back as a received lot."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="shipments")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(**QTY)
+    customer = models.CharField(max_length=200, help_text=_("Who it was shipped to."))
+    reference = models.CharField(
+        max_length=100, help_text=_("The customer's order or our delivery note it shipped under.")
+    )
+    note = models.CharField(max_length=500, blank=True)
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    shipped_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-shipped_at", "-pk"]
+        indexes = [models.Index(fields=["site", "shipped_at"], name="shipment_site_time")]
+        permissions = [("ship_lot", "Ship lots and serial units to customers")]
+
+    def __str__(self) -> str:
+        return f"{self.lot.code} to {self.customer} ({self.reference})"

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, override
 
 from mes.errors import Forbidden, ValidationFailed
 from traceability.models import ReportJob, ReportKind, ReportStatus
@@ -38,7 +39,7 @@ def _trace_params(*, user, params: dict) -> dict:
     direction = (params.get("direction") or "backward").strip()
     if direction not in DIRECTIONS:
         raise ValidationFailed(
-            "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
+            gettext("The direction is 'backward' or 'forward'."), field="direction", code="invalid_direction"
         )
     lot = lot_for_trace(user=user, code=str(params.get("code") or ""))
     return {"code": lot.code, "direction": direction}
@@ -50,17 +51,19 @@ def report_job_create(*, user, kind: str, params: dict) -> ReportJob:
     serial, a lot on a site the user may not see, an impossible period are refused here with the
     field at fault), and the job is handed to a worker only once this transaction commits."""
     if kind not in ReportKind.values:
-        raise ValidationFailed(f"'{kind}' is not a kind of report.", field="kind", code="unknown_kind")
+        raise ValidationFailed(
+            gettext("'%(kind)s' is not a kind of report.") % {"kind": kind}, field="kind", code="unknown_kind"
+        )
     params = params or {}
     if kind in registry.TRACE_FORMATS:
         if not user.has_perm(TRACE_PERMISSION):
-            raise Forbidden("You may not trace lots and serials.", code="forbidden")
+            raise Forbidden(gettext("You may not trace lots and serials."), code="forbidden")
         clean = _trace_params(user=user, params=params)
     else:
         if not (user.has_perm(AUDIT_PERMISSION) and (user.is_superuser or user.all_sites)):
-            raise Forbidden("Audit-trail reports are for plant-wide auditors.", code="forbidden")
+            raise Forbidden(gettext("Audit-trail reports are for plant-wide auditors."), code="forbidden")
         clean = registry.audit_params(params)
-    job = ReportJob.objects.create(kind=kind, params=clean, requested_by=user)
+    job = ReportJob.objects.create(kind=kind, params=clean, requested_by=user, language=get_language() or "")
     transaction.on_commit(lambda: _dispatch(job.pk))
     return job
 
@@ -136,7 +139,9 @@ def report_job_run(*, job_id: int) -> ReportJob:
             ReportJob.objects.filter(pk=job_id, status=ReportStatus.RUNNING).update(progress=percent)
 
     try:
-        built = registry.build(job.kind, job.params, user=job.requested_by, progress=progress)
+        # Written in the language it was asked for in, whatever the worker's.
+        with override(job.language or settings.LANGUAGE_CODE):
+            built = registry.build(job.kind, job.params, user=job.requested_by, progress=progress)
     except Exception as exc:
         log.exception("report job %s failed", job_id)
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"

@@ -27,6 +27,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes import metrics
 from mes.models import Line, Site
@@ -107,7 +108,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         await self.accept()  # accept first so the close code and reason reach the browser
         if user is None or not user.is_authenticated:
-            await self.deny(CLOSE_UNAUTHENTICATED, "Sign in to see the live dashboard.")
+            await self.deny(CLOSE_UNAUTHENTICATED, _("Sign in to see the live dashboard."))
             return
         refusal = await self.authorise(user)
         if refusal is not None:
@@ -188,7 +189,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.bad_messages += 1
             logger.info("live consumer ignored an unexpected message (%s so far)", self.bad_messages)
             if self.bad_messages >= MAX_BAD_MESSAGES:
-                await self.deny(CLOSE_BAD_MESSAGES, "Too many unexpected messages.")
+                await self.deny(CLOSE_BAD_MESSAGES, _("Too many unexpected messages."))
                 return
             await self.send(
                 text_data=json.dumps(
@@ -222,9 +223,9 @@ class SiteConsumer(LiveConsumer):
         site_id = self.scope["url_route"]["kwargs"]["site_id"]
         self.site = await database_sync_to_async(Site.objects.filter(pk=site_id).first)()
         if self.site is None:
-            return CLOSE_NOT_FOUND, "No such site."
+            return CLOSE_NOT_FOUND, _("No such site.")
         if not await database_sync_to_async(_visible)(user, site_id):
-            return CLOSE_FORBIDDEN, "You may not see this site."
+            return CLOSE_FORBIDDEN, _("You may not see this site.")
         self.line_ids = await database_sync_to_async(
             lambda: list(Line.objects.filter(site_id=site_id).values_list("pk", flat=True))
         )()
@@ -242,9 +243,9 @@ class LineConsumer(LiveConsumer):
             Line.objects.select_related("site").filter(pk=line_id).first
         )()
         if self.line is None:
-            return CLOSE_NOT_FOUND, "No such line."
+            return CLOSE_NOT_FOUND, _("No such line.")
         if not await database_sync_to_async(_visible)(user, self.line.site_id):
-            return CLOSE_FORBIDDEN, "You may not see this line."
+            return CLOSE_FORBIDDEN, _("You may not see this line.")
         self.line_ids = [line_id]
         self.groups_joined = [line_group(line_id)]
         return None

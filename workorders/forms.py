@@ -11,18 +11,19 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from mes.errors import ValidationFailed
 from mes.filters import BIGINT_MAX
-from mes.forms import ModelChoiceField
+from mes.forms import ModelChoiceField, TypedDecimalField
 from mes.idempotency import parse_key
 from mes.models import Line, Site
 from mes.selectors import sites_visible_to
 from workorders.models import Product, Routing
 
 
-def _choose(what: str) -> dict[str, str]:
-    message = f"Choose a {what}."
+def _choose(message: str) -> dict[str, str]:
+    """The same message for a choice left empty, unknown or malformed."""
     return {"required": message, "invalid_choice": message, "invalid_pk_value": message}
 
 
@@ -32,10 +33,10 @@ class WorkOrderCreateForm(forms.Form):
 
     number = forms.CharField(required=False)
     routing = ModelChoiceField(
-        queryset=Routing.objects.select_related("product"), error_messages=_choose("routing")
+        queryset=Routing.objects.select_related("product"), error_messages=_choose(_("Choose a routing."))
     )
-    line = ModelChoiceField(queryset=Line.objects.none(), error_messages=_choose("line"))
-    quantity = forms.CharField(required=False, strip=False)
+    line = ModelChoiceField(queryset=Line.objects.none(), error_messages=_choose(_("Choose a line.")))
+    quantity = TypedDecimalField(label=_("Quantity"))  # as typed, in the page's language
     due = forms.CharField(required=False)
 
     def __init__(self, *args, user, **kwargs):
@@ -49,9 +50,9 @@ class WorkOrderCreateForm(forms.Form):
         try:
             due = parse_datetime(text)
         except ValueError:  # well formed but no such day or time (the 30th of February)
-            raise ValidationError("The due date is not a day of the calendar.") from None
+            raise ValidationError(_("The due date is not a day of the calendar.")) from None
         if due is None:
-            raise ValidationError("The due date is not a date and time.")
+            raise ValidationError(_("The due date is not a date and time."))
         return due
 
 
@@ -62,7 +63,7 @@ class WorkOrderTransitionForm(forms.Form):
     status = forms.CharField(required=False)
     idempotency_key = forms.CharField(required=False)
     version = forms.IntegerField(
-        required=False, min_value=0, max_value=BIGINT_MAX, error_messages={"invalid": "Reload the board."}
+        required=False, min_value=0, max_value=BIGINT_MAX, error_messages={"invalid": _("Reload the board.")}
     )
     reason = forms.CharField(required=False, strip=False)
     reason_code = forms.CharField(required=False)
@@ -80,7 +81,7 @@ class WorkOrderTransitionForm(forms.Form):
 class WorkOrderMoveForm(forms.Form):
     direction = forms.ChoiceField(
         choices=[("up", "up"), ("down", "down")],
-        error_messages={"required": "Move up or down.", "invalid_choice": "Move up or down."},
+        error_messages={"required": _("Move up or down."), "invalid_choice": _("Move up or down.")},
     )
 
 
@@ -91,12 +92,12 @@ class LotReceiveForm(forms.Form):
     product = ModelChoiceField(
         queryset=Product.objects.filter(active=True),
         to_field_name="part_number",
-        error_messages={"required": "Choose a part.", "invalid_choice": "There is no part %(value)s."},
+        error_messages={"required": _("Choose a part."), "invalid_choice": _("There is no part %(value)s.")},
     )
     site = ModelChoiceField(
-        queryset=Site.objects.none(), required=False, error_messages=_choose("site you work at")
+        queryset=Site.objects.none(), required=False, error_messages=_choose(_("Choose a site you work at."))
     )
-    quantity = forms.CharField(required=False, strip=False)
+    quantity = TypedDecimalField(label=_("Quantity"))  # as typed, in the page's language
     supplier = forms.CharField(required=False)
     supplier_lot = forms.CharField(required=False)
     code = forms.CharField(required=False)
@@ -112,5 +113,5 @@ class LotReceiveForm(forms.Form):
             candidates = list(self.fields["site"].queryset[:2])
             site = candidates[0] if len(candidates) == 1 else None
         if site is None:
-            raise ValidationError("Choose a site you work at.")
+            raise ValidationError(_("Choose a site you work at."))
         return site

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from mes.errors import ValidationFailed
 from workorders.states import LotKind
@@ -20,9 +21,9 @@ def gs1_check_digit(digits: str) -> int:
 def validate_gtin(value: str) -> None:
     """A GTIN-8, -12, -13 or -14 with a correct check digit."""
     if not (value.isascii() and value.isdigit()) or len(value) not in (8, 12, 13, 14):  # '²' is a digit
-        raise ValidationError("A GTIN has 8, 12, 13 or 14 digits.", code="gtin_format")
+        raise ValidationError(_("A GTIN has 8, 12, 13 or 14 digits."), code="gtin_format")
     if gs1_check_digit(value[:-1]) != int(value[-1]):
-        raise ValidationError("The GTIN's check digit is wrong.", code="gtin_check_digit")
+        raise ValidationError(_("The GTIN's check digit is wrong."), code="gtin_check_digit")
 
 
 # --- element strings of lots and serial units (GS1 General Specifications §3, §7.8) ------------
@@ -51,13 +52,17 @@ def element_fields(lot) -> list[tuple[str, str]]:
     product = lot.product
     if not product.gtin:
         raise ValidationFailed(
-            f"{product.part_number} has no GTIN: give it one to print GS1 labels.",
+            _("%(part_number)s has no GTIN: give it one to print GS1 labels.")
+            % {"part_number": product.part_number},
             field="gtin",
             code="no_gtin",
         )
     if not _AI82.fullmatch(lot.code):
         raise ValidationFailed(
-            f"{lot.code} cannot be carried in a GS1 barcode (at most 20 letters, digits and -./ and the like).",
+            _(
+                "%(code)s cannot be carried in a GS1 barcode (at most 20 letters, digits and -./ and the like)."
+            )
+            % {"code": lot.code},
             field="code",
             code="not_gs1_encodable",
         )

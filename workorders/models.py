@@ -17,6 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation, code_validator
@@ -43,7 +45,7 @@ ZERO = Decimal("0")
 # spreadsheet would run as a formula.
 identifier_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z",
-    "Use letters, digits, '-', '_' and '.' only, beginning with a letter or digit.",
+    _("Use letters, digits, '-', '_' and '.' only, beginning with a letter or digit."),
     code="invalid_identifier",
 )
 
@@ -51,23 +53,23 @@ identifier_validator = RegexValidator(
 class Product(models.Model):
     part_number = models.CharField(max_length=64, unique=True, validators=[identifier_validator])
     name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=16, default="pcs", help_text="Unit of measure: pcs, kg, m ...")
+    unit = models.CharField(max_length=16, default="pcs", help_text=_("Unit of measure: pcs, kg, m ..."))
     tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE)
     gtin = models.CharField(
         max_length=14,
         blank=True,
         validators=[validate_gtin],
-        help_text="GS1 trade item number, for labels and EPCIS.",
+        help_text=_("GS1 trade item number, for labels and EPCIS."),
     )
     lot_scope = models.CharField(
-        max_length=8, choices=LotScope.choices, default=LotScope.ORDER, help_text="For lot tracking."
+        max_length=8, choices=LotScope.choices, default=LotScope.ORDER, help_text=_("For lot tracking.")
     )
     # Numbering of lots and serials: <prefix><date><sequence>, the sequence restarting per date.
     number_prefix = models.CharField(
         max_length=16,
         blank=True,
         validators=[identifier_validator],
-        help_text="Start of lot and serial numbers; the part number when blank.",
+        help_text=_("Start of lot and serial numbers; the part number when blank."),
     )
     number_date = models.CharField(
         max_length=8, choices=NumberDate.choices, default=NumberDate.YYMMDD, blank=True
@@ -91,7 +93,7 @@ class BomLine(models.Model):
     quantity = models.DecimalField(
         **QTY,
         validators=[MinValueValidator(Decimal("0.001"))],
-        help_text="Quantity of the component per unit of the product.",
+        help_text=_("Quantity of the component per unit of the product."),
     )
     history = HistoricalRecords()
 
@@ -111,7 +113,7 @@ class Routing(models.Model):
     code = models.CharField(max_length=32, validators=[code_validator])
     name = models.CharField(max_length=200)
     allow_overlap = models.BooleanField(
-        default=False, help_text="Operations may start before the previous operation has started."
+        default=False, help_text=_("Operations may start before the previous operation has started.")
     )
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
@@ -153,10 +155,10 @@ class ReasonCode(models.Model):
         max_length=16,
         choices=Loss.choices,
         blank=True,
-        help_text="For downtime: which of the six big losses it is.",
+        help_text=_("For downtime: which of the six big losses it is."),
     )
     planned = models.BooleanField(
-        default=False, help_text="For downtime: planned stops are not availability losses."
+        default=False, help_text=_("For downtime: planned stops are not availability losses.")
     )
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
@@ -176,7 +178,7 @@ class ReasonCode(models.Model):
 
 class WorkOrder(models.Model):
     number = models.CharField(
-        max_length=64, unique=True, validators=[identifier_validator], help_text="The ERP's order number."
+        max_length=64, unique=True, validators=[identifier_validator], help_text=_("The ERP's order number.")
     )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="work_orders")
     routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="work_orders")
@@ -184,16 +186,16 @@ class WorkOrder(models.Model):
     quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
     due = models.DateTimeField(null=True, blank=True)
     priority = models.IntegerField(
-        default=0, db_index=True, help_text="Lower runs first; the board moves orders up and down."
+        default=0, db_index=True, help_text=_("Lower runs first; the board moves orders up and down.")
     )
     status = models.CharField(max_length=16, choices=WorkOrderStatus.choices, default=WorkOrderStatus.DRAFT)
     status_before_hold = models.CharField(max_length=16, choices=WorkOrderStatus.choices, blank=True)
     version = models.PositiveIntegerField(
-        default=1, help_text="Raised by every change; stale edits are refused."
+        default=1, help_text=_("Raised by every change; stale edits are refused.")
     )
     # Projections of the ledger:
-    quantity_good = models.DecimalField(**QTY, default=ZERO, help_text="Good at the last operation.")
-    quantity_scrap = models.DecimalField(**QTY, default=ZERO, help_text="Scrap over all operations.")
+    quantity_good = models.DecimalField(**QTY, default=ZERO, help_text=_("Good at the last operation."))
+    quantity_scrap = models.DecimalField(**QTY, default=ZERO, help_text=_("Scrap over all operations."))
     released_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -242,6 +244,8 @@ class WorkOrderOperation(models.Model):
     history = HistoricalRecords(excluded_fields=["quantity_good", "quantity_scrap", "last_event_at"])
 
     class Meta:
+        verbose_name = _("work order operation")
+        verbose_name_plural = _("work order operations")
         ordering = ["work_order", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["work_order", "sequence"], name="operation_sequence_unique")
@@ -272,7 +276,7 @@ class ProductionEvent(models.Model):
 
     The ledger is its own history: each row already says who did what, when, on which key, and
     never changes, so a history table beside it would only copy every row once more on every
-    tap. The audit seal covers the ledger table itself (`mes.audit.append_only_models`).
+    tap. The audit seal covers the ledger table itself (`mes.seal.append_only_models`).
     """
 
     kind = models.CharField(max_length=16, choices=EventKind.choices)
@@ -293,7 +297,7 @@ class ProductionEvent(models.Model):
     reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     note = models.CharField(max_length=500, blank=True)
     data = models.JSONField(
-        default=dict, blank=True, help_text="Kind-specific details (e.g. from/to status)."
+        default=dict, blank=True, help_text=_("Kind-specific details (e.g. from/to status).")
     )
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -301,13 +305,13 @@ class ProductionEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Supervisor who allowed an over-completion.",
+        help_text=_("Supervisor who allowed an over-completion."),
     )
     occurred_at = models.DateTimeField(db_index=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    # Sealed by the audit seal as it stands, row by row (see `mes.audit.append_only_models`).
-    audit_sealed_directly = True
+    # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
+    sealed_directly = True
 
     class Meta:
         ordering = ["id"]
@@ -354,7 +358,9 @@ class NumberSequence(models.Model):
     """The last sequence number given out for a product's lots or serials in one date period."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    period = models.CharField(max_length=16, blank=True, help_text="The date part of the numbers it counts.")
+    period = models.CharField(
+        max_length=16, blank=True, help_text=_("The date part of the numbers it counts.")
+    )
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -373,7 +379,10 @@ class Lot(models.Model):
     """
 
     code = models.CharField(
-        max_length=64, unique=True, validators=[identifier_validator], help_text="The lot or serial number."
+        max_length=64,
+        unique=True,
+        validators=[identifier_validator],
+        help_text=_("The lot or serial number."),
     )
     kind = models.CharField(max_length=8, choices=LotKind.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
@@ -384,10 +393,10 @@ class Lot(models.Model):
         null=True,
         blank=True,
         related_name="lots",
-        help_text="The order that made it; empty for a received lot.",
+        help_text=_("The order that made it; empty for a received lot."),
     )
     shift_start = models.DateTimeField(
-        null=True, blank=True, help_text="For lots per shift: the start of the shift it belongs to."
+        null=True, blank=True, help_text=_("For lots per shift: the start of the shift it belongs to.")
     )
     created_event = models.ForeignKey(
         ProductionEvent,
@@ -395,14 +404,14 @@ class Lot(models.Model):
         null=True,
         blank=True,
         related_name="lots_made",
-        help_text="The ledger event that first made it.",
+        help_text=_("The ledger event that first made it."),
     )
-    quantity = models.DecimalField(**QTY, default=ZERO, help_text="Made or received.")
+    quantity = models.DecimalField(**QTY, default=ZERO, help_text=_("Made or received."))
     quantity_consumed = models.DecimalField(**QTY, default=ZERO)
     status = models.CharField(max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
     supplier = models.CharField(max_length=200, blank=True)
     supplier_lot = models.CharField(max_length=64, blank=True)
-    produced_at = models.DateTimeField(help_text="Made, or received for a supplier lot.")
+    produced_at = models.DateTimeField(help_text=_("Made, or received for a supplier lot."))
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(excluded_fields=["quantity", "quantity_consumed"])
 
@@ -495,15 +504,15 @@ class Handover(models.Model):
         null=True,
         blank=True,
         related_name="handovers",
-        help_text="Empty: for every workstation of the line.",
+        help_text=_("Empty: for every workstation of the line."),
     )
-    open_issues = models.TextField("open issues", max_length=2000, blank=True)
-    material = models.TextField("material", max_length=2000, blank=True)
-    machine_condition = models.TextField("machine condition", max_length=2000, blank=True)
-    quality_watch_outs = models.TextField("quality watch-outs", max_length=2000, blank=True)
+    open_issues = models.TextField(_("open issues"), max_length=2000, blank=True)
+    material = models.TextField(_("material"), max_length=2000, blank=True)
+    machine_condition = models.TextField(_("machine condition"), max_length=2000, blank=True)
+    quality_watch_outs = models.TextField(_("quality watch-outs"), max_length=2000, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
-    idempotency_key = models.UUIDField(unique=True, help_text="The tablet's key: a resend is kept once.")
+    idempotency_key = models.UUIDField(unique=True, help_text=_("The tablet's key: a resend is kept once."))
     history = HistoricalRecords()
 
     # The four notes, in the order the tablet shows them.
@@ -521,7 +530,7 @@ class Handover(models.Model):
     def notes(self) -> list[tuple[str, str]]:
         """The notes written, as (label, text), in the tablet's order."""
         fields = [self._meta.get_field(name) for name in self.NOTES]
-        return [(f.verbose_name.capitalize(), getattr(self, f.name)) for f in fields if getattr(self, f.name)]
+        return [(capfirst(f.verbose_name), getattr(self, f.name)) for f in fields if getattr(self, f.name)]
 
 
 class HandoverAcknowledgement(models.Model):

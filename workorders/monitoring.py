@@ -14,6 +14,7 @@ from django.db import transaction
 
 from mes import metrics
 from workorders.models import ProductionEvent
+from workorders.states import kind_word
 
 log = logging.getLogger("workorders.ledger")
 
@@ -23,7 +24,7 @@ def observe_production_event(event: ProductionEvent) -> None:
 
 
 def _committed(event: ProductionEvent) -> None:
-    metrics.PRODUCTION_EVENTS.labels(kind=event.kind).inc()
+    metrics.PRODUCTION_EVENTS.labels(kind=kind_word(event.kind)).inc()
     log.info(
         "production event %s: %s at workstation %s, key %s",
         event.pk,

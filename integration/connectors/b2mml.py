@@ -8,7 +8,11 @@ Mapping (B2MML V0701, namespace http://www.mesa.org/xml/B2MML):
 - a completion is a `MaterialActual` with `MaterialUse` Produced; consumption is Consumed (with the
   consumed lot's material and `MaterialLotID`); scrap is
   `MaterialUse` Other with `OtherValue="Scrap"` and the reason in `Description`;
-- an order status change is the response's `ResponseState`.
+- an order status change is the response's `ResponseState`;
+- a labor confirmation is one `SegmentResponse` per operation it closes, each with one
+  `PersonnelActual` per person and shift (`PersonID` = the badge, our personnel number,
+  `PersonnelUse` Used, `Quantity` in hours, `Description` the shift) and the time nobody
+  attended as an `EquipmentActual` of the work cell, in hours.
 
 The B2MML schemas are used courtesy of MESA International.
 """
@@ -105,6 +109,9 @@ def render_b2mml(message, *, created: datetime | None = None) -> bytes:
     status = p.get("status")
     if status:
         _el(response, "ResponseState", RESPONSE_STATE.get(status["to"], "Other"))
+    if p["message_type"] == "labor":
+        _labor_segments(response, p)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     segment = _el(response, "SegmentResponse")
     operation = p.get("operation")
     _el(segment, "ID", f"{p['order_number']}-{operation['sequence'] if operation else 0}-{p['sequence']}")
@@ -137,6 +144,42 @@ def render_b2mml(message, *, created: datetime | None = None) -> bytes:
             _el(prop, "ID", "LastOperation")
             _el(_el(prop, "Value"), "ValueString", "true" if operation.get("last") else "false")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _labor_segments(response, p: dict) -> None:
+    """One SegmentResponse per operation of a labor confirmation, with its people's time."""
+    for operation in p["operations"]:
+        segment = _el(response, "SegmentResponse")
+        _el(segment, "ID", f"{p['order_number']}-{operation['sequence']}-{p['sequence']}")
+        _el(segment, "Description", operation["name"])
+        _el(segment, "ActualEndTime", p["occurred_at"])
+        _scope(segment, p["plant"], operation["workstation"])
+        _el(segment, "OperationsType", "Production")
+        _el(segment, "ProcessSegmentID", str(operation["sequence"]))
+        _el(segment, "OperationsRequestID", p["order_number"])
+        _el(segment, "SegmentState", "Completed")
+        lines = [line for line in p["lines"] if line["operation"]["sequence"] == operation["sequence"]]
+        for n, line in enumerate(lines, start=1):
+            actual = _el(segment, "PersonnelActual")
+            _el(actual, "ID", f"{p['idempotency_key']}-{operation['sequence']}-{n}")
+            _el(actual, "PersonID", line["personnel_number"])
+            _el(
+                actual,
+                "Description",
+                f"{line['person']}; shift {line['shift'] or 'none'} {line['shift_start'] or ''}".strip(),
+            )
+            _el(actual, "PersonnelUse", "Used")
+            quantity = _el(actual, "Quantity")
+            _el(quantity, "QuantityString", line["hours"])
+            _el(quantity, "UnitOfMeasure", "h")
+        if operation.get("machine_seconds"):
+            equipment = _el(segment, "EquipmentActual")
+            _el(equipment, "ID", f"{p['idempotency_key']}-{operation['sequence']}-machine")
+            _el(equipment, "EquipmentID", operation["workstation"])
+            _el(equipment, "Description", "Running time nobody attended")
+            quantity = _el(equipment, "Quantity")
+            _el(quantity, "QuantityString", f"{operation['machine_seconds'] / 3600:.4f}")
+            _el(quantity, "UnitOfMeasure", "h")
 
 
 class B2mmlConnector(Connector):

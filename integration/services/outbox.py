@@ -1,5 +1,9 @@
-"""Delivery of the outbox: claim due messages, send them outside any transaction, record the answer.
+"""The outbox: queue a message in its ledger event's transaction; deliver it later, outside any.
 
+Queueing (`outbox_enqueue`, called by the event handlers of every message type) numbers the
+message per work order and builds its payload once; the row commits or rolls back with the event.
+
+Delivery claims due messages, sends them outside any transaction and records the answer.
 Guarantees:
 - a message is claimed by one worker at a time (`select_for_update(skip_locked=True)`, then marked
   `sent` with a lease and a claim token, committed before anything is sent);
@@ -25,15 +29,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integration.alerts import alert_dead_letters
 from integration.config import ErpConfig, erp_config
 from integration.connectors import Ack, connector_for
 from integration.models import OutboxMessage
 from integration.states import MessageStatus, can_transition
-from mes import metrics
+from mes import log_context, metrics
 from mes.errors import IllegalTransition, NotFound, ValidationFailed
 from mes.models import User
+from workorders.models import ProductionEvent, WorkOrder
 
 log = logging.getLogger("integration.outbox")
 M = MessageStatus
@@ -48,6 +54,52 @@ class DeliveryReport:
     retried: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def outbox_enqueue(
+    *,
+    event: ProductionEvent,
+    message_type: str,
+    key: uuid.UUID,
+    work_order: WorkOrder,
+    payload: Callable[[int], dict],
+    reason: str,
+) -> OutboxMessage:
+    """Queue one message to the ERP about `event`, inside the event's transaction.
+
+    The production services hold the work order's row lock here (on SQLite, the write lock), so
+    the next per-order sequence number is taken without a race; the unique constraint on (work
+    order, sequence) would refuse one anyway. `payload(sequence)` builds the message in the
+    ERP's terms once its number is known. The message is queued by the person (or machine)
+    whose event it reports, and its history row says why (`reason`). The caller nudges delivery
+    after the commit: these services never nudge themselves.
+    """
+    sequence = _next_sequence(work_order.pk)
+    message = OutboxMessage(
+        message_type=message_type,
+        idempotency_key=key,
+        event=event,
+        work_order=work_order,
+        sequence=sequence,
+        payload=payload(sequence),
+        next_attempt_at=event.recorded_at or timezone.now(),
+        request_id=log_context.current("request_id") or "",
+    )
+    message._history_user = event.user
+    message._change_reason = reason
+    message.save()
+    return message
+
+
+def _next_sequence(work_order_id: int) -> int:
+    # The highest number so far, read backwards from the (work order, sequence) unique index.
+    last = (
+        OutboxMessage.objects.filter(work_order_id=work_order_id)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -219,17 +271,22 @@ def _lock(message_id: int) -> OutboxMessage:
     try:
         return OutboxMessage.objects.select_for_update().get(pk=message_id)
     except OutboxMessage.DoesNotExist:
-        raise NotFound(f"No outbox message {message_id}.", field="message") from None
+        raise NotFound(
+            gettext("No outbox message %(message_id)s.") % {"message_id": message_id}, field="message"
+        ) from None
 
 
 def _resolve(message_id: int, target: str, user: User, reason: str, verb: str) -> OutboxMessage:
     if not (reason or "").strip():
-        raise ValidationFailed(f"Say why you {verb} this message.", field="reason", code="required")
+        raise ValidationFailed(
+            gettext("Say why you %(verb)s this message.") % {"verb": verb}, field="reason", code="required"
+        )
     message = _lock(message_id)
     if not can_transition(message.status, target) or message.status == M.SENT:
-        done = "skipped" if verb == "skip" else "retried"
+        done = gettext("skipped") if verb == "skip" else gettext("retried")
         raise IllegalTransition(
-            f"Message {message.pk} is {message.get_status_display().lower()}: it can't be {done}.",
+            gettext("Message %(id)s is %(status)s: it can't be %(done)s.")
+            % {"id": message.pk, "status": message.get_status_display().lower(), "done": done},
             field="status",
         )
     message.status = target

@@ -34,7 +34,7 @@ def test_taps_and_the_outbox_move_their_numbers(client, started):
     started.scrap(1)
 
     after = scrape(client)
-    for kind in ("complete", "scrap"):
+    for kind in ("good", "scrap"):
         assert (
             value(after, "mes_production_events_total", kind=kind)
             - value(before, "mes_production_events_total", kind=kind)
@@ -52,10 +52,10 @@ def test_taps_and_the_outbox_move_their_numbers(client, started):
 
 
 def test_a_tap_that_rolls_back_counts_nothing(client, started):
-    before = value(scrape(client), "mes_production_events_total", kind="complete")
+    before = value(scrape(client), "mes_production_events_total", kind="good")
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do: nothing may be counted
         started.good(0)
-    assert value(scrape(client), "mes_production_events_total", kind="complete") == before
+    assert value(scrape(client), "mes_production_events_total", kind="good") == before
 
 
 def test_sign_in_failures_and_the_audit_seal_are_watched(client, make_user):

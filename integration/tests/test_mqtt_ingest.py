@@ -119,7 +119,7 @@ def wait_for(condition, timeout=15):
 
 def good(op):
     return sum(
-        (e.quantity for e in ProductionEvent.objects.filter(operation=op, kind=EventKind.COMPLETE)),
+        (e.quantity for e in ProductionEvent.objects.filter(operation=op, kind=EventKind.GOOD)),
         Decimal(0),
     )
 

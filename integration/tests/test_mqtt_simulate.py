@@ -27,7 +27,7 @@ def test_simulator_without_a_broker_moves_the_line(
             "simulate_line", via="auto", site=workstation.line.site.code, speed=200, seconds=3, seed=7
         )
     assert ProductionEvent.objects.filter(workstation=workstation, kind=EventKind.START).exists()
-    assert ProductionEvent.objects.filter(workstation=workstation, kind=EventKind.COMPLETE).exists()
+    assert ProductionEvent.objects.filter(workstation=workstation, kind=EventKind.GOOD).exists()
     assert MachineCounter.objects.get(pk=workstation.pk).good_total > 0
     assert LineStatus.objects.get(pk=workstation.line_id).sequence > 2
 
@@ -65,7 +65,7 @@ def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
         deltas: list[dict] = []
         try:
             deadline = loop.time() + 20
-            while not any(e["kind"] == EventKind.COMPLETE for d in deltas for e in d["events"]):
+            while not any(e["kind"] == "good" for d in deltas for e in d["events"]):
                 message = await asyncio.wait_for(layer.receive(channel), deadline - loop.time())
                 deltas.append(message["delta"])
         finally:
@@ -76,7 +76,7 @@ def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
         return deltas
 
     deltas = asyncio.run(deltas_until_a_count())
-    counted = [e for d in deltas for e in d["events"] if e["kind"] == EventKind.COMPLETE]
+    counted = [e for d in deltas for e in d["events"] if e["kind"] == "good"]
     assert counted and counted[0]["workstation"] == workstation.code
     assert ProductionEvent.objects.filter(pk=counted[0]["id"], workstation=workstation).exists()
     sequences = [d["seq"] for d in deltas]

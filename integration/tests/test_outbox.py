@@ -50,7 +50,7 @@ def test_a_retried_request_writes_no_second_message(started):
     first = started.good(2, key=k)
     again = started.good(2, key=k)
     assert again.replayed and again.event.pk == first.event.pk
-    assert OutboxMessage.objects.filter(message_type=MessageType.COMPLETION).count() == 1
+    assert OutboxMessage.objects.filter(message_type=MessageType.GOOD).count() == 1
 
 
 def test_completion_message_carries_the_mapped_payload_and_a_key_derived_from_the_event(started, site):

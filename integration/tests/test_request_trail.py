@@ -46,7 +46,7 @@ def test_a_tap_its_event_its_message_and_its_delivery_share_one_request_id(
     operation = order.operations.get()
     for kind, extra, request_id in (
         ("start", {}, "tap-start-1"),
-        ("complete", {"quantity": "2"}, "tap-good-1"),
+        ("good", {"quantity": "2"}, "tap-good-1"),
     ):
         response = tablet.post(
             "/workstation/events/",

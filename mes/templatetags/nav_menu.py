@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
 # (label, first order of the area); an entry belongs to the last area whose start it reaches.
-AREAS = [("Production", 0), ("Quality", 40), ("Records & ERP", 60), ("Setup", 80)]
+AREAS = [(_("Production"), 0), (_("Quality"), 40), (_("Records & ERP"), 60), (_("Setup"), 80)]
 # Up to this many entries fit one row at 1024 px as plain links.
 FLAT_UP_TO = 6
 

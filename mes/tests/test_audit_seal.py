@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
-from mes import audit, roles
-from mes.audit import AuditSeal, audit_verify, history_models, seal_audit_trail
+from mes import roles
+from mes import seal as sealing
 from mes.models import Site
+from mes.seal import AuditSeal, history_models, seal_audit_trail, seal_verify
 from mes.signatures import Meaning, Signature, signature_sign
 from mes.tests.factories import SiteFactory, UserFactory
 
@@ -44,7 +45,7 @@ REGULATED = [
     "mes.workstation",
     "mes.shift",
     "mes.user",
-    "mes.kiosk",
+    "mes.tablet",
     "mes.signature",
     # the ERP link
     "integration.outboxmessage",
@@ -79,7 +80,7 @@ def test_an_append_only_record_is_its_own_history_and_sealed_as_it_stands(label)
         m._meta.label_lower == f"{model._meta.app_label}.historical{model._meta.model_name}"
         for m in apps.get_models()
     )
-    assert audit.sealed_models()[model._meta.db_table] is model
+    assert sealing.sealed_models()[model._meta.db_table] is model
     assert model._meta.db_table not in history_models()
 
 
@@ -122,7 +123,7 @@ def test_every_history_table_refuses_update_and_delete_on_postgresql():
             "WHERE t.tgname = 'mes_history_append_only'"
         )
         protected = {name for (name,) in cursor.fetchall()}
-    assert protected == set(audit.sealed_models())
+    assert protected == set(sealing.sealed_models())
 
 
 @pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_seal_covers_every_history_row_and_links_to_the_previous_seal(make_user)
     SiteFactory.create_batch(3)
     first = seal_audit_trail()
     assert len(first) == 1 and first[0].number == 1
-    assert first[0].previous_hash == audit.GENESIS_HASH
+    assert first[0].previous_hash == sealing.GENESIS_HASH
     sealed = {p.table: p.row_count for p in first[0].parts.all()}
     assert sealed["mes_historicalsite"] == Site.history.count()
 
@@ -178,8 +179,8 @@ def test_a_large_backlog_is_sealed_in_batches_that_chain():
     SiteFactory.create_batch(5)
     seals = seal_audit_trail(batch_rows=2)
     assert len(seals) >= 3
-    assert sum(s.row_count for s in seals) == sum(m.objects.count() for m in audit.sealed_models().values())
-    assert audit_verify().ok
+    assert sum(s.row_count for s in seals) == sum(m.objects.count() for m in sealing.sealed_models().values())
+    assert seal_verify().ok
 
 
 @pytest.mark.django_db
@@ -206,7 +207,7 @@ def test_verify_names_the_seal_and_the_row_changed_by_raw_sql(capsys):
             "UPDATE mes_historicalsite SET name = %s WHERE history_id = %s", ["Forged", target.history_id]
         )
 
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok
     assert result.problem.seal == 1
     assert result.problem.table == "mes_historicalsite"
@@ -239,12 +240,12 @@ def test_the_ledger_is_sealed_as_it_stands_and_a_changed_event_is_named(make_use
     seal = seal_audit_trail()[0]
     ledger = seal.parts.get(table="workorders_productionevent")
     assert ledger.row_count == ProductionEvent.objects.count()
-    assert audit_verify().ok
+    assert seal_verify().ok
 
     with as_a_database_superuser(), connection.cursor() as cursor:
         cursor.execute("UPDATE workorders_productionevent SET quantity = 30 WHERE id = %s", [completion.pk])
 
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok
     assert (result.problem.seal, result.problem.table) == (seal.number, "workorders_productionevent")
     assert result.problem.changed == [completion.pk]
@@ -263,7 +264,7 @@ def test_verify_finds_a_deleted_ledger_event(make_user):
         cursor.execute("DELETE FROM integration_outboxmessage WHERE event_id = %s", [completion.pk])
         cursor.execute("DELETE FROM workorders_productionevent WHERE id = %s", [completion.pk])
 
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok
     assert (result.problem.table, result.problem.missing) == ("workorders_productionevent", [completion.pk])
 
@@ -272,22 +273,22 @@ def test_verify_finds_a_deleted_ledger_event(make_user):
 def test_seals_of_a_history_table_dropped_on_purpose_still_verify_and_a_vanished_table_does_not():
     # A seal made while the ledger still had a history table (dropped since: the ledger is its own).
     retired = "workorders_historicalproductionevent"
-    assert retired in audit.RETIRED_TABLES and retired not in audit.sealed_models()
+    assert retired in sealing.RETIRED_TABLES and retired not in sealing.sealed_models()
 
     def seal_with_part(number, previous, table):
         parts = [(table, [[1, 3]], 3, "ab" * 32)]
-        digest = audit.seal_digest(parts)
+        digest = sealing.seal_digest(parts)
         seal = AuditSeal.objects.create(
             number=number,
             previous_hash=previous,
             digest=digest,
-            hash=audit.chain_hash(previous, digest),
+            hash=sealing.chain_hash(previous, digest),
             row_count=3,
             sealed_at=timezone.now(),
-            trigger=audit.Trigger.COMMAND,
+            trigger=sealing.Trigger.COMMAND,
             state={},
         )
-        audit.AuditSealPart.objects.create(
+        sealing.AuditSealPart.objects.create(
             seal=seal,
             table=table,
             low=1,
@@ -299,12 +300,12 @@ def test_seals_of_a_history_table_dropped_on_purpose_still_verify_and_a_vanished
         )
         return seal
 
-    first = seal_with_part(1, audit.GENESIS_HASH, retired)
-    result = audit_verify()
+    first = seal_with_part(1, sealing.GENESIS_HASH, retired)
+    result = seal_verify()
     assert result.ok and result.retired == {retired: 3}
 
     seal_with_part(2, first.hash, "workorders_historicalsomethingelse")
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok and "is gone" in result.problem.message
 
 
@@ -318,7 +319,7 @@ def test_verify_finds_a_deleted_sealed_row():
     with as_a_database_superuser(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM mes_historicalsite WHERE history_id = %s", [target.history_id])
 
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok
     assert (result.problem.seal, result.problem.missing) == (1, [target.history_id])
     assert "deleted rows of mes_historicalsite" in str(result.problem)
@@ -340,7 +341,7 @@ def test_verify_finds_a_broken_link_between_seals():
         return  # seals are append-only on PostgreSQL: the forgery below can't happen there
     with connection.cursor() as cursor:
         cursor.execute("UPDATE mes_auditseal SET digest = %s WHERE number = 2", ["0" * 64])
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok and result.problem.seal == 2
 
 
@@ -355,14 +356,14 @@ def test_a_row_committed_late_below_the_sealed_ids_is_sealed_by_the_next_seal():
         late.delete()  # not yet visible when the first seal runs
     first = seal_audit_trail()[0]
     state = first.state["mes_historicalsite"]
-    assert audit.in_ranges(late_id, [p[:2] for p in state["pending"]])
+    assert sealing.in_ranges(late_id, [p[:2] for p in state["pending"]])
 
     Site.history.model.objects.create(**values)  # ... the slow transaction commits
     second = seal_audit_trail()[0]
     part = second.parts.get(table="mes_historicalsite")
     assert part.ranges == [[late_id, late_id]]
-    assert not audit.in_ranges(late_id, [p[:2] for p in second.state["mes_historicalsite"]["pending"]])
-    assert audit_verify().ok
+    assert not sealing.in_ranges(late_id, [p[:2] for p in second.state["mes_historicalsite"]["pending"]])
+    assert seal_verify().ok
 
 
 @pytest.mark.django_db
@@ -377,11 +378,11 @@ def test_a_row_slipped_into_an_abandoned_gap_fails_the_verify(settings):
     seal_audit_trail()
     SiteFactory()
     second = seal_audit_trail()[0]
-    assert audit.in_ranges(gap_id, second.state["mes_historicalsite"]["abandoned"])
-    assert audit_verify().ok
+    assert sealing.in_ranges(gap_id, second.state["mes_historicalsite"]["abandoned"])
+    assert seal_verify().ok
 
     Site.history.model.objects.create(**values)
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok and result.problem.extra == [gap_id]
 
 
@@ -391,7 +392,7 @@ def test_the_beat_task_seals_and_is_scheduled(settings):
 
     SiteFactory()
     task.delay()
-    assert AuditSeal.objects.get().trigger == audit.Trigger.BEAT
+    assert AuditSeal.objects.get().trigger == sealing.Trigger.BEAT
     assert settings.CELERY_BEAT_SCHEDULE["audit-seal"]["task"] == "mes.seal_audit_trail"
 
 
@@ -404,10 +405,10 @@ def test_canonical_rows_are_the_same_whatever_the_database_returns():
     utc = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
     berlin = utc.astimezone(ZoneInfo("Europe/Berlin"))
     key = uuid.UUID("12345678-1234-5678-1234-567812345678")
-    assert audit.canonical_row(["a", "b", "c"], [utc, Decimal("1.500"), key]) == audit.canonical_row(
+    assert sealing.canonical_row(["a", "b", "c"], [utc, Decimal("1.500"), key]) == sealing.canonical_row(
         ["a", "b", "c"], [berlin, Decimal("1.5"), key]
     )
-    assert audit.canonical_row(["j"], [{"b": 1, "a": [1, 2]}]) == b'[["j",{"a":[1,2],"b":1}]]'
+    assert sealing.canonical_row(["j"], [{"b": 1, "a": [1, 2]}]) == b'[["j",{"a":[1,2],"b":1}]]'
 
 
 @pytest.mark.postgres
@@ -433,12 +434,13 @@ def test_two_sealers_at_once_never_fork_the_chain():
         t.join()
     assert errors == []
     assert AuditSeal.objects.count() == 1
-    assert audit_verify().ok
+    assert seal_verify().ok
 
 
 def _sealed_before_a_column_existed(monkeypatch, column: str):
     """Seal as a release without `column` would have: the rows are hashed without it."""
-    from mes.audit import canonical, seal
+    from mes.seal import canonical
+    from mes.seal import sealing as sealing_module
 
     every = canonical.columns
 
@@ -447,10 +449,10 @@ def _sealed_before_a_column_existed(monkeypatch, column: str):
         return [c for c in found if c[0] != column] if only is None else found
 
     monkeypatch.setattr(canonical, "columns", without)
-    monkeypatch.setattr(seal, "columns", without)
+    monkeypatch.setattr(sealing_module, "columns", without)
     seal_audit_trail()
     monkeypatch.setattr(canonical, "columns", every)
-    monkeypatch.setattr(seal, "columns", every)
+    monkeypatch.setattr(sealing_module, "columns", every)
 
 
 @pytest.mark.requirement("MES-007")
@@ -461,19 +463,19 @@ def test_an_upgrade_that_adds_a_column_keeps_the_old_seals_and_they_still_catch_
     part = AuditSeal.objects.get().parts.get(table="mes_historicalsite")
     assert "time_zone" not in part.columns and "name" in part.columns
 
-    assert audit_verify().ok  # checked over the columns it was sealed with, not today's
+    assert seal_verify().ok  # checked over the columns it was sealed with, not today's
 
     SiteFactory()
     seal_audit_trail()  # new rows are sealed over every column, the new one too
     assert "time_zone" in AuditSeal.objects.get(number=2).parts.get(table="mes_historicalsite").columns
-    assert audit_verify().ok
+    assert seal_verify().ok
 
     target = Site.history.get(id=sites[0].pk)
     with as_a_database_superuser(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE mes_historicalsite SET name = %s WHERE history_id = %s", ["Forged", target.history_id]
         )
-    result = audit_verify()
+    result = seal_verify()
     assert not result.ok and result.problem.seal == 1 and result.problem.changed == [target.history_id]
 
 
@@ -486,7 +488,7 @@ def test_a_sealed_column_that_disappears_is_reported():
     with as_a_database_superuser():
         part.save(update_fields=["columns"])
 
-    result = audit_verify()
+    result = seal_verify()
 
     assert not result.ok and result.problem.table == "mes_historicalsite"
     assert "no longer has the sealed column(s) plant_code" in result.problem.message
@@ -502,4 +504,4 @@ def test_every_append_only_table_has_a_trigger_refusing_change_on_postgresql():
             "WHERE t.tgname LIKE '%%append_only' AND NOT t.tgisinternal"
         )
         protected = {name for (name,) in cursor.fetchall()}
-    assert set(audit.append_only_models()) - protected == set()
+    assert set(sealing.append_only_models()) - protected == set()

@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from mes import roles, throttle
-from mes.models import Kiosk, SignInAttempt, SignInCounter
+from mes.models import SignInAttempt, SignInCounter, Tablet
 from mes.signatures import Signature
 from mes.tests.factories import SiteFactory, WorkstationFactory
 from mes.tests.threads import run_in_threads
@@ -127,9 +127,9 @@ def test_badge_refuses_the_sixth_attempt_and_logs_each_with_tablet_and_client(ta
     assert logged(kind="badge") == [("badge", "1001", "127.0.0.1", WRONG)] * 5 + [
         ("badge", "1001", "127.0.0.1", THROTTLED)
     ]
-    kiosk = Kiosk.objects.get()
-    assert set(SignInAttempt.objects.filter(kind="badge").values_list("kiosk", "workstation")) == {
-        (kiosk.pk, workstation.pk)
+    bound = Tablet.objects.get()
+    assert set(SignInAttempt.objects.filter(kind="badge").values_list("tablet", "workstation")) == {
+        (bound.pk, workstation.pk)
     }
 
 

@@ -1,15 +1,16 @@
-"""Kiosk binding, badge + PIN sign-in, its throttling, and idle expiry of tablet sessions."""
+"""Tablet binding, badge + PIN sign-in, its throttling, and idle expiry of tablet sessions."""
 
 import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.signing import get_cookie_signer
 from django.utils import timezone
 
 from mes import roles
 from mes.middleware import SESSION_LAST_SEEN
-from mes.models import Kiosk, SignInAttempt, SignInCounter
+from mes.models import SignInAttempt, SignInCounter, Tablet
 
 
 @pytest.fixture
@@ -27,10 +28,10 @@ def badge_in(tablet, badge="1001", pin="1234"):
 
 
 def test_supervisor_binds_a_tablet_and_it_opens_on_that_workstation(bound_tablet, workstation, supervisor):
-    kiosk = Kiosk.objects.get()
-    assert kiosk.workstation == workstation
-    assert kiosk.bound_by == supervisor
-    assert kiosk.history.count() == 1
+    tablet = Tablet.objects.get()
+    assert tablet.workstation == workstation
+    assert tablet.bound_by == supervisor
+    assert tablet.history.count() == 1
     page = bound_tablet.get("/tablet/sign-in/")
     assert page.status_code == 200
     assert workstation.name in page.content.decode()
@@ -40,7 +41,7 @@ def test_supervisor_binds_a_tablet_and_it_opens_on_that_workstation(bound_tablet
 def test_an_operator_cannot_bind_a_tablet(operator, client_for, workstation):
     response = client_for(operator).post("/tablets/", {"workstation": workstation.pk, "name": "Mine"})
     assert response.status_code == 403
-    assert not Kiosk.objects.exists()
+    assert not Tablet.objects.exists()
 
 
 def test_binding_needs_a_visible_workstation_and_names_an_unnamed_tablet_after_it(
@@ -53,10 +54,10 @@ def test_binding_needs_a_visible_workstation_and_names_an_unnamed_tablet_after_i
     response = client.post("/tablets/", {"workstation": far.pk, "name": "Tablet"})
     assert response.status_code == 400
     assert "Choose a workstation" in response.content.decode()
-    assert not Kiosk.objects.exists()
+    assert not Tablet.objects.exists()
 
     assert client.post("/tablets/", {"workstation": workstation.pk, "name": " "}).status_code == 302
-    assert Kiosk.objects.get().name == f"Tablet at {workstation.line.code}/{workstation.code}"
+    assert Tablet.objects.get().name == f"Tablet at {workstation.line.code}/{workstation.code}"
 
 
 def test_a_refused_binding_shows_the_error_at_its_field_and_keeps_what_was_typed(
@@ -70,7 +71,7 @@ def test_a_refused_binding_shows_the_error_at_its_field_and_keeps_what_was_typed
     page = response.content.decode()
     assert f'value="{workstation.pk}" required checked>' in page  # the workstation chosen stays chosen
     assert f'value="{too_long}"' in page and 'id="name-error">' in page
-    assert not Kiosk.objects.exists()
+    assert not Tablet.objects.exists()
 
 
 def test_an_unbound_tablet_offers_no_badge_sign_in(client, db):
@@ -80,10 +81,27 @@ def test_an_unbound_tablet_offers_no_badge_sign_in(client, db):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_forged_kiosk_cookie_is_ignored(client, operator, workstation, supervisor):
-    kiosk = Kiosk.objects.create(workstation=workstation, name="T", bound_by=supervisor)
-    client.cookies[settings.KIOSK_COOKIE_NAME] = str(kiosk.token)  # unsigned
+def test_a_forged_tablet_cookie_is_ignored(client, operator, workstation, supervisor):
+    tablet = Tablet.objects.create(workstation=workstation, name="T", bound_by=supervisor)
+    client.cookies[settings.TABLET_COOKIE_NAME] = str(tablet.token)  # unsigned
     assert "not bound" in client.get("/tablet/sign-in/").content.decode()
+
+
+def test_a_tablet_bound_before_the_rename_stays_bound_and_its_cookie_moves(
+    client, operator, workstation, supervisor
+):
+    """Tablets bound before the tablet had one name carry the cookie under its earlier name; the
+    upgrade must not unbind every tablet of the plant."""
+    tablet = Tablet.objects.create(workstation=workstation, name="T", bound_by=supervisor)
+    client.cookies["mes_kiosk"] = get_cookie_signer(salt="mes_kiosk" + "mes.kiosk").sign(str(tablet.token))
+    assert workstation.name in client.get("/tablet/sign-in/").content.decode()
+    assert badge_in(client).status_code == 302
+    page = client.get("/workstation/")
+    assert page.status_code == 200
+    assert page.cookies[settings.TABLET_COOKIE_NAME].value  # the cookie under its name now
+    assert page.cookies["mes_kiosk"]["max-age"] == 0  # and the earlier one dropped
+    del client.cookies["mes_kiosk"]
+    assert client.get("/workstation/").status_code == 200  # bound by the new cookie alone
 
 
 def test_operator_badges_in_and_sees_the_workstation_home(bound_tablet, operator, workstation):
@@ -184,16 +202,16 @@ def test_a_desk_session_outlives_the_tablet_limit(supervisor, client_for, settin
 
 
 def test_unbinding_a_tablet_stops_its_cookie(bound_tablet, supervisor, client_for):
-    kiosk = Kiosk.objects.get()
+    tablet = Tablet.objects.get()
     desk = client_for(supervisor)
-    refused = desk.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": " "})
+    refused = desk.post(f"/tablets/{tablet.pk}/unbind/", {"reason": " "})
     assert refused.status_code == 400
-    assert Kiosk.objects.get().revoked_at is None  # a reason is required
+    assert Tablet.objects.get().revoked_at is None  # a reason is required
     assert refused.context["revoke_form"].errors["reason"] == ["Say why the tablet is unbound."]
-    desk.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": "Tablet broken"})
-    kiosk.refresh_from_db()
-    assert kiosk.revoked_by == supervisor
-    assert kiosk.history.first().history_change_reason == "Tablet broken"
+    desk.post(f"/tablets/{tablet.pk}/unbind/", {"reason": "Tablet broken"})
+    tablet.refresh_from_db()
+    assert tablet.revoked_by == supervisor
+    assert tablet.history.first().history_change_reason == "Tablet broken"
     assert "not bound" in bound_tablet.get("/tablet/sign-in/").content.decode()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from mes.errors import ValidationFailed
 from mes.models import Line, User, Workstation
@@ -22,13 +23,13 @@ def form_assign(
     weekday: int | None = None,
 ) -> FormAssignment:
     """Assign a template as a form at a workstation or on a line (exactly one of them)."""
-    require(user, "quality.add_formassignment", "Only quality may assign forms.")
+    require(user, "quality.add_formassignment", _("Only quality may assign forms."))
     if schedule not in Schedule.values:
-        raise ValidationFailed("Choose a schedule.", field="schedule", code="unknown_schedule")
+        raise ValidationFailed(_("Choose a schedule."), field="schedule", code="unknown_schedule")
     if (workstation is None) == (line is None):
-        raise ValidationFailed("Choose a workstation or a line.", field="workstation", code="required")
+        raise ValidationFailed(_("Choose a workstation or a line."), field="workstation", code="required")
     if schedule == Schedule.WEEKLY and not weekday:
-        raise ValidationFailed("Choose the day of the week.", field="weekday", code="required")
+        raise ValidationFailed(_("Choose the day of the week."), field="weekday", code="required")
     assignment = FormAssignment(
         template=template,
         schedule=schedule,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
@@ -34,7 +35,7 @@ def _hold_reason_code() -> str:
     found = codes.filter(code=QUALITY_HOLD_CODE).first() or codes.order_by("code").first()
     if found is None:
         raise ValidationFailed(
-            "Define a hold reason code first (master data).", field="reason_code", code="no_hold_reason"
+            _("Define a hold reason code first (master data)."), field="reason_code", code="no_hold_reason"
         )
     return found.code
 
@@ -48,14 +49,18 @@ def hold_place(
     nonconformance: Nonconformance | None = None,
 ) -> Done:
     """Place a hold on a work order, once per key; a released or running order goes on hold."""
-    require(user, "quality.add_hold", "Only a supervisor or quality may place a hold.")
+    require(user, "quality.add_hold", _("Only a supervisor or quality may place a hold."))
     if not (reason or "").strip():
-        raise ValidationFailed("Say why the order is held.", field="reason", code="required")
+        raise ValidationFailed(_("Say why the order is held."), field="reason", code="required")
 
     def act() -> Hold:
         order = WorkOrder.objects.select_related("line").get(pk=work_order.pk)
         if order.status in (S.CLOSED, S.CANCELLED):
-            raise Conflict(f"Order {order.number} is {order.status}: nothing to hold.", code="order_final")
+            raise Conflict(
+                _("Order %(order)s is %(status)s: nothing to hold.")
+                % {"order": order.number, "status": order.status},
+                code="order_final",
+            )
         hold = Hold(
             target=HoldTarget.WORK_ORDER,
             work_order=order,
@@ -99,18 +104,18 @@ def hold_release(
 ) -> Done:
     """Release a hold: quality role, a reason and an e-signature (meaning "released")."""
     if not user.has_perm("quality.release_hold"):
-        raise Forbidden("Only quality may release a hold.", code="not_allowed")
+        raise Forbidden(_("Only quality may release a hold."), code="not_allowed")
     if not (reason or "").strip():
-        raise ValidationFailed("Say why the hold is released.", field="reason", code="required")
+        raise ValidationFailed(_("Say why the hold is released."), field="reason", code="required")
     existing = Hold.objects.filter(pk=hold_id).values_list("status", flat=True).first()
     if existing is None:
-        raise ValidationFailed("No such hold.", field="hold", code="unknown_hold")
+        raise ValidationFailed(_("No such hold."), field="hold", code="unknown_hold")
     reauth = None
 
     def act() -> Hold:
         hold = lock(Hold, hold_id, "work_order")
         if hold.status != HoldStatus.ACTIVE:
-            raise Conflict("This hold is released already.", code="hold_released")
+            raise Conflict(_("This hold is released already."), code="hold_released")
         hold.status = HoldStatus.RELEASED
         hold.released_by = user
         hold.released_at = timezone.now()

@@ -7,6 +7,8 @@ import uuid
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Forbidden, ValidationFailed, full_clean
 from mes.models import Site, User, Workstation
@@ -53,7 +55,7 @@ def _create(**fields) -> Nonconformance:
             # The number is left to the constraint: a check here could pass and still race.
             full_clean(nc, exclude=["number"])
             with transaction.atomic():
-                save(nc, user=user, reason="Nonconformance opened", clean=False)
+                save(nc, user=user, reason=gettext_noop("Nonconformance opened"), clean=False)
             announce(nc)
             return nc
         except IntegrityError:
@@ -106,9 +108,9 @@ def nonconformance_open(
     lot_code: str = "",
 ) -> Done:
     """Open a nonconformance by hand (supervisor or quality), once per key."""
-    require(user, "quality.add_nonconformance", "Only a supervisor or quality may open a nonconformance.")
+    require(user, "quality.add_nonconformance", _("Only a supervisor or quality may open a nonconformance."))
     if not (title or "").strip():
-        raise ValidationFailed("Say what is wrong.", field="title", code="required")
+        raise ValidationFailed(_("Say what is wrong."), field="title", code="required")
     if operation is not None:
         work_order = operation.work_order
         workstation = workstation or operation.workstation
@@ -145,7 +147,7 @@ def _move(nc: Nonconformance, target: str, user: User, reason: str, fields: list
 
 @transaction.atomic
 def nonconformance_investigate(*, nonconformance_id: int, user: User, note: str = "") -> Nonconformance:
-    require(user, "quality.change_nonconformance", "Only quality may investigate.")
+    require(user, "quality.change_nonconformance", _("Only quality may investigate."))
     nc = lock(Nonconformance, nonconformance_id)
     if note.strip():
         nc.investigation_note = note.strip()
@@ -167,11 +169,11 @@ def nonconformance_disposition(
     """Decide what happens to the nonconforming material, signed by a quality user (meaning
     "approved"); the signature covers the disposition and its note."""
     if not user.has_perm("quality.disposition_nonconformance"):
-        raise Forbidden("Only quality may disposition a nonconformance.", code="not_allowed")
+        raise Forbidden(_("Only quality may disposition a nonconformance."), code="not_allowed")
     if disposition not in Disposition.values:
-        raise ValidationFailed("Choose a disposition.", field="disposition", code="unknown_disposition")
+        raise ValidationFailed(_("Choose a disposition."), field="disposition", code="unknown_disposition")
     if not (note or "").strip():
-        raise ValidationFailed("Give the reason for the disposition.", field="note", code="required")
+        raise ValidationFailed(_("Give the reason for the disposition."), field="note", code="required")
     reauth = signature_reauthenticate(
         signer=user, password=password, badge_number=badge_number, pin=pin, request=request
     )
@@ -200,7 +202,7 @@ def nonconformance_disposition(
 
 @transaction.atomic
 def nonconformance_close(*, nonconformance_id: int, user: User, note: str = "") -> Nonconformance:
-    require(user, "quality.disposition_nonconformance", "Only quality may close a nonconformance.")
+    require(user, "quality.disposition_nonconformance", _("Only quality may close a nonconformance."))
     nc = lock(Nonconformance, nonconformance_id)
     nc.closed_by = user
     nc.closed_at = timezone.now()

@@ -4,6 +4,7 @@ the transaction, refuse a person without the permission."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from mes.errors import Forbidden, NotFound, full_clean
 
@@ -24,7 +25,9 @@ def lock(model: type[models.Model], pk: int, *related: str):
     try:
         return model.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pk)
     except model.DoesNotExist:
-        raise NotFound(f"No such {model._meta.verbose_name}.", code="not_found") from None
+        raise NotFound(
+            _("No such %(record)s.") % {"record": model._meta.verbose_name}, code="not_found"
+        ) from None
 
 
 def require(user, perm: str, message: str) -> None:

@@ -16,10 +16,12 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User, Workstation
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
+from quality.content import in_language
 from quality.models import (
     ChecklistItem,
     ChecklistResponse,
@@ -54,7 +56,7 @@ def item_field(item: ChecklistItem) -> str:
 
 
 def _refuse(item: ChecklistItem, message: str, code: str):
-    raise ValidationFailed(f"{item.prompt}: {message}", field=item_field(item), code=code)
+    raise ValidationFailed(f"{in_language(item, 'prompt')}: {message}", field=item_field(item), code=code)
 
 
 def is_blank(value) -> bool:
@@ -70,18 +72,18 @@ def clean_answer(item: ChecklistItem, value, upload: UploadedFile | None = None)
             return {"photo": value}  # saved with the draft already
         if upload is None:
             if item.required:
-                _refuse(item, "Take or upload a photo.", "required")
+                _refuse(item, _("Take or upload a photo."), "required")
             return None
         return {"photo_upload": clean_photo(item, upload)}
     if isinstance(value, list | tuple | dict) and kind != ItemKind.CHOICE and not is_blank(value):
-        _refuse(item, "Give one value.", "not_one_value")
+        _refuse(item, _("Give one value."), "not_one_value")
     if is_blank(value) or (kind == ItemKind.CHECK and value in FALSE):
         if item.required:
-            _refuse(item, "This item is required.", "required")
+            _refuse(item, _("This item is required."), "required")
         return None
     if kind == ItemKind.CHECK:
         if value not in TRUE:
-            _refuse(item, "Tick it when done.", "invalid")
+            _refuse(item, _("Tick it when done."), "invalid")
         return {"value_bool": True}
     if kind == ItemKind.PASS_FAIL:
         lowered = value.strip().lower() if isinstance(value, str) else value
@@ -89,30 +91,30 @@ def clean_answer(item: ChecklistItem, value, upload: UploadedFile | None = None)
             return {"value_bool": True}
         if lowered in FALSE:
             return {"value_bool": False}
-        _refuse(item, "Answer pass or fail.", "invalid")
+        _refuse(item, _("Answer pass or fail."), "invalid")
     if kind == ItemKind.NUMBER:
         return {"value_number": clean_number(item, value)}
     if kind == ItemKind.TEXT:
         text = str(value).strip()
         if len(text) > 2000:
-            _refuse(item, "At most 2000 characters.", "too_long")
+            _refuse(item, _("At most 2000 characters."), "too_long")
         return {"value_text": text}
     if kind == ItemKind.CHOICE:
         picked = value if isinstance(value, list | tuple) else [value]
         picked = [str(p).strip() for p in picked if str(p).strip()]
         if not item.multiple and len(picked) > 1:
-            _refuse(item, "Choose one option.", "one_choice")
+            _refuse(item, _("Choose one option."), "one_choice")
         if len(set(picked)) != len(picked):
-            _refuse(item, "An option is chosen twice.", "duplicate_choice")
+            _refuse(item, _("An option is chosen twice."), "duplicate_choice")
         for p in picked:
             if p not in item.choices:
-                _refuse(item, f"'{p}' is not one of the options.", "not_a_choice")
+                _refuse(item, _("'%(option)s' is not one of the options.") % {"option": p}, "not_a_choice")
         if not picked:
             if item.required:
-                _refuse(item, "This item is required.", "required")
+                _refuse(item, _("This item is required."), "required")
             return None
         return {"value_choices": picked}
-    _refuse(item, "Unknown kind of item.", "unknown_kind")
+    _refuse(item, _("Unknown kind of item."), "unknown_kind")
     return None
 
 
@@ -121,20 +123,28 @@ def clean_number(item: ChecklistItem, value) -> Decimal:
     try:
         number = Decimal(text)
     except (InvalidOperation, ValueError):
-        _refuse(item, "Enter a number.", "not_a_number")
+        _refuse(item, _("Enter a number."), "not_a_number")
     if not number.is_finite() or abs(number) >= MAX_NUMBER:
-        _refuse(item, "Enter a number.", "not_a_number")
+        _refuse(item, _("Enter a number."), "not_a_number")
     if number.as_tuple().exponent < -item.decimals:
-        places = "no decimals" if item.decimals == 0 else f"at most {item.decimals} decimals"
-        _refuse(item, f"This value takes {places}.", "too_precise")
+        places = (
+            _("no decimals")
+            if item.decimals == 0
+            else _("at most %(decimals)s decimals") % {"decimals": item.decimals}
+        )
+        _refuse(item, _("This value takes %(places)s.") % {"places": places}, "too_precise")
     return number
 
 
 def clean_photo(item: ChecklistItem, upload: UploadedFile) -> UploadedFile:
     if upload.size > max_photo_bytes():
-        _refuse(item, f"The photo is larger than {max_photo_bytes() // (1024 * 1024)} MB.", "too_large")
+        _refuse(
+            item,
+            _("The photo is larger than %(size)s MB.") % {"size": max_photo_bytes() // (1024 * 1024)},
+            "too_large",
+        )
     if image_format(upload) not in PHOTO_TYPES.values():
-        _refuse(item, "The file is not a photo (JPEG, PNG or WebP).", "not_an_image")
+        _refuse(item, _("The file is not a photo (JPEG, PNG or WebP)."), "not_an_image")
     return upload
 
 
@@ -147,7 +157,7 @@ def _check_operation_at(operation_id: int | None, workstation: Workstation) -> W
     operation = WorkOrderOperation.objects.select_related("work_order").filter(pk=operation_id).first()
     if operation is None or operation.workstation_id != workstation.pk:
         raise ValidationFailed(
-            "No such operation at this workstation.", field="operation", code="unknown_operation"
+            _("No such operation at this workstation."), field="operation", code="unknown_operation"
         )
     return operation
 
@@ -157,7 +167,8 @@ def _requirement(operation: WorkOrderOperation, template: ChecklistTemplate, tri
         routing_operation_id=operation.routing_operation_id, template=template, trigger=trigger
     ).exists():
         raise ValidationFailed(
-            f"Checklist {template.code} is not attached to this operation for that moment.",
+            _("Checklist %(checklist)s is not attached to this operation for that moment.")
+            % {"checklist": template.code},
             field="trigger",
             code="not_attached",
         )
@@ -184,16 +195,16 @@ def checklist_run_start(
     operation and moment (or form) at this workstation. Refuses a template of another site and a
     form assigned elsewhere: the tablet sends their ids, and an id is easily edited."""
     if not user.has_perm(FILL):
-        raise Forbidden("You may not fill checklists.", code="not_allowed")
+        raise Forbidden(_("You may not fill checklists."), code="not_allowed")
     if template.site_id != workstation.line.site_id:
         raise ValidationFailed(
-            f"Checklist {template.code} belongs to another site.",
+            _("Checklist %(checklist)s belongs to another site.") % {"checklist": template.code},
             field="template",
             code="template_other_site",
         )
     if assignment is not None and not _assigned_here(assignment, template, workstation):
         raise ValidationFailed(
-            f"Form {template.code} is not assigned to this workstation.",
+            _("Form %(form)s is not assigned to this workstation.") % {"form": template.code},
             field="assignment",
             code="not_assigned",
         )
@@ -201,7 +212,7 @@ def checklist_run_start(
     if operation is not None:
         if trigger not in Trigger.values:
             raise ValidationFailed(
-                "Say when the checklist is filled.", field="trigger", code="unknown_trigger"
+                _("Say when the checklist is filled."), field="trigger", code="unknown_trigger"
             )
         _requirement(operation, template, trigger)
     open_run = ChecklistRun.objects.filter(
@@ -237,10 +248,10 @@ def checklist_run_save_progress(*, run_id: int, item_id: int, value, user: User,
     with transaction.atomic():
         run = lock(ChecklistRun, run_id)
         if run.status != RunStatus.IN_PROGRESS:
-            raise Conflict("This checklist is submitted already.", code="run_submitted")
+            raise Conflict(_("This checklist is submitted already."), code="run_submitted")
         item = run.version.items.filter(pk=item_id).first()
         if item is None:
-            raise ValidationFailed("No such item on this checklist.", field="item", code="unknown_item")
+            raise ValidationFailed(_("No such item on this checklist."), field="item", code="unknown_item")
         verdict = {"ok": True, "in_spec": None, "error": ""}
         try:
             cleaned = clean_answer(item, value, upload)
@@ -266,7 +277,9 @@ def _responses(run: ChecklistRun, answers: dict, uploads: dict, user: User, now)
     for name in list(answers) + list(uploads):
         if str(name) not in known:
             raise ValidationFailed(
-                f"'{name}' is not an item of this checklist.", field=str(name), code="unknown_item"
+                _("'%(item)s' is not an item of this checklist.") % {"item": name},
+                field=str(name),
+                code="unknown_item",
             )
     cleaned = []
     for item in items:
@@ -313,9 +326,9 @@ def checklist_run_submit(
     """
     uploads = uploads or {}
     if not user.has_perm(FILL):
-        raise Forbidden("You may not fill checklists.", code="not_allowed")
+        raise Forbidden(_("You may not fill checklists."), code="not_allowed")
     if run_id is None and template is None:
-        raise ValidationFailed("Say which checklist.", field="template", code="required")
+        raise ValidationFailed(_("Say which checklist."), field="template", code="required")
     reauth = None
     signing_template = template or (
         ChecklistRun.objects.select_related("template").get(pk=run_id).template if run_id else None
@@ -329,9 +342,9 @@ def checklist_run_submit(
         if run_id is not None:
             run = lock(ChecklistRun, run_id, "version", "template")
             if run.workstation_id != workstation.pk:
-                raise ValidationFailed("This checklist belongs to another workstation.", field="run")
+                raise ValidationFailed(_("This checklist belongs to another workstation."), field="run")
             if run.status != RunStatus.IN_PROGRESS:
-                raise Conflict("This checklist is submitted already.", code="run_submitted")
+                raise Conflict(_("This checklist is submitted already."), code="run_submitted")
         else:
             run = checklist_run_start(
                 template=template,
@@ -381,17 +394,19 @@ def checklist_response_correct(
     """Correct a submitted answer: a new response that supersedes it, with the reason. The old one
     stays as it was. An out-of-spec correction opens a nonconformance like the first answer."""
     if not user.has_perm(FILL):
-        raise Forbidden("You may not correct checklists.", code="not_allowed")
+        raise Forbidden(_("You may not correct checklists."), code="not_allowed")
     if not (reason or "").strip():
-        raise ValidationFailed("Say why the answer is corrected.", field="reason", code="required")
+        raise ValidationFailed(_("Say why the answer is corrected."), field="reason", code="required")
 
     def act() -> ChecklistResponse:
         old = lock(ChecklistResponse, response_id, "item", "run")
         if ChecklistResponse.objects.filter(supersedes=old).exists():
-            raise Conflict("This answer was corrected already; correct the latest one.", code="superseded")
+            raise Conflict(_("This answer was corrected already; correct the latest one."), code="superseded")
         fields = clean_answer(old.item, value, upload)
         if fields is None:
-            raise ValidationFailed("Enter the corrected value.", field=item_field(old.item), code="required")
+            raise ValidationFailed(
+                _("Enter the corrected value."), field=item_field(old.item), code="required"
+            )
         photo = fields.pop("photo_upload", None)
         new = ChecklistResponse(
             run=old.run,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mes.models import Site, User, Workstation
 from mes.selectors import site_is_visible_to
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
+from quality.content import SOP_TEXTS, clean_translations
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
 from quality.services.records import lock, require, save
@@ -26,22 +29,24 @@ def _check_pdf(pdf) -> None:
     if pdf is None:
         return
     if pdf.size > MAX_PDF_BYTES:
-        raise ValidationFailed("The PDF is larger than 20 MB.", field="pdf", code="too_large")
+        raise ValidationFailed(_("The PDF is larger than 20 MB."), field="pdf", code="too_large")
     pdf.seek(0)
     if pdf.read(5) != b"%PDF-":
-        raise ValidationFailed("The file is not a PDF.", field="pdf", code="not_a_pdf")
+        raise ValidationFailed(_("The file is not a PDF."), field="pdf", code="not_a_pdf")
     pdf.seek(0)
 
 
 @transaction.atomic
 def sop_create(*, site: Site, code: str, title: str, user: User, body: str = "", pdf=None) -> SopVersion:
     """Create an SOP document and its first draft version (text, a PDF, or both)."""
-    require(user, AUTHOR, "Only quality may author SOPs.")
+    require(user, AUTHOR, _("Only quality may author SOPs."))
     _check_pdf(pdf)
     if SopDocument.objects.filter(site=site, code=(code or "").strip()).exists():
-        raise ValidationFailed(f"An SOP {code} exists already.", field="code", code="duplicate")
+        raise ValidationFailed(
+            _("An SOP %(code)s exists already.") % {"code": code}, field="code", code="duplicate"
+        )
     document = SopDocument(site=site, code=(code or "").strip(), title=(title or "").strip())
-    save(document, user=user, reason="SOP created")
+    save(document, user=user, reason=gettext_noop("SOP created"))
     version = SopVersion(
         document=document, version=1, body=body or "", created_by=user, change_note="First version"
     )
@@ -53,7 +58,7 @@ def sop_create(*, site: Site, code: str, title: str, user: User, body: str = "",
 
 @transaction.atomic
 def sop_version_new_draft(*, document_id: int, user: User, change_note: str = "") -> SopVersion:
-    require(user, AUTHOR, "Only quality may author SOPs.")
+    require(user, AUTHOR, _("Only quality may author SOPs."))
     document = lock(SopDocument, document_id)
     open_draft = document.versions.filter(status__in=[V.DRAFT, V.IN_REVIEW]).first()
     if open_draft is not None:
@@ -64,6 +69,7 @@ def sop_version_new_draft(*, document_id: int, user: User, change_note: str = ""
         version=(latest.version if latest else 0) + 1,
         created_by=user,
         body=latest.body if latest else "",
+        translations=latest.translations if latest else {},
         pdf=latest.pdf.name if latest and latest.pdf else "",
         change_note=(change_note or "")[:500],
     )
@@ -81,13 +87,18 @@ def sop_version_new_draft(*, document_id: int, user: User, change_note: str = ""
 
 
 @transaction.atomic
-def sop_version_update(*, version_id: int, user: User, body: str | None = None, pdf=None) -> SopVersion:
-    require(user, AUTHOR, "Only quality may author SOPs.")
+def sop_version_update(
+    *, version_id: int, user: User, body: str | None = None, pdf=None, translations: dict | None = None
+) -> SopVersion:
+    """Change a draft's text, PDF or translations (`{"de": {"body": ...}}`; None keeps them)."""
+    require(user, AUTHOR, _("Only quality may author SOPs."))
     version = lock(SopVersion, version_id)
     versions.check_editable(version)
     _check_pdf(pdf)
     if body is not None:
         version.body = body
+    if translations is not None:
+        version.translations = clean_translations(translations, SOP_TEXTS)
     if pdf is not None:
         version.pdf.save(pdf.name, pdf, save=False)
     save(version, user=user, reason="Content changed")
@@ -96,19 +107,19 @@ def sop_version_update(*, version_id: int, user: User, body: str | None = None, 
 
 def _check_image(upload) -> None:
     if upload is None:
-        raise ValidationFailed("Choose an image file.", field="image", code="required")
+        raise ValidationFailed(_("Choose an image file."), field="image", code="required")
     if upload.size > MAX_IMAGE_BYTES:
-        raise ValidationFailed("The image is larger than 10 MB.", field="image", code="too_large")
+        raise ValidationFailed(_("The image is larger than 10 MB."), field="image", code="too_large")
     if image_format(upload) not in IMAGE_FORMATS:
         raise ValidationFailed(
-            "The file is not an image (JPEG, PNG, WebP or GIF).", field="image", code="not_an_image"
+            _("The file is not an image (JPEG, PNG, WebP or GIF)."), field="image", code="not_an_image"
         )
 
 
 @transaction.atomic
 def sop_image_add(*, version_id: int, user: User, image, caption: str = "") -> SopImage:
     """Add an image to a draft version; its text places it as `![caption](image:N)`."""
-    require(user, AUTHOR, "Only quality may author SOPs.")
+    require(user, AUTHOR, _("Only quality may author SOPs."))
     version = lock(SopVersion, version_id)
     versions.check_editable(version)
     _check_image(image)
@@ -123,10 +134,10 @@ def sop_image_add(*, version_id: int, user: User, image, caption: str = "") -> S
 
 @transaction.atomic
 def sop_version_submit(*, version_id: int, user: User) -> SopVersion:
-    require(user, AUTHOR, "Only quality may author SOPs.")
+    require(user, AUTHOR, _("Only quality may author SOPs."))
     version = lock(SopVersion, version_id)
     if not version.body.strip() and not version.pdf:
-        raise ValidationFailed("Write the instruction or upload a PDF first.", field="body", code="empty")
+        raise ValidationFailed(_("Write the instruction or upload a PDF first."), field="body", code="empty")
     versions.move(version, target=V.IN_REVIEW, user=user, reason="Sent to review")
     return version
 
@@ -147,7 +158,7 @@ def sop_version_approve(
 
 
 def sop_version_make_effective(*, version_id: int, user: User) -> SopVersion:
-    require(user, "quality.approve_sop", "Only quality may make an SOP effective.")
+    require(user, "quality.approve_sop", _("Only quality may make an SOP effective."))
     return versions.make_effective(
         model=SopVersion, version_id=version_id, parent_field="document", user=user
     )
@@ -175,17 +186,17 @@ def sop_acknowledge(
     never was. The badge and PIN are checked before the transaction, so a wrong PIN is counted
     toward lock-out though nothing is written."""
     if not user.has_perm("quality.acknowledge_sop"):
-        raise Forbidden("You may not acknowledge SOPs.", code="not_allowed")
+        raise Forbidden(_("You may not acknowledge SOPs."), code="not_allowed")
     version = SopVersion.objects.select_related("document").filter(pk=version_id).first()
     if version is None or not _acknowledgeable_at(version, user, workstation):
-        raise NotFound("No such SOP at this site.", field="version", code="unknown_sop")
+        raise NotFound(_("No such SOP at this site."), field="version", code="unknown_sop")
     if version.status != V.EFFECTIVE:
-        raise Conflict("Only the effective version of an SOP can be acknowledged.", code="not_effective")
+        raise Conflict(_("Only the effective version of an SOP can be acknowledged."), code="not_effective")
     existing = SopAcknowledgement.objects.filter(version=version, user=user).first()
     if existing is not None:
         return existing
     if not badge_number:
-        raise ValidationFailed("Scan or type your badge to sign.", field="badge_number", code="required")
+        raise ValidationFailed(_("Scan or type your badge to sign."), field="badge_number", code="required")
     reauth = signature_reauthenticate(signer=user, badge_number=badge_number, pin=pin, request=request)
     try:
         with transaction.atomic():

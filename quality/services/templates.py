@@ -6,9 +6,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Conflict, ValidationFailed, full_clean
 from mes.models import Site, User
+from quality.content import ITEM_TEXTS, clean_translations
 from quality.models import ChecklistItem, ChecklistTemplate, ChecklistTemplateVersion
 from quality.services import versions
 from quality.services.records import lock, require, save
@@ -28,6 +31,7 @@ ITEM_FIELDS = (
     "decimals",
     "choices",
     "multiple",
+    "translations",
 )
 
 
@@ -36,9 +40,11 @@ def template_create(
     *, site: Site, code: str, title: str, user: User, description: str = "", signature_required: bool = False
 ) -> ChecklistTemplateVersion:
     """Create a checklist template and its first, empty draft version."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     if ChecklistTemplate.objects.filter(site=site, code=(code or "").strip()).exists():
-        raise ValidationFailed(f"A checklist {code} exists already.", field="code", code="duplicate")
+        raise ValidationFailed(
+            _("A checklist %(code)s exists already.") % {"code": code}, field="code", code="duplicate"
+        )
     template = ChecklistTemplate(
         site=site,
         code=(code or "").strip(),
@@ -46,7 +52,7 @@ def template_create(
         description=description,
         signature_required=signature_required,
     )
-    save(template, user=user, reason="Checklist created")
+    save(template, user=user, reason=gettext_noop("Checklist created"))
     version = ChecklistTemplateVersion(
         template=template, version=1, created_by=user, change_note="First version"
     )
@@ -65,7 +71,7 @@ def _copy_items(source: ChecklistTemplateVersion, target: ChecklistTemplateVersi
 @transaction.atomic
 def version_new_draft(*, template_id: int, user: User, change_note: str = "") -> ChecklistTemplateVersion:
     """A new draft version copied from the latest version; or the open draft if there is one."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     template = lock(ChecklistTemplate, template_id)
     open_draft = template.versions.filter(status__in=[V.DRAFT, V.IN_REVIEW]).order_by("-version").first()
     if open_draft is not None:
@@ -100,9 +106,9 @@ def _decimal(value, field: str) -> Decimal | None:
     try:
         number = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        raise ValidationFailed("Enter a number.", field=field, code="not_a_number") from None
+        raise ValidationFailed(_("Enter a number."), field=field, code="not_a_number") from None
     if not number.is_finite():
-        raise ValidationFailed("Enter a number.", field=field, code="not_a_number")
+        raise ValidationFailed(_("Enter a number."), field=field, code="not_a_number")
     return number
 
 
@@ -120,11 +126,13 @@ def _clean_item_fields(data: dict) -> dict:
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise ValidationFailed("Decimals is a whole number 0 to 6.", field="decimals") from None
+                raise ValidationFailed(_("Decimals is a whole number 0 to 6."), field="decimals") from None
         elif name == "choices":
             if isinstance(value, str):
                 value = [c.strip() for c in value.splitlines()]
             value = [str(c).strip() for c in value or [] if str(c).strip()]
+        elif name == "translations":
+            value = clean_translations(value, ITEM_TEXTS)
         elif isinstance(value, str):
             value = value.strip()
         cleaned[name] = value
@@ -133,23 +141,25 @@ def _clean_item_fields(data: dict) -> dict:
 
 def _validate_item(item: ChecklistItem) -> None:
     if item.kind not in ItemKind.values:
-        raise ValidationFailed("Choose the kind of item.", field="kind", code="unknown_kind")
+        raise ValidationFailed(_("Choose the kind of item."), field="kind", code="unknown_kind")
     if item.kind == ItemKind.CHOICE:
         if len(item.choices) < 2:
             raise ValidationFailed(
-                "A choice item needs at least two options.", field="choices", code="too_few"
+                _("A choice item needs at least two options."), field="choices", code="too_few"
             )
         if len(set(item.choices)) != len(item.choices):
-            raise ValidationFailed("The options must differ.", field="choices", code="duplicate")
+            raise ValidationFailed(_("The options must differ."), field="choices", code="duplicate")
     if item.kind == ItemKind.NUMBER:
         for name in ("lsl", "usl", "target"):
             value = getattr(item, name)
             if value is not None and value.normalize().as_tuple().exponent < -item.decimals:
                 raise ValidationFailed(
-                    f"The {name.upper()} has more decimals than the item's {item.decimals}.", field=name
+                    _("The %(limit)s has more decimals than the item's %(decimals)s.")
+                    % {"limit": name.upper(), "decimals": item.decimals},
+                    field=name,
                 )
         if item.target is not None and not item.in_spec(item.target):
-            raise ValidationFailed("The target lies outside the spec limits.", field="target")
+            raise ValidationFailed(_("The target lies outside the spec limits."), field="target")
     else:
         item.lsl = item.usl = item.target = None
     full_clean(item, exclude=["version"])
@@ -158,7 +168,7 @@ def _validate_item(item: ChecklistItem) -> None:
 @transaction.atomic
 def item_add(*, version_id: int, user: User, data: dict, help_image=None) -> ChecklistItem:
     """Add an item at the end of a draft (of a new draft, for a frozen version)."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     version = _editable_version(version_id, user)
     last = version.items.aggregate(m=Max("position"))["m"] or 0
     item = ChecklistItem(version=version, position=last + 1, **_clean_item_fields(data))
@@ -173,13 +183,13 @@ def item_add(*, version_id: int, user: User, data: dict, help_image=None) -> Che
 def item_update(*, item_id: int, user: User, data: dict, help_image=None) -> ChecklistItem:
     """Change an item. On an approved, effective or retired version the change goes to a new
     draft version (copied from it), and the item returned is the draft's copy."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     item = lock(ChecklistItem, item_id, "version")
     version = _editable_version(item.version_id, user)
     if version.pk != item.version_id:
         copy = version.items.filter(position=item.position).first()
         if copy is None:
-            raise Conflict("The item is not in the new draft version.", field="item", code="item_gone")
+            raise Conflict(_("The item is not in the new draft version."), field="item", code="item_gone")
         item = copy
     for name, value in _clean_item_fields(data).items():
         setattr(item, name, value)
@@ -192,7 +202,7 @@ def item_update(*, item_id: int, user: User, data: dict, help_image=None) -> Che
 
 @transaction.atomic
 def item_remove(*, item_id: int, user: User) -> ChecklistTemplateVersion:
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     item = lock(ChecklistItem, item_id, "version")
     versions.check_editable(item.version)
     version = item.version
@@ -205,9 +215,9 @@ def item_remove(*, item_id: int, user: User) -> ChecklistTemplateVersion:
 @transaction.atomic
 def item_move(*, item_id: int, direction: str, user: User) -> ChecklistItem:
     """Swap an item with its neighbour above ("up") or below ("down")."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     if direction not in ("up", "down"):
-        raise ValidationFailed("Move up or down.", field="direction")
+        raise ValidationFailed(_("Move up or down."), field="direction")
     item = lock(ChecklistItem, item_id, "version")
     versions.check_editable(item.version)
     siblings = list(item.version.items.select_for_update().order_by("position", "pk"))
@@ -225,11 +235,11 @@ def item_move(*, item_id: int, direction: str, user: User) -> ChecklistItem:
 @transaction.atomic
 def version_submit(*, version_id: int, user: User) -> ChecklistTemplateVersion:
     """Send a draft to review: it has at least one item, and every item is well formed."""
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     version = lock(ChecklistTemplateVersion, version_id)
     items = list(version.items.all())
     if not items:
-        raise ValidationFailed("Add at least one item before review.", field="items", code="empty")
+        raise ValidationFailed(_("Add at least one item before review."), field="items", code="empty")
     for item in items:
         _validate_item(item)
     versions.move(version, target=V.IN_REVIEW, user=user, reason="Sent to review")
@@ -238,9 +248,9 @@ def version_submit(*, version_id: int, user: User) -> ChecklistTemplateVersion:
 
 @transaction.atomic
 def version_return_to_draft(*, version_id: int, user: User, reason: str) -> ChecklistTemplateVersion:
-    require(user, AUTHOR, "Only quality may author checklists.")
+    require(user, AUTHOR, _("Only quality may author checklists."))
     if not (reason or "").strip():
-        raise ValidationFailed("Say why it goes back to draft.", field="reason", code="required")
+        raise ValidationFailed(_("Say why it goes back to draft."), field="reason", code="required")
     version = lock(ChecklistTemplateVersion, version_id)
     versions.move(version, target=V.DRAFT, user=user, reason=reason)
     return version
@@ -263,7 +273,7 @@ def version_approve(*, version_id: int, user: User, request=None, comment: str =
 
 def version_make_effective(*, version_id: int, user: User) -> ChecklistTemplateVersion:
     """The approved version reaches the floor; the previous effective one retires."""
-    require(user, "quality.approve_checklist", "Only quality may make a checklist effective.")
+    require(user, "quality.approve_checklist", _("Only quality may make a checklist effective."))
     return versions.make_effective(
         model=ChecklistTemplateVersion, version_id=version_id, parent_field="template", user=user
     )
@@ -271,9 +281,9 @@ def version_make_effective(*, version_id: int, user: User) -> ChecklistTemplateV
 
 @transaction.atomic
 def version_retire(*, version_id: int, user: User, reason: str) -> ChecklistTemplateVersion:
-    require(user, "quality.approve_checklist", "Only quality may retire a checklist.")
+    require(user, "quality.approve_checklist", _("Only quality may retire a checklist."))
     if not (reason or "").strip():
-        raise ValidationFailed("Say why it is retired.", field="reason", code="required")
+        raise ValidationFailed(_("Say why it is retired."), field="reason", code="required")
     version = lock(ChecklistTemplateVersion, version_id)
     versions.move(version, target=V.RETIRED, user=user, reason=reason)
     return version
@@ -283,6 +293,8 @@ def effective_version(template: ChecklistTemplate) -> ChecklistTemplateVersion:
     version = template.versions.filter(status=V.EFFECTIVE).first()
     if version is None:
         raise Conflict(
-            f"Checklist {template.code} has no effective version yet.", field="template", code="not_effective"
+            _("Checklist %(checklist)s has no effective version yet.") % {"checklist": template.code},
+            field="template",
+            code="not_effective",
         )
     return version

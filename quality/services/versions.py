@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
@@ -22,20 +23,23 @@ V = VersionStatus
 
 
 def check_transition(version, target: str) -> None:
-    VERSION_TRANSITIONS.require(version.status, target, record=f"Version {version.version}")
+    VERSION_TRANSITIONS.require(
+        version.status, target, record=_("Version %(version)s") % {"version": version.version}
+    )
 
 
 def check_editable(version) -> None:
     if version.status in FROZEN:
         raise Conflict(
-            f"Version {version.version} is {version.get_status_display().lower()}: make a new draft "
-            "version to change it.",
+            _("Version %(version)s is %(status)s: make a new draft version to change it.")
+            % {"version": version.version, "status": version.get_status_display().lower()},
             field="version",
             code="version_frozen",
         )
     if version.status == V.IN_REVIEW:
         raise Conflict(
-            f"Version {version.version} is in review: return it to draft to change it.",
+            _("Version %(version)s is in review: return it to draft to change it.")
+            % {"version": version.version},
             field="version",
             code="version_in_review",
         )
@@ -82,7 +86,7 @@ def approve(
 ):
     """Approve a version in review with an e-signature (meaning "approved")."""
     if not user.has_perm(permission):
-        raise Forbidden(f"{user.printed_name} may not approve.", code="not_allowed")
+        raise Forbidden(_("%(person)s may not approve.") % {"person": user.printed_name}, code="not_allowed")
     # Re-authenticate before the transaction: a wrong password is recorded even though refused.
     reauth = signature_reauthenticate(
         signer=user, password=password, badge_number=badge_number, pin=pin, request=request
@@ -92,7 +96,7 @@ def approve(
         check_transition(version, V.APPROVED)
         if second_person_required(site_of(version)) and version.created_by_id == user.pk:
             raise ValidationFailed(
-                "This site requires a second person to approve: you authored this version.",
+                _("This site requires a second person to approve: you authored this version."),
                 field="approved_by",
                 code="second_person_required",
             )

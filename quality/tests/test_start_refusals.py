@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mes import roles
-from mes.audit.tables import append_only_models
 from mes.errors import Conflict, ValidationFailed
+from mes.seal.tables import append_only_models
 from mes.tests.factories import SiteFactory, WorkstationFactory, signed_in
 from quality import services
 from quality.models import StartRefusal

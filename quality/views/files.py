@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from mes.selectors import sites_visible_to
@@ -27,16 +28,16 @@ def _allowed(user, perms: tuple[str, ...], site_id: int) -> None:
     if not any(user.has_perm(p) for p in perms):
         raise PermissionDenied
     if not sites_visible_to(user).filter(pk=site_id).exists():
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
 
 
 def _send(field_file, *, inline: bool = True) -> FileResponse:
     if not field_file:
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
     try:
         handle = field_file.open("rb")
     except FileNotFoundError:
-        raise Http404("The file is missing from storage.") from None
+        raise Http404(_("The file is missing from storage.")) from None
     response = FileResponse(handle, as_attachment=not inline, filename=os.path.basename(field_file.name))
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"

@@ -14,12 +14,13 @@ from __future__ import annotations
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mes import kiosk
+from mes import tablets
 from mes.errors import MesError, ValidationFailed
-from mes.forms import local_url, posted_id
+from mes.forms import local_url, posted_id, typed_decimal
 from mes.permissions import permission_required
 from quality import selectors, services
 from quality.models import ChecklistRun, ChecklistTemplate, FormAssignment, SopVersion
@@ -38,12 +39,12 @@ def _next(request, fallback: str) -> str:
 @never_cache
 @require_GET
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def operation_panel(request, workstation, op_pk: int):
     """What the operation needs from quality: checklists (and when) and SOPs to read."""
     op = operation_for_workstation(workstation, op_pk)
     if op is None:
-        raise Http404("No such operation at this workstation.")
+        raise Http404(_("No such operation at this workstation."))
     context = {
         "op": op,
         "workstation": workstation,
@@ -58,12 +59,12 @@ def operation_panel(request, workstation, op_pk: int):
 
 @require_POST
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def run_start(request, workstation):
     post = request.POST
     try:
         assignment = None
-        assignment_id = posted_id(request, "assignment", required=False, message="Choose a form.")
+        assignment_id = posted_id(request, "assignment", required=False, message=_("Choose a form."))
         if assignment_id:
             assignment = get_object_or_404(
                 FormAssignment.objects.select_related("template"), pk=assignment_id
@@ -71,14 +72,14 @@ def run_start(request, workstation):
             template = assignment.template
         else:
             template = get_object_or_404(
-                ChecklistTemplate, pk=posted_id(request, "template", message="Choose a checklist.")
+                ChecklistTemplate, pk=posted_id(request, "template", message=_("Choose a checklist."))
             )
         # The service refuses a form assigned elsewhere and a checklist of another site.
         run = services.checklist_run_start(
             template=template,
             workstation=workstation,
             user=request.user,
-            operation_id=posted_id(request, "operation", required=False, message="Choose an operation."),
+            operation_id=posted_id(request, "operation", required=False, message=_("Choose an operation.")),
             trigger=post.get("trigger", ""),
             assignment=assignment,
         )
@@ -92,7 +93,7 @@ def run_start(request, workstation):
 def _run_or_404(workstation, pk) -> ChecklistRun:
     run = selectors.run_with_items(pk)
     if run is None or run.workstation_id != workstation.pk:
-        raise Http404("No such checklist at this workstation.")
+        raise Http404(_("No such checklist at this workstation."))
     return run
 
 
@@ -127,7 +128,7 @@ def _run_context(request, run, error: MesError | None = None, values: dict | Non
 @never_cache
 @require_GET
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def run_page(request, workstation, pk: int):
     run = _run_or_404(workstation, pk)
     return render(request, "quality/tablet/run.html", _run_context(request, run))
@@ -136,7 +137,7 @@ def run_page(request, workstation, pk: int):
 @never_cache
 @require_POST
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def run_save(request, workstation, pk: int):
     """Keep one value as entered; answer how it reads (for the colouring and the error)."""
     run = get_object_or_404(ChecklistRun, pk=pk, workstation=workstation)
@@ -148,8 +149,14 @@ def run_save(request, workstation, pk: int):
         verdict = services.checklist_run_save_progress(
             run_id=run.pk, item_id=item_id, value=value, user=request.user, upload=request.FILES.get("value")
         )
+        item = run.version.items.filter(pk=item_id, kind="number").first()
+        if item is not None and isinstance(value, str):
+            try:  # kept as typed; a number in the other language's format is said at once
+                typed_decimal(value, field=item_field(item), label=item.prompt)
+            except ValidationFailed as exc:
+                verdict = {**verdict, "ok": False, "in_spec": None, "error": exc.message}
     except (MesError, ValueError) as exc:
-        exc = exc if isinstance(exc, MesError) else ValidationFailed("No such item.", field="item")
+        exc = exc if isinstance(exc, MesError) else ValidationFailed(_("No such item."), field="item")
         return JsonResponse(exc.as_dict(), status=exc.status_code)
     return JsonResponse({"saved": True, **verdict})
 
@@ -157,7 +164,7 @@ def run_save(request, workstation, pk: int):
 @never_cache
 @require_POST
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def run_submit(request, workstation, pk: int):
     run = _run_or_404(workstation, pk)
     post = request.POST
@@ -171,7 +178,12 @@ def run_submit(request, workstation, pk: int):
         elif row.kind == "photo" and str(row.pk) in run.draft:
             answers[name] = run.draft[str(row.pk)]
     uploads = {name: f for name, f in request.FILES.items()}
+    typed = dict(answers)  # shown again as typed if the submission is refused
     try:
+        for row in run.version.items.all():
+            name = item_field(row)
+            if row.kind == "number" and isinstance(answers.get(name), str):
+                answers[name] = typed_decimal(answers[name], field=name, label=row.prompt)
         if run.status == RunStatus.COMPLETED:
             # A resend after a lost answer: the key tells whether it is the same submission.
             key_of(post)
@@ -188,7 +200,7 @@ def run_submit(request, workstation, pk: int):
     except MesError as exc:
         if exc.code == "run_submitted":
             return _submitted(request)
-        context = _run_context(request, run, error=exc, values={**answers})
+        context = _run_context(request, run, error=exc, values=typed)
         return render(request, "quality/tablet/run.html", context, status=exc.status_code)
     return _submitted(request)
 
@@ -206,7 +218,7 @@ def _submitted(request):
 @never_cache
 @require_GET
 @permission_required(FILL)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def forms(request, workstation):
     return render(
         request,
@@ -217,7 +229,7 @@ def forms(request, workstation):
 
 @never_cache
 @permission_required("quality.acknowledge_sop")
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def sop(request, workstation, pk: int):
     version = get_object_or_404(
         SopVersion.objects.select_related("document"),

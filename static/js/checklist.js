@@ -3,25 +3,26 @@
 // nothing lost through a network drop.
 //
 // On this tablet (localStorage, under `mes.checklist.`), per run:
-// - `<run>.values`: every value as typed (an Outbox, one entry per item, `sent` once the server
+// - `<run>.values`: every value as typed (a WaitingList, one entry per item, `sent` once the server
 //   has it). A reload, even offline from the service worker's kept copy, shows them again.
 // - `<run>.key`: the submission's idempotency key, so a resend is the same submission.
-// - `submits`: submissions made without a connection (an Outbox keyed by idempotency key), sent
+// - `submits`: submissions made without a connection (a WaitingList keyed by idempotency key), sent
 //   when the connection returns; the server stores each key once.
 // All of it is forgotten after the run is stored and when the person signs out (with the kept
 // pages: tablet/pages.js). A signature or a new photo needs the connection: such a submission is
 // not kept (a PIN never goes to storage), the values are.
 import { csrfToken } from "./lib/csrf.js";
-import { Outbox } from "./lib/outbox.js";
+import { machineNumber } from "./lib/numbers.js";
+import { WaitingList } from "./lib/waiting.js";
 import { read, remove, write } from "./lib/storage.js";
 import { forgetPages, keepPages } from "./tablet/pages.js";
 
 const PREFIX = "mes.checklist.";
-const KEPT = "Saved on this tablet, will be sent when the connection returns.";
-const SIGN_ONLINE = "Signing needs the connection: your answers are kept on this tablet. Submit again when the connection returns.";
-const PHOTO_ONLINE = "A new photo needs the connection: your answers are kept on this tablet. Submit again when the connection returns.";
+const KEPT = gettext("Saved on this tablet, will be sent when the connection returns.");
+const SIGN_ONLINE = gettext("Signing needs the connection: your answers are kept on this tablet. Submit again when the connection returns.");
+const PHOTO_ONLINE = gettext("A new photo needs the connection: your answers are kept on this tablet. Submit again when the connection returns.");
 
-const submits = new Outbox(PREFIX + "submits");
+const submits = new WaitingList(PREFIX + "submits");
 let current = null;
 
 const first = document.querySelector(".q-run");
@@ -70,7 +71,7 @@ function start(run) {
   const operator = run.dataset.operator;
   const saveUrl = run.dataset.saveUrl;
   const form = run.querySelector("[data-run-form]");
-  const values = new Outbox(PREFIX + runId + ".values");
+  const values = new WaitingList(PREFIX + runId + ".values");
   const keyName = PREFIX + runId + ".key";
   const inflight = {};
 
@@ -101,14 +102,15 @@ function start(run) {
   // limits and the number of decimals are the item's, rendered by the server.
   function judge(li) {
     if (li.dataset.kind !== "number") return;
-    const raw = itemValue(li).trim().replace(",", ".");
+    const typed = machineNumber(itemValue(li));
+    const raw = typed === null ? "?" : typed;
     const verdict = li.querySelector("[data-verdict]");
     li.classList.remove("q-in", "q-out", "q-bad");
     verdict.textContent = "";
     if (raw === "") return;
-    if (!/^-?\d+(\.\d*)?$/.test(raw)) { li.classList.add("q-bad"); verdict.textContent = "not a number"; return; }
+    if (!/^-?\d+(\.\d*)?$/.test(raw)) { li.classList.add("q-bad"); verdict.textContent = gettext("not a number"); return; }
     if (decimalsOf(raw) > parseInt(li.dataset.decimals || "6", 10)) {
-      li.classList.add("q-bad"); verdict.textContent = "at most " + li.dataset.decimals + " decimals"; return;
+      li.classList.add("q-bad"); verdict.textContent = interpolate(gettext("at most %(decimals)s decimals"), { decimals: li.dataset.decimals }, true); return;
     }
     const v = parseFloat(raw);
     const lo = li.dataset.lsl !== undefined ? parseFloat(li.dataset.lsl) : null;
@@ -116,7 +118,7 @@ function start(run) {
     if (lo === null && hi === null) return;
     const ok = (lo === null || v >= lo) && (hi === null || v <= hi);
     li.classList.add(ok ? "q-in" : "q-out");
-    verdict.textContent = ok ? "in spec" : "OUT OF SPEC";
+    verdict.textContent = ok ? gettext("in spec") : gettext("OUT OF SPEC");
   }
 
   function countAnswered() {
@@ -148,11 +150,11 @@ function start(run) {
         values.update(itemId, function (e) { if (same(e.value, value)) e.sent = true; });
         if (!li) return;
         const err = li.querySelector("[data-item-error]");
-        if (res.ok && res.data.ok) { err.hidden = true; li.classList.remove("q-invalid"); if (saved) saved.textContent = "saved"; }
-        else { err.hidden = false; err.textContent = (res.data.error || res.data.detail || ""); li.classList.add("q-invalid"); if (saved) saved.textContent = "saved as typed"; }
+        if (res.ok && res.data.ok) { err.hidden = true; li.classList.remove("q-invalid"); if (saved) saved.textContent = gettext("saved"); }
+        else { err.hidden = false; err.textContent = (res.data.error || res.data.detail || ""); li.classList.add("q-invalid"); if (saved) saved.textContent = gettext("saved as typed"); }
         if (res.data.in_spec === false) { li.classList.remove("q-in"); li.classList.add("q-out"); }
       })
-      .catch(function () { if (saved) saved.textContent = "kept on this tablet: not sent yet"; });
+      .catch(function () { if (saved) saved.textContent = gettext("kept on this tablet: not sent yet"); });
   }
   function queue(li) {
     const id = li.dataset.itemId, value = itemValue(li);
@@ -239,7 +241,7 @@ function start(run) {
       window.location.assign(answer.url);
     } else {
       lock(false);
-      say("The server refused this submission (" + answer.status + ").");
+      say(interpolate(gettext("The server refused this submission (%(status)s)."), { status: answer.status }, true));
     }
   }
 

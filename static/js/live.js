@@ -7,7 +7,7 @@
    person may give; this script clones and fills them with the values of the messages. */
 import { csrfToken } from "./lib/csrf.js";
 import { drawChart } from "./live/chart.js";
-import { age, duration, fill, hm, setField, setTimer, show, windowLabel } from "./live/fill.js";
+import { age, andonLabel, duration, eventLabel, fill, hm, setField, setTimer, show, windowLabel } from "./live/fill.js";
 
 const root = document.querySelector("[data-live]");
 if (root) start(root);
@@ -41,7 +41,7 @@ function start(root) {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws;
   }
   function connect() {
-    setConn("connecting", "Connecting…");
+    setConn("connecting", gettext("Connecting…"));
     try { ws = new WebSocket(url()); } catch (e) { return retry(); }
     ws.onopen = function () { lastMessageAt = Date.now(); };
     ws.onmessage = function (m) {
@@ -56,7 +56,7 @@ function start(root) {
     ws.onclose = function (e) {
       ws = null;
       if (FINAL[e.code]) final = true;
-      goStale(final ? (e.reason || "Not allowed.") : null);
+      goStale(final ? (e.reason || gettext("Not allowed.")) : null);
       if (!final) retry();
     };
   }
@@ -79,7 +79,7 @@ function start(root) {
     staleSince = null;
     document.body.classList.remove("live-is-stale");
     $("[data-stale]").hidden = true;
-    setConn("live", "Live");
+    setConn("live", gettext("Live"));
   }
   function goStale(reason) {
     if (!staleSince) staleSince = new Date(lastMessageAt || Date.now());
@@ -91,8 +91,8 @@ function start(root) {
     $("[data-stale]").hidden = false;
     $("[data-stale-text]").textContent = reason
       ? reason
-      : "Stale since " + hms(staleSince) + ": the connection is lost, the figures below are not current. Reconnecting…";
-    setConn("stale", reason ? "Closed" : "Stale since " + hms(staleSince));
+      : interpolate(gettext("Stale since %(time)s: the connection is lost, the figures below are not current. Reconnecting…"), { time: hms(staleSince) }, true);
+    setConn("stale", reason ? gettext("Closed") : interpolate(gettext("Stale since %(time)s"), { time: hms(staleSince) }, true));
   }
   function setConn(state, text) {
     const c = $("[data-conn]");
@@ -173,12 +173,14 @@ function start(root) {
   function andonItem(a, lineCode) {
     const li = clone("andon");
     li.classList.add("andon-" + a.status);
-    setField(li, "label", a.label);
+    setField(li, "label", andonLabel(a));
     // Each number says what it is: "since 16:45 · open 41 min", not "16:45 41:25".
-    setField(li, "where", " " + (lineCode ? lineCode + "/" : "") + a.workstation + " · since " + hm(a.raised_at, tz) + " · ");
+    const where = (lineCode ? lineCode + "/" : "") + a.workstation;
+    setField(li, "where", " " + interpolate(gettext("%(where)s · since %(time)s"), { where: where, time: hm(a.raised_at, tz) }, true) + " · ");
     setTimer(li, a.raised_at, true);
     show(setField(li, "note", a.note), !!a.note);
-    show(setField(li, "taken", "Taken by " + a.acknowledged_by + " at " + (a.acknowledged_at ? hm(a.acknowledged_at, tz) : "")), a.status === "acknowledged");
+    const taken = interpolate(gettext("Taken by %(name)s at %(time)s"), { name: a.acknowledged_by, time: a.acknowledged_at ? hm(a.acknowledged_at, tz) : "" }, true);
+    show(setField(li, "taken", taken), a.status === "acknowledged");
     li.querySelectorAll("[data-andon-action]").forEach(function (b) {
       if ((b.dataset.when || "").split(" ").indexOf(a.status) < 0) b.remove();
       else b.dataset.url = urlFor(b.dataset.url, a.id);
@@ -190,7 +192,7 @@ function start(root) {
     const li = clone("event");
     li.classList.add("event-" + e.kind);
     setField(li, "at", hm(e.at, tz));
-    setField(li, "what", " " + e.workstation + " · " + e.label + (e.quantity ? " " + e.quantity : "") + (e.order ? " · " + e.order : "") + (e.reason ? " · " + e.reason : ""));
+    setField(li, "what", " " + e.workstation + " · " + eventLabel(e) + (e.quantity ? " " + e.quantity : "") + (e.order ? " · " + e.order : "") + (e.reason ? " · " + e.reason : ""));
     return li;
   }
 

@@ -50,17 +50,17 @@
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     var reason = reasonFrom(xhr);
-    toast((reason || "The server refused this (" + xhr.status + ").") + "", "error");
+    toast((reason || interpolate(gettext("The server refused this (%(status)s)."), { status: xhr.status }, true)) + "", "error");
   });
   // Only a failed write loses what was entered; a failed read (a poll, a refresh) says only that
   // the server is out of reach.
   document.addEventListener("htmx:sendError", function (evt) {
     var config = evt.detail && evt.detail.requestConfig;
     var read = config && String(config.verb).toLowerCase() === "get";
-    toast(read ? "No connection to the server." : "No connection to the server: not saved.", "error");
+    toast(read ? gettext("No connection to the server.") : gettext("No connection to the server: not saved."), "error");
   });
   document.addEventListener("htmx:timeout", function () {
-    toast("The server did not answer in time.", "error");
+    toast(gettext("The server did not answer in time."), "error");
   });
 
   // The keypad (mes/keypad.html): big keys instead of the system keyboard. It types into the
@@ -92,7 +92,7 @@
     var k = key.dataset.key, value = input.value;
     if (k === "clear") value = value.slice(0, -1);
     else if (k === "-") value = value.charAt(0) === "-" ? value.slice(1) : "-" + value;
-    else if (k === "." && value.indexOf(".") >= 0) return;
+    else if ((k === "." || k === ",") && value.indexOf(k) >= 0) return; // one decimal separator
     else value += k;
     input.value = value;
     markTarget(input);

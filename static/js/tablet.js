@@ -1,14 +1,15 @@
-// The operator's tablet: every tap goes through an outbox kept in this browser's storage.
+// The operator's tablet: every tap waits in a list kept in this browser's storage.
 //
-// A tap (start, pause, +1 good, scrap, downtime...) is first written to the outbox of this
+// A tap (start, pause, +1 good, scrap, downtime...) is first written to the waiting list of this
 // workstation with its idempotency key and the time it was made, shown as "waiting to send", and
-// then POSTed in order to the events endpoint. It leaves the outbox only when the server answered:
+// then POSTed in order to the events endpoint. It leaves the waiting list only when the server answered:
 // 2xx = saved, 400/409 = refused (the reason is shown and the tap dropped). No answer, a 5xx or
 // anything else keeps it and retries with backoff, on the `online` event and on "Send now"; a
 // resend reuses the tap's key, so the server counts it once. After each answer the counters are
 // re-read from the server (htmx partials listen for `tablet:refresh`); which taps the screen
 // offers is the server's answer too (tablet/screen.js applies it).
-import { Outbox } from "./lib/outbox.js";
+import { typedNumber } from "./lib/numbers.js";
+import { WaitingList } from "./lib/waiting.js";
 import { forgetOverride, offerOverride, submitOverride } from "./tablet/override.js";
 import { offerRefusalPage } from "./tablet/refusal_page.js";
 import { watchReads } from "./tablet/offline.js";
@@ -19,7 +20,7 @@ import { render as renderScreen, setConnection, setStatus, showFormError, tickCl
 const MAX_RETRY_MS = 15000;
 
 let cfg = null;
-let outbox = null;
+let waiting = null;
 let sending = false;
 let retryTimer = null;
 let retryDelay = 0;
@@ -58,7 +59,7 @@ function learnServerTime(iso) {
 }
 
 function render() {
-  if (cfg) renderScreen(outbox.entries, cfg.operator);
+  if (cfg) renderScreen(waiting.entries, cfg.operator);
 }
 
 // --- taps ------------------------------------------------------------------------------------
@@ -86,8 +87,8 @@ function tap(fields) {
     attempts: 0,
     error: "",
   };
-  outbox.put(t);
-  setStatus("pending", t.label + ": waiting to send");
+  waiting.put(t);
+  setStatus("pending", interpolate(gettext("%(tap)s: waiting to send"), { tap: t.label }, true));
   render();
   flush();
 }
@@ -116,7 +117,7 @@ function flush() {
   if (!cfg || sending) return;
   clearTimeout(retryTimer);
   retryTimer = null;
-  const t = outbox.first(function (x) { return x.user === cfg.operator; });
+  const t = waiting.first(function (x) { return x.user === cfg.operator; });
   if (!t) {
     render();
     return;
@@ -136,15 +137,15 @@ function flush() {
 
 function handleAnswer(t, r) {
   if (r.outcome === "saved" || r.outcome === "refused") {
-    outbox.remove(t.key);
+    waiting.remove(t.key);
     retryDelay = 0;
     setConnection(true);
     if (r.outcome === "saved") {
       learnServerTime(r.body.server_time);
-      setStatus("saved", "Saved: " + t.label);
+      setStatus("saved", interpolate(gettext("Saved: %(tap)s"), { tap: t.label }, true));
     } else {
-      setStatus("refused", "Refused: " + t.label + ". " + r.body.detail);
-      toast(t.label + ": " + r.body.detail, "error");
+      setStatus("refused", interpolate(gettext("Refused: %(tap)s. %(reason)s"), { tap: t.label, reason: r.body.detail }, true));
+      toast(interpolate(gettext("%(tap)s: %(reason)s"), { tap: t.label, reason: r.body.detail }, true), "error");
       if (r.body.code === "over_quantity") offerOverride(t, r.body.detail);
       offerRefusalPage(r.body);
     }
@@ -153,22 +154,22 @@ function handleAnswer(t, r) {
     flush();
     return;
   }
-  outbox.update(t.key, function (x) {
+  waiting.update(t.key, function (x) {
     x.attempts += 1;
     x.error = r.message || "";
   });
   render();
   if (r.outcome === "signed_out") {
-    setStatus("refused", "Signed out: badge in again and the waiting taps are sent.");
+    setStatus("refused", gettext("Signed out: badge in again and the waiting taps are sent."));
     setTimeout(function () { window.location.assign(cfg.signInUrl + "?expired=1"); }, 1500);
     return;
   }
   if (r.network) {
     // The offline line in the bar says the rest; the tap is safe on this tablet.
     offline();
-    setStatus("pending", t.label + ": kept on this tablet");
+    setStatus("pending", interpolate(gettext("%(tap)s: kept on this tablet"), { tap: t.label }, true));
   } else {
-    setStatus("pending", t.label + ": not sent yet (" + r.message + "); trying again.");
+    setStatus("pending", interpolate(gettext("%(tap)s: not sent yet (%(problem)s); trying again."), { tap: t.label, problem: r.message }, true));
   }
   scheduleRetry();
 }
@@ -232,7 +233,7 @@ function openDialog(id) {
 }
 
 function onClick(evt) {
-  const el = evt.target.closest("[data-tap], [data-dialog], [data-close], [data-outbox-send], [data-pause-then-start]");
+  const el = evt.target.closest("[data-tap], [data-dialog], [data-close], [data-waiting-send], [data-pause-then-start]");
   if (!el || el.disabled) return;
   if (el.hasAttribute("data-pause-then-start")) {
     pauseThenStart(el);
@@ -242,7 +243,7 @@ function onClick(evt) {
     const closing = el.closest("dialog");
     if (closing) closing.close();
     if (closing && closing.id === "dlg-override") forgetOverride();
-  } else if (el.hasAttribute("data-outbox-send")) {
+  } else if (el.hasAttribute("data-waiting-send")) {
     sendNow();
   } else {
     const dialog = el.closest("dialog");
@@ -265,11 +266,11 @@ function pauseThenStart(el) {
       kind: "pause",
       operation: other.dataset.runningOp,
       reason: el.dataset.reason,
-      label: "Pause " + other.dataset.order + ": " + el.dataset.reasonName,
+      label: interpolate(gettext("Pause %(order)s: %(reason)s"), { order: other.dataset.order, reason: el.dataset.reasonName }, true),
     });
   });
   dialog.close();
-  tap({ kind: "start", label: "Start" });
+  tap({ kind: "start", label: gettext("Start") });
 }
 
 function onSubmit(evt) {
@@ -288,34 +289,37 @@ function onSubmit(evt) {
     const lot = form.elements.lot.value.trim();
     const qty = form.elements.quantity.value.trim();
     if (!lot) {
-      showFormError(form, "Scan or type the lot number.");
+      showFormError(form, gettext("Scan or type the lot number."));
       return;
     }
-    if (qty && !(Number(qty) > 0)) {
-      showFormError(form, "Enter a quantity above zero, or leave it empty.");
+    if (qty && !(typedNumber(qty) > 0)) {
+      showFormError(form, gettext("Enter a quantity above zero, or leave it empty."));
       return;
     }
     form.closest("dialog").close();
     const shown = lot.replace(/[\x00-\x1f\xf1]/g, " ").slice(0, 40);
-    tap({ kind: "consume", quantity: qty, lot: lot, label: "Consume " + (qty ? qty + " of " : "") + shown });
+    const consumeLabel = qty
+      ? interpolate(gettext("Consume %(quantity)s of %(lot)s"), { quantity: qty, lot: shown }, true)
+      : interpolate(gettext("Consume %(lot)s"), { lot: shown }, true);
+    tap({ kind: "consume", quantity: qty, lot: lot, label: consumeLabel });
     return;
   }
   const raw = form.elements.quantity.value.trim() || (kind === "scrap" ? "1" : "");
-  const quantity = Number(raw);
+  const quantity = typedNumber(raw);
   if (!raw || !isFinite(quantity) || quantity <= 0) {
-    showFormError(form, "Enter a quantity above zero.");
+    showFormError(form, gettext("Enter a quantity above zero."));
     return;
   }
-  let label = "+" + raw + " good";
+  let label = interpolate(gettext("+%(quantity)s good"), { quantity: raw }, true);
   let reason = "";
   if (kind === "scrap") {
     const chosen = form.querySelector("input[name=reason]:checked");
     if (!chosen) {
-      showFormError(form, "Choose the reason for the scrap.");
+      showFormError(form, gettext("Choose the reason for the scrap."));
       return;
     }
     reason = chosen.value;
-    label = "Scrap " + raw + ": " + chosen.dataset.reasonName;
+    label = interpolate(gettext("Scrap %(quantity)s: %(reason)s"), { quantity: raw, reason: chosen.dataset.reasonName }, true);
   }
   form.closest("dialog").close();
   tap({ kind: kind, quantity: raw, reason: reason, label: label });
@@ -342,11 +346,12 @@ function init() {
   cfg = readConfig();
   if (!cfg) return;
   if (!isNaN(cfg.serverNow)) clockOffset = cfg.serverNow - Date.now();
-  outbox = new Outbox("mes.outbox.workstation." + cfg.workstation, {
+  waiting = new WaitingList("mes.waiting.workstation." + cfg.workstation, {
     onStoreFailed: function () {
-      toast("This tablet cannot store taps right now; they are kept until the page closes.", "error");
+      toast(gettext("This tablet cannot store taps right now; they are kept until the page closes."), "error");
     },
   });
+  waiting.adopt("mes.outbox.workstation." + cfg.workstation);
   render();
   document.addEventListener("click", onClick);
   document.addEventListener("submit", onSubmit);
@@ -356,7 +361,7 @@ function init() {
   // Swapped-in counters and banners get the waiting taps applied again.
   document.addEventListener("htmx:afterSettle", render);
   document.addEventListener("htmx:historyRestore", function () {
-    outbox.load();
+    waiting.load();
     render();
   });
   // A failed read is not a lost tap: show the offline state instead of the generic error toast.
@@ -371,7 +376,7 @@ function init() {
   });
   window.addEventListener("offline", offline);
   if (navigator.onLine === false) offline();
-  outbox.onChange(render);
+  waiting.onChange(render);
   const clocks = function () { tickClocks(Date.now() + clockOffset); };
   setInterval(clocks, 1000);
   setInterval(checkIdle, 5000);

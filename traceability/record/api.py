@@ -3,6 +3,7 @@ the signed release or rejection."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -67,9 +68,15 @@ def _int(request, name: str, default: int, most: int | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(f"'{name}' is a whole number.", field=name, code="invalid") from None
+        raise ValidationFailed(
+            gettext("'%(name)s' is a whole number.") % {"name": name}, field=name, code="invalid"
+        ) from None
     if value < 0 or (most is not None and value > most):
-        raise ValidationFailed(f"'{name}' is between 0 and {most}.", field=name, code="out_of_range")
+        raise ValidationFailed(
+            gettext("'%(name)s' is between 0 and %(most)s.") % {"name": name, "most": most},
+            field=name,
+            code="out_of_range",
+        )
     return value
 
 

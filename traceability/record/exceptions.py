@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
 from quality.states import Disposition, NonconformanceStatus, RunStatus, Trigger
 from traceability.record.selectors import ProductionRecord
 from workorders.states import EventKind, WorkOrderStatus
@@ -22,16 +25,16 @@ from workorders.states import EventKind, WorkOrderStatus
 OFFLINE_AFTER = timedelta(minutes=2)
 
 KINDS = {
-    "out_of_spec": "Out-of-spec value",
-    "override": "Override",
-    "checklist_missing": "Missing checklist",
-    "checklist_late": "Late checklist",
-    "nonconformance_open": "Open nonconformance",
-    "nonconformance_dispositioned": "Dispositioned nonconformance",
-    "hold": "Hold",
-    "edit": "Edit after the fact",
-    "machine_counts": "Machine counts without an operation",
-    "offline_tap": "Offline or clock-skewed tap",
+    "out_of_spec": _("Out-of-spec value"),
+    "override": _("Override"),
+    "checklist_missing": _("Missing checklist"),
+    "checklist_late": _("Late checklist"),
+    "nonconformance_open": _("Open nonconformance"),
+    "nonconformance_dispositioned": _("Dispositioned nonconformance"),
+    "hold": _("Hold"),
+    "edit": _("Edit after the fact"),
+    "machine_counts": _("Machine counts without an operation"),
+    "offline_tap": _("Offline or clock-skewed tap"),
 }
 
 
@@ -47,7 +50,7 @@ class RecordException:
 
     @property
     def kind_label(self) -> str:
-        return KINDS[self.kind]
+        return str(KINDS[self.kind])
 
     def as_dict(self) -> dict:
         return {**asdict(self), "kind_label": self.kind_label}
@@ -70,8 +73,9 @@ def exceptions_for(record: ProductionRecord) -> list[RecordException]:
 
 def summary(exceptions: list[RecordException]) -> str:
     if not exceptions:
-        return "No exceptions: the record shows a normal run."
-    return f"{len(exceptions)} exception{'s' if len(exceptions) != 1 else ''} to review."
+        return gettext("No exceptions: the record shows a normal run.")
+    n = len(exceptions)
+    return ngettext("%(count)d exception to review.", "%(count)d exceptions to review.", n) % {"count": n}
 
 
 def _out_of_spec(c: dict) -> list[RecordException]:
@@ -85,7 +89,8 @@ def _out_of_spec(c: dict) -> list[RecordException]:
                         key=f"out_of_spec:{r['id']}",
                         kind="out_of_spec",
                         title=f"{run['template']} · {r['item']}: {r['value']}",
-                        detail=f"Limits {limits}; recorded by {r['by']}.",
+                        detail=gettext("Limits %(limits)s; recorded by %(by)s.")
+                        % {"limits": limits, "by": r["by"]},
                         evidence=f"run-{run['id']}",
                         model="quality.checklistresponse",
                         record_id=r["id"],
@@ -106,8 +111,10 @@ def _overrides(c: dict) -> list[RecordException]:
                 RecordException(
                     key=f"override:{e['id']}",
                     kind="override",
-                    title=f"Over-quantity: {_num(e['quantity'])} recorded beyond the order quantity",
-                    detail=f"Allowed by {e['override_by']}; recorded by {e['by']}.",
+                    title=gettext("Over-quantity: %(quantity)s recorded beyond the order quantity")
+                    % {"quantity": _num(e["quantity"])},
+                    detail=gettext("Allowed by %(override_by)s; recorded by %(by)s.")
+                    % {"override_by": e["override_by"], "by": e["by"]},
                     evidence=f"event-{e['id']}",
                     model="workorders.productionevent",
                     record_id=e["id"],
@@ -122,8 +129,10 @@ def _overrides(c: dict) -> list[RecordException]:
                 RecordException(
                     key=f"override:{e['id']}",
                     kind="override",
-                    title=f"Completed short: {_num(order['quantity_good'])} of {_num(order['quantity'])} good",
-                    detail=f"By {e['by']}: {e['note'] or 'no reason given'}.",
+                    title=gettext("Completed short: %(good)s of %(quantity)s good")
+                    % {"good": _num(order["quantity_good"]), "quantity": _num(order["quantity"])},
+                    detail=gettext("By %(by)s: %(note)s.")
+                    % {"by": e["by"], "note": e["note"] or gettext("no reason given")},
                     evidence=f"event-{e['id']}",
                     model="workorders.productionevent",
                     record_id=e["id"],
@@ -138,17 +147,26 @@ def _signed_override(e: dict, signature: dict | None) -> RecordException:
     override = e["data"]["override"]
     refused = "; ".join(r["message"] for r in override.get("refusals", []))
     good, quantity = _num(override.get("quantity_good")), _num(override.get("quantity"))
-    title = f"Completed by override, {good} of {quantity} good"
-    title += f" — over: {refused}" if refused else ""
+    title = gettext("Completed by override, %(good)s of %(quantity)s good") % {
+        "good": good,
+        "quantity": quantity,
+    }
+    title += gettext(" — over: %(refused)s") % {"refused": refused} if refused else ""
     if signature is None:
-        signed = "No signature found for it."
+        signed = gettext("No signature found for it.")
     else:
-        signed = f"Signed {signature['meaning'].lower()} by {signature['printed_name']} on {signature['signed_at']:%Y-%m-%d %H:%M:%S} UTC."
+        signed = gettext("Signed %(meaning)s by %(name)s on %(at)s UTC.") % {
+            "meaning": signature["meaning"].lower(),
+            "name": signature["printed_name"],
+            "at": f"{signature['signed_at']:%Y-%m-%d %H:%M:%S}",
+        }
     return RecordException(
         key=f"override:{e['id']}",
         kind="override",
         title=title,
-        detail=f"By {e['override_by'] or e['by']}: {e['note'] or 'no reason given'}. {signed}",
+        detail=gettext("By %(by)s: %(note)s.")
+        % {"by": e["override_by"] or e["by"], "note": e["note"] or gettext("no reason given")}
+        + f" {signed}",
         evidence=f"sig-{signature['id']}" if signature else f"event-{e['id']}",
         model="mes.signature" if signature else "workorders.productionevent",
         record_id=signature["id"] if signature else e["id"],
@@ -160,7 +178,7 @@ def _checklists(record: ProductionRecord) -> list[RecordException]:
     ops = {op["id"]: op for op in c["operations"]}
     completions: dict[int, list] = {}
     for e in c["events"]:
-        if e["kind"] == EventKind.COMPLETE and e["operation"]:
+        if e["kind"] == EventKind.GOOD and e["operation"]:
             completions.setdefault(e["operation"], []).append(e["occurred_at"])
     out = []
     for req in record.required_checklists:
@@ -175,7 +193,11 @@ def _checklists(record: ProductionRecord) -> list[RecordException]:
             and r["status"] == RunStatus.COMPLETED
         ]
         key = f"{op['id']}:{req['template']}:{req['trigger']}"
-        where = f"{req['template']} at operation {op['sequence']} {op['name']}"
+        where = gettext("%(template)s at operation %(sequence)s %(name)s") % {
+            "template": req["template"],
+            "sequence": op["sequence"],
+            "name": op["name"],
+        }
         trigger = Trigger(req["trigger"])
         due = 1
         if trigger == Trigger.EVERY_N_UNITS:
@@ -188,8 +210,9 @@ def _checklists(record: ProductionRecord) -> list[RecordException]:
                 RecordException(
                     key=f"checklist_missing:{key}",
                     kind="checklist_missing",
-                    title=f"{where}: {len(runs)} of {due} done",
-                    detail=f"Required {trigger.label.lower()}.",
+                    title=gettext("%(where)s: %(done)s of %(due)s done")
+                    % {"where": where, "done": len(runs), "due": due},
+                    detail=gettext("Required %(trigger)s.") % {"trigger": trigger.label.lower()},
                     evidence=f"op-{op['id']}",
                     model="workorders.workorderoperation",
                     record_id=op["id"],
@@ -206,9 +229,13 @@ def _checklists(record: ProductionRecord) -> list[RecordException]:
                     RecordException(
                         key=f"checklist_late:{run['id']}",
                         kind="checklist_late",
-                        title=f"{where}: done after it was due",
-                        detail=f"Due by {deadline:%Y-%m-%d %H:%M} UTC, done {run['completed_at']:%Y-%m-%d %H:%M} UTC "
-                        f"by {run['completed_by']}.",
+                        title=gettext("%(where)s: done after it was due") % {"where": where},
+                        detail=gettext("Due by %(due)s UTC, done %(done)s UTC by %(by)s.")
+                        % {
+                            "due": f"{deadline:%Y-%m-%d %H:%M}",
+                            "done": f"{run['completed_at']:%Y-%m-%d %H:%M}",
+                            "by": run["completed_by"],
+                        },
                         evidence=f"run-{run['id']}",
                         model="quality.checklistrun",
                         record_id=run["id"],
@@ -221,11 +248,18 @@ def _nonconformances(c: dict) -> list[RecordException]:
     out = []
     for nc in c["nonconformances"]:
         if nc["status"] in (NonconformanceStatus.OPEN, NonconformanceStatus.INVESTIGATING):
-            kind, detail = "nonconformance_open", f"Opened by {nc['opened_by']}; not dispositioned yet."
+            kind, detail = (
+                "nonconformance_open",
+                gettext("Opened by %(by)s; not dispositioned yet.") % {"by": nc["opened_by"]},
+            )
         else:
             label = Disposition(nc["disposition"]).label if nc["disposition"] else "—"
             kind = "nonconformance_dispositioned"
-            detail = f"{label} by {nc['dispositioned_by']}: {nc['disposition_note'] or 'no note'}."
+            detail = gettext("%(disposition)s by %(by)s: %(note)s.") % {
+                "disposition": label,
+                "by": nc["dispositioned_by"],
+                "note": nc["disposition_note"] or gettext("no note"),
+            }
         out.append(
             RecordException(
                 key=f"nonconformance:{nc['id']}",
@@ -245,9 +279,14 @@ def _holds(c: dict) -> list[RecordException]:
         RecordException(
             key=f"hold:{h['id']}",
             kind="hold",
-            title=f"Hold on {h['target']} ({h['status']})",
-            detail=f"Placed by {h['placed_by']}: {h['reason']}"
-            + (f"; released by {h['released_by']}: {h['release_reason']}" if h["released_by"] else ""),
+            title=gettext("Hold on %(target)s (%(status)s)") % {"target": h["target"], "status": h["status"]},
+            detail=gettext("Placed by %(by)s: %(reason)s") % {"by": h["placed_by"], "reason": h["reason"]}
+            + (
+                gettext("; released by %(by)s: %(reason)s")
+                % {"by": h["released_by"], "reason": h["release_reason"]}
+                if h["released_by"]
+                else ""
+            ),
             evidence=f"hold-{h['id']}",
             model="quality.hold",
             record_id=h["id"],
@@ -261,8 +300,10 @@ def _edits(c: dict) -> list[RecordException]:
         RecordException(
             key=f"edit:{e['record']}:{e['history_id']}",
             kind="edit",
-            title=f"{e['record']} #{e['record_id']}: {', '.join(e['fields'])} changed",
-            detail=f"By {e['by']}; reason: {e['reason'] or 'none given'}.",
+            title=gettext("%(record)s #%(id)s: %(fields)s changed")
+            % {"record": e["record"], "id": e["record_id"], "fields": ", ".join(e["fields"])},
+            detail=gettext("By %(by)s; reason: %(reason)s.")
+            % {"by": e["by"], "reason": e["reason"] or gettext("none given")},
             evidence=f"edit-{e['history_id']}",
             model=e["record"],
             record_id=e["record_id"],
@@ -276,8 +317,10 @@ def _edits(c: dict) -> list[RecordException]:
                     RecordException(
                         key=f"edit:quality.checklistresponse:{r['id']}",
                         kind="edit",
-                        title=f"{run['template']} · {r['item']} corrected to {r['value']}",
-                        detail=f"By {r['by']}; reason: {r['correction_reason'] or 'none given'}.",
+                        title=gettext("%(template)s · %(item)s corrected to %(value)s")
+                        % {"template": run["template"], "item": r["item"], "value": r["value"]},
+                        detail=gettext("By %(by)s; reason: %(reason)s.")
+                        % {"by": r["by"], "reason": r["correction_reason"] or gettext("none given")},
                         evidence=f"run-{run['id']}",
                         model="quality.checklistresponse",
                         record_id=r["id"],
@@ -302,8 +345,11 @@ def _machine_counts(record: ProductionRecord) -> list[RecordException]:
             RecordException(
                 key=f"machine_counts:{counter['workstation_id']}",
                 kind="machine_counts",
-                title=f"{code}: {_num(counter['unassigned'])} counted with no operation running",
-                detail="The machine counted parts that were booked to no operation; check they are not this order's.",
+                title=gettext("%(code)s: %(count)s counted with no operation running")
+                % {"code": code, "count": _num(counter["unassigned"])},
+                detail=gettext(
+                    "The machine counted parts that were booked to no operation; check they are not this order's."
+                ),
                 evidence="operations",
                 model="mes.workstation",
                 record_id=counter["workstation_id"],
@@ -317,17 +363,26 @@ def _offline_taps(c: dict) -> list[RecordException]:
     for e in c["events"]:
         lag = e["recorded_at"] - e["occurred_at"]
         if lag > OFFLINE_AFTER:
-            what = f"recorded {_duration(lag)} after it was made (offline tablet)"
+            what = gettext("recorded %(duration)s after it was made (offline tablet)") % {
+                "duration": _duration(lag)
+            }
         elif lag < timedelta(0):
-            what = f"made {_duration(-lag)} after it was recorded (the tablet's clock runs ahead)"
+            what = gettext("made %(duration)s after it was recorded (the tablet's clock runs ahead)") % {
+                "duration": _duration(-lag)
+            }
         else:
             continue
         out.append(
             RecordException(
                 key=f"offline_tap:{e['id']}",
                 kind="offline_tap",
-                title=f"{e['kind'].replace('_', ' ')} at {e['workstation'] or 'the order'} by {e['by']}",
-                detail=f"The tap was {what}.",
+                title=gettext("%(kind)s at %(where)s by %(by)s")
+                % {
+                    "kind": e["kind"].replace("_", " "),
+                    "where": e["workstation"] or gettext("the order"),
+                    "by": e["by"],
+                },
+                detail=gettext("The tap was %(what)s.") % {"what": what},
                 evidence=f"event-{e['id']}",
                 model="workorders.productionevent",
                 record_id=e["id"],

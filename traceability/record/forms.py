@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from traceability.models import RecordStatus
 
-STATUSES = [("", "Any status"), *RecordStatus.choices]
+STATUSES = [("", _("Any status")), *RecordStatus.choices]
 
 
 class CommentForm(forms.Form):
@@ -23,10 +24,10 @@ class DecisionForm(forms.Form):
 
 
 class RecordFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUSES, required=False)
-    site = forms.CharField(max_length=32, required=False)
-    line = forms.CharField(max_length=32, required=False)
-    product = forms.CharField(max_length=64, required=False)
-    number = forms.CharField(max_length=64, required=False)
-    completed_from = forms.DateTimeField(required=False)
-    completed_to = forms.DateTimeField(required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUSES, required=False)
+    site = forms.CharField(label=_("Site"), max_length=32, required=False)
+    line = forms.CharField(label=_("Line"), max_length=32, required=False)
+    product = forms.CharField(label=_("Product"), max_length=64, required=False)
+    number = forms.CharField(label=_("Number"), max_length=64, required=False)
+    completed_from = forms.DateTimeField(label=_("Completed from"), required=False)
+    completed_to = forms.DateTimeField(label=_("Completed to"), required=False)

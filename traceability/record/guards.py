@@ -11,16 +11,24 @@ received lot. It reads the review's status, not the record: assembling the recor
 seal is far too slow for a scan; a broken seal is for the reviewer's page and
 `verify_audit_trail` to show.
 
-There is no shipping action yet; when one comes, it registers this guard too ("lot_ship").
+The same guard stands before shipping ("lot_ship", `traceability.shipping.lot_ship`), with two
+more of shipping's own:
+
+- **no shipping on hold**: a lot under an active quality hold, or made by an order under one,
+  stays in the plant.
+- **what shipped is gone**: a lot may ship in parts, and a consumption takes at most what is left
+  of it after its shipments (one more small query per scan, on an indexed column).
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from mes.errors import Conflict
 from mes.hooks import register_guard
-from traceability.models import RecordReview, RecordSettings, RecordStatus
+from quality.models import Hold
+from quality.states import HoldStatus, HoldTarget
+from traceability.models import RecordReview, RecordSettings, RecordStatus, Shipment
 from workorders.models import Lot, WorkOrder
 from workorders.states import LotKind
 
@@ -57,5 +65,34 @@ def made_lot_released(*, lot: Lot, **context) -> None:
         raise RecordNotReleased(lot, number)
 
 
+def no_shipping_on_hold(*, lot: Lot, **context) -> None:
+    """Refuse shipping a lot on quality hold, or one its maker's order is held for."""
+    held = Q(target=HoldTarget.LOT, lot_code=lot.code)
+    if lot.work_order_id is not None:
+        held |= Q(target=HoldTarget.WORK_ORDER, work_order_id=lot.work_order_id)
+    reason = Hold.objects.filter(held, status=HoldStatus.ACTIVE).values_list("reason", flat=True).first()
+    if reason is not None:
+        raise Conflict(
+            f"Lot {lot.code} is on quality hold ({reason}): it cannot be shipped.",
+            field="lot",
+            code="lot_held",
+        )
+
+
+def shipped_quantity_left(*, lot: Lot, quantity, **context) -> None:
+    """Refuse consuming more of a partly shipped lot than is left after its shipments."""
+    shipped = Shipment.objects.filter(lot_id=lot.pk).aggregate(total=Sum("quantity"))["total"]
+    if shipped and quantity > lot.quantity_left - shipped:
+        left = max(lot.quantity_left - shipped, 0)
+        raise Conflict(
+            f"Only {left.normalize():f} {lot.product.unit} of lot {lot.code} is left: the rest shipped.",
+            field="quantity",
+            code="over_lot_quantity",
+        )
+
+
 def register() -> None:
     register_guard("operation_consume", made_lot_released)
+    register_guard("operation_consume", shipped_quantity_left)
+    register_guard("lot_ship", made_lot_released)
+    register_guard("lot_ship", no_shipping_on_hold)

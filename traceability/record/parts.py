@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from mes.models import User
 from mes.signatures import Meaning, Signature
@@ -32,6 +33,35 @@ EDITED_FACTS: dict[type, tuple[str, ...]] = {
     Lot: ("code", "kind", "product_id", "work_order_id", "produced_at"),
     ChecklistRun: ("version_id", "template_id", "workstation_id", "work_order_id", "operation_id"),
 }
+
+
+def as_text(field_name: str) -> Cast:
+    """A timestamp column as the database's own text, to be parsed by `instant`."""
+    return Cast(field_name, output_field=TextField())
+
+
+def instant(text: str | None) -> datetime | None:
+    """A timestamp read as text (`as_text`), as the aware UTC datetime Django would have made of
+    it, by the C parser of `datetime.fromisoformat`: PostgreSQL writes it with its offset,
+    SQLite keeps UTC without one."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def with_instants(rows, fields: tuple[str, ...], times: tuple[str, ...]) -> list[dict]:
+    """`rows` (a queryset) as dicts of `fields` and of the timestamp columns `times`, the latter
+    read as text and parsed in bulk (see `instant`)."""
+    texts = {f"{name}_text": as_text(name) for name in times}
+    found = list(rows.values(*fields, **texts))
+    pairs = [(name, f"{name}_text") for name in times]
+    for row in found:
+        for name, text in pairs:
+            row[name] = instant(row.pop(text))
+    return found
 
 
 def person(user) -> str:
@@ -114,7 +144,8 @@ def event_data(e: dict, names: dict[int, str], usernames: dict[int, str], statio
 
 def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], names: dict[int, str]) -> dict:
     """A checklist run read as values (see `selectors.RUN_FIELDS`) with its responses
-    (`run_responses`, tuples of `selectors.RESPONSE_FIELDS` in id order) and their items by id."""
+    (`run_responses`, tuples of `selectors.RESPONSE_FIELDS` in id order, their time as text) and
+    their items by id."""
     responses = []
     for (
         pk,
@@ -154,7 +185,7 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
                 "usl": item["usl"],
                 "in_spec": in_spec,
                 "by": names[recorded_by] if recorded_by is not None else "",
-                "at": recorded_at,
+                "at": instant(recorded_at),
                 "supersedes": supersedes,
                 "correction_reason": correction_reason,
             }
@@ -201,7 +232,7 @@ def signatures_data(records: dict[type, list[int]]) -> list[dict]:
     out = []
     for pk, ct_id, object_id, meaning, printed_name, signed_at, method, signed_hash, comment in rows:
         if meaning not in meanings:
-            meanings[meaning] = Meaning(meaning).label
+            meanings[meaning] = str(Meaning(meaning).label)
         out.append(
             {
                 "id": pk,

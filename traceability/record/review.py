@@ -50,7 +50,7 @@ class RecordView:
 
     @property
     def status_label(self) -> str:
-        return RecordStatus(self.status).label
+        return str(RecordStatus(self.status).label)
 
     @property
     def summary(self) -> str:

@@ -5,7 +5,7 @@ review row, whose signed content holds that hash. The seal is broken when the re
 hashes otherwise (a fact it covers changed after the release: an edit after the fact, a late
 event), when the release signature no longer matches the review row, or when a released review
 has no release signature at all. Registered with the kernel's verify from
-`TraceabilityConfig.ready` (`mes.audit.register_seal_check`).
+`TraceabilityConfig.ready` (`mes.seal.register_seal_check`).
 
 A rejected record is not checked: it goes back into review when production answers, and its
 content may change until it is released.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from django.contrib.contenttypes.models import ContentType
 
-from mes.audit import BrokenSeal
+from mes.seal import BrokenSeal
 from mes.signatures import Meaning, Signature, content_hash
 from traceability.models import RecordReview, RecordStatus
 from traceability.record.selectors import decided_contents, hash_as_decided, record_for

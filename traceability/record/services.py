@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
 from mes.models import User
@@ -30,10 +31,12 @@ DECISION_MEANING = {RecordStatus.RELEASED: Meaning.RELEASED, RecordStatus.REJECT
 
 def _check_reviewer(*, user: User, work_order: WorkOrder) -> None:
     if not user.has_perm(REVIEW_PERMISSION):
-        raise Forbidden("Only quality reviews production records.", code="not_a_reviewer")
+        raise Forbidden(gettext("Only quality reviews production records."), code="not_a_reviewer")
     if not site_is_visible_to(user, work_order.line.site_id):
         raise Forbidden(
-            f"Order {work_order.number} is not in your sites.", field="work_order", code="other_site"
+            gettext("Order %(number)s is not in your sites.") % {"number": work_order.number},
+            field="work_order",
+            code="other_site",
         )
 
 
@@ -63,19 +66,24 @@ def record_comment(*, work_order: WorkOrder, user: User, exception_key: str, tex
     _check_reviewer(user=user, work_order=work_order)
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed("Write a comment.", field="text", code="required")
+        raise ValidationFailed(gettext("Write a comment."), field="text", code="required")
     if len(text) > 1000:
-        raise ValidationFailed("A comment holds at most 1000 characters.", field="text", code="too_long")
+        raise ValidationFailed(
+            gettext("A comment holds at most 1000 characters."), field="text", code="too_long"
+        )
     keys = {e.key for e in exceptions_for(record_for(work_order))}
     if exception_key not in keys:
         raise ValidationFailed(
-            "This is not an exception of the record.", field="exception_key", code="unknown_exception"
+            gettext("This is not an exception of the record."),
+            field="exception_key",
+            code="unknown_exception",
         )
     with transaction.atomic():
         review = _lock_review(work_order=work_order, user=user)
         if review.status == RecordStatus.RELEASED:
             raise Conflict(
-                f"The record of {work_order.number} is released: it takes no more comments.",
+                gettext("The record of %(number)s is released: it takes no more comments.")
+                % {"number": work_order.number},
                 field="status",
                 code="released",
             )
@@ -119,7 +127,7 @@ def record_reject(*, work_order: WorkOrder, user: User, password: str = "", comm
     """Reject the order's record with the reviewer's e-signature (meaning "rejected"); the
     comment, required, says why and is the signature's comment."""
     if not (comment or "").strip():
-        raise ValidationFailed("Say why the record is rejected.", field="comment", code="required")
+        raise ValidationFailed(gettext("Say why the record is rejected."), field="comment", code="required")
     return _decide(
         work_order=work_order,
         user=user,
@@ -136,25 +144,33 @@ def _decide(
     _check_reviewer(user=user, work_order=work_order)
     comment = (comment or "").strip()
     if len(comment) > 500:
-        raise ValidationFailed("The comment holds at most 500 characters.", field="comment", code="too_long")
-    RECORD_TRANSITIONS.require(_status(work_order), target, record=f"The record of {work_order.number}")
+        raise ValidationFailed(
+            gettext("The comment holds at most 500 characters."), field="comment", code="too_long"
+        )
+    RECORD_TRANSITIONS.require(
+        _status(work_order),
+        target,
+        record=gettext("The record of %(number)s") % {"number": work_order.number},
+    )
     if work_order.status not in FINISHED:
         raise Conflict(
-            f"Order {work_order.number} is {work_order.get_status_display().lower()}: "
-            "its record is decided once it is completed.",
+            gettext("Order %(number)s is %(status)s: its record is decided once it is completed.")
+            % {"number": work_order.number, "status": work_order.get_status_display().lower()},
             field="work_order",
             code="order_not_finished",
         )
     if target == RecordStatus.RELEASED:
         _check_every_exception_commented(work_order)
     if not password:
-        raise ValidationFailed("Enter your password to sign.", field="password", code="required")
+        raise ValidationFailed(gettext("Enter your password to sign."), field="password", code="required")
     # Outside the transaction: a wrong password is counted toward lock-out though nothing else is written.
     reauth = signature_reauthenticate(signer=user, password=password, request=request)
     with transaction.atomic():
         review = _lock_review(work_order=work_order, user=user)
         record = record_for(work_order)
-        RECORD_TRANSITIONS.require(review.status, target, record=f"The record of {work_order.number}")
+        RECORD_TRANSITIONS.require(
+            review.status, target, record=gettext("The record of %(number)s") % {"number": work_order.number}
+        )
         if target == RecordStatus.RELEASED:
             _check_every_exception_commented(work_order, record=record, review=review)
         review.record_hash = record.content_hash
@@ -191,8 +207,12 @@ def _check_every_exception_commented(
     missing = keys - commented
     if missing:
         raise ValidationFailed(
-            f"{len(missing)} exception{'s' if len(missing) != 1 else ''} without a comment: "
-            "comment on each before releasing.",
+            ngettext(
+                "%(count)d exception without a comment: comment on each before releasing.",
+                "%(count)d exceptions without a comment: comment on each before releasing.",
+                len(missing),
+            )
+            % {"count": len(missing)},
             field="comments",
             code="exceptions_not_commented",
         )

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from itertools import islice
 from xml.sax.saxutils import escape
 
+from django.utils import formats
+from django.utils.translation import gettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -128,7 +130,7 @@ def numbered_canvas(footer_left: str):
             self.setFillColor(colors.HexColor("#444444"))
             self.drawString(MARGIN, 7 * mm, footer_left)
             total_at = PAGE[0] - MARGIN - self.stringWidth("00000", *_FOOTER_FONT)
-            self.drawRightString(total_at, 7 * mm, f"Page {self._pageNumber} of ")
+            self.drawRightString(total_at, 7 * mm, gettext("Page %(page)s of ") % {"page": self._pageNumber})
             self.translate(total_at, 7 * mm)
             self.doForm(_PAGE_TOTAL_FORM)
             self.restoreState()
@@ -182,4 +184,5 @@ def fmt_time(value: str | datetime | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    value = value.astimezone(UTC)  # the date as the active language writes it
+    return f"{formats.date_format(value, 'SHORT_DATE_FORMAT')} {value:%H:%M:%S} UTC"

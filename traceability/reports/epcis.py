@@ -2,7 +2,12 @@
 
 - an ObjectEvent (action ADD, bizStep commissioning) for every lot or serial made by an order,
 - a TransformationEvent (bizStep assembling) for every lot or serial made from others: the
-  consumed lots and serials are its inputs, the made one its output.
+  consumed lots and serials are its inputs, the made one its output,
+- an ObjectEvent (action OBSERVE, bizStep shipping, disposition in_transit) for every shipment
+  of a lot or serial in the trace: the quantity shipped, the customer's order or our delivery
+  note as its business transaction (`desadv`) and the customer as its destination (owning party),
+  both as private URNs of this installation (`urn:mes:<site>:desadv:<reference>`,
+  `urn:mes:customer:<customer>`): the plant keeps no GS1 party or document identifiers for them.
 
 Identifiers (EPC URIs) come from the product's GTIN and the company prefix in the setting
 `GS1_COMPANY_PREFIX`:
@@ -24,12 +29,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import UTC
 from decimal import Decimal
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from mes.errors import ValidationFailed
+from traceability.models import Shipment
 from traceability.reports.base import Built, Progress, no_progress
 from traceability.reports.trace import TraceDocument
 from traceability.selectors import TraceNode
@@ -45,7 +53,9 @@ def company_prefix() -> str:
     prefix = str(getattr(settings, "GS1_COMPANY_PREFIX", "") or "")
     if not (prefix.isascii() and prefix.isdigit()) or not 6 <= len(prefix) <= 12:
         raise ValidationFailed(
-            "GS1_COMPANY_PREFIX must be 6 to 12 digits.", field="GS1_COMPANY_PREFIX", code="bad_prefix"
+            gettext("GS1_COMPANY_PREFIX must be 6 to 12 digits."),
+            field="GS1_COMPANY_PREFIX",
+            code="bad_prefix",
         )
     return prefix
 
@@ -74,7 +84,8 @@ def epc_uri(node: TraceNode, *, strict: bool = False) -> str:
         return f"https://id.gs1.org/01/{node.gtin.zfill(14)}/{'21' if serial else '10'}/{quote(node.code, safe='')}"
     if strict:
         raise ValidationFailed(
-            f"Product {node.part_number} has no GTIN, so {node.code} has no EPC.",
+            gettext("Product %(part_number)s has no GTIN, so %(code)s has no EPC.")
+            % {"part_number": node.part_number, "code": node.code},
             field="gtin",
             code="no_gtin",
         )
@@ -145,6 +156,7 @@ def epcis_document(doc: TraceDocument, *, strict: bool = False) -> dict:
             event["outputQuantityList"] = [_quantity(child, child.quantity, strict)]
         event["bizStep"] = "assembling"
         events.append(_with_id(event))
+    events += _shipping_events(nodes, strict)
     events.sort(key=lambda e: (e["eventTime"], e["type"], e["eventID"]))
     return {
         "@context": [CONTEXT],
@@ -154,6 +166,43 @@ def epcis_document(doc: TraceDocument, *, strict: bool = False) -> dict:
         "creationDate": doc.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "epcisBody": {"eventList": events},
     }
+
+
+def _shipping_events(nodes: dict[int, TraceNode], strict: bool) -> list[dict]:
+    """An ObjectEvent for each shipment of the trace's lots and serials (one query)."""
+    events = []
+    shipments = Shipment.objects.filter(lot_id__in=list(nodes)).order_by("shipped_at", "pk")
+    for lot_id, shipped_at, quantity, customer, reference in shipments.values_list(
+        "lot_id", "shipped_at", "quantity", "customer", "reference"
+    ):
+        node = nodes[lot_id]
+        event = {
+            "type": "ObjectEvent",
+            "eventTime": shipped_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+        }
+        if node.kind == "serial":
+            event["epcList"] = [epc_uri(node, strict=strict)]
+        else:
+            event["quantityList"] = [_quantity(node, quantity, strict)]
+        event.update(
+            {
+                "bizStep": "shipping",
+                "disposition": "in_transit",
+                "bizTransactionList": [
+                    {
+                        "type": "desadv",
+                        "bizTransaction": f"urn:mes:{_escape(node.site_code)}:desadv:{_escape(reference)}",
+                    }
+                ],
+                "destinationList": [
+                    {"type": "owning_party", "destination": f"urn:mes:customer:{_escape(customer)}"}
+                ],
+            }
+        )
+        events.append(_with_id(event))
+    return events
 
 
 def build_epcis(doc: TraceDocument, progress: Progress = no_progress, *, strict: bool = False) -> Built:

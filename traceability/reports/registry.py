@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from mes.errors import ValidationFailed
 from traceability.audit import AuditFilter
 from traceability.models import ReportKind
@@ -29,7 +31,7 @@ def build_trace(*, code: str, direction: str, fmt: str, user, progress: Progress
     """A trace report of the lot or serial `code` as `user` sees it, in `fmt` (pdf, csv, json, epcis)."""
     lot = lot_for_trace(user=user, code=code)
     if direction not in DIRECTIONS:
-        raise ValidationFailed("The direction is 'backward' or 'forward'.", field="direction")
+        raise ValidationFailed(gettext("The direction is 'backward' or 'forward'."), field="direction")
     doc = trace.trace_document(lot=lot, direction=direction, user=user, progress=progress)
     return TRACE_BUILDERS[fmt](doc, progress)
 

@@ -13,8 +13,10 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, override
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, SimpleDocTemplate, Spacer
 
@@ -59,9 +61,10 @@ def trace_document(*, lot: Lot, direction: str, user, progress: Progress = no_pr
     """Trace `lot` with the context of every node, as `user` sees it."""
     trace = selectors.trace(lot, direction, user=user)
     progress(10)
-    trace.context = selectors.trace_context(trace)
-    progress(30)
-    data = selectors.trace_data(trace)
+    with override(None):  # the data's words in the source language: its hash is everyone's
+        trace.context = selectors.trace_context(trace)
+        progress(30)
+        data = selectors.trace_data(trace)
     return TraceDocument(
         trace=trace,
         data=data,
@@ -199,13 +202,29 @@ def _tree_rows(trace: Trace) -> list[list]:
     while stack:
         node, level = stack.pop()
         again = node.id in expanded
-        label = ("    " * level) + ("└ " if level else "") + node.code + ("  (see above)" if again else "")
+        label = (
+            ("    " * level)
+            + ("└ " if level else "")
+            + node.code
+            + ("  " + gettext("(see above)") if again else "")
+        )
         if node.visible:
             rows.append([str(level), label, node.kind, f"{node.part_number} {node.product_name}",
-                         node.work_order_number, node.status + (" · ON HOLD" if node.on_hold else ""),
-                         f"{selectors.quantity_text(node.quantity)} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
+                         node.work_order_number, node.status + (" · " + gettext("ON HOLD") if node.on_hold else ""),
+                         f"{_number(selectors.quantity_text(node.quantity))} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
         else:
-            rows.append([str(level), label, "", f"(site {node.site_code}: not visible)", "", "", "", ""])
+            rows.append(
+                [
+                    str(level),
+                    label,
+                    "",
+                    gettext("(site %(site)s: not visible)") % {"site": node.site_code},
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
         if again:
             continue
         expanded.add(node.id)
@@ -215,14 +234,24 @@ def _tree_rows(trace: Trace) -> list[list]:
 
 
 def _sig_text(items: list[dict]) -> list:
-    return [para(f"Signed: {s['text']}", "small") for s in items]
+    return [para(gettext("Signed: %(text)s") % {"text": s["text"]}, "small") for s in items]
 
 
 def _order_flowables(order: dict) -> list:
     out: list = [
         para(
-            f"Order {order['number']} · line {order['line']} · {order['status']} · quantity {order['quantity']}"
-            f" · started {fmt_time(order['started_at'])} · completed {fmt_time(order['completed_at'])}",
+            gettext(
+                "Order %(number)s · line %(line)s · %(status)s · quantity %(quantity)s"
+                " · started %(started)s · completed %(completed)s"
+            )
+            % {
+                "number": order["number"],
+                "line": order["line"],
+                "status": order["status"],
+                "quantity": _number(order["quantity"]),
+                "started": fmt_time(order["started_at"]),
+                "completed": fmt_time(order["completed_at"]),
+            },
             "body",
         )
     ]
@@ -234,8 +263,8 @@ def _order_flowables(order: dict) -> list:
             w["name"],
             fmt_time(w["first_at"]),
             fmt_time(w["last_at"]),
-            w["good"],
-            w["scrap"],
+            _number(w["good"]),
+            _number(w["scrap"]),
         ]
         for op in order["operations"]
         for w in (
@@ -243,23 +272,27 @@ def _order_flowables(order: dict) -> list:
         )
     ]
     if ops:
-        out += tables(["Seq", "Operation", "Workstation", "Operator", "From", "To", "Good", "Scrap"], ops,
+        out += tables([gettext("Seq"), gettext("Operation"), gettext("Workstation"), gettext("Operator"), gettext("From"), gettext("To"), gettext("Good"), gettext("Scrap")], ops,
                       [8, 30, 18, 30, 28, 28, 10, 10])  # fmt: skip
     measurements = []
     for run in order["checklist_runs"]:
         for m in run["responses"]:
-            spec = f"{m['lsl'] or ''} … {m['usl'] or ''}" if m["lsl"] or m["usl"] else ""
+            spec = f"{_number(m['lsl'] or '')} … {_number(m['usl'] or '')}" if m["lsl"] or m["usl"] else ""
             measurements.append([f"{run['template']} v{run['version']}", run["operation"] or "", m["prompt"],
-                                 m["value"], spec, {True: "yes", False: "NO", None: ""}[m["in_spec"]],
+                                 _number(m["value"]), spec, {True: gettext("yes"), False: gettext("NO"), None: ""}[m["in_spec"]],
                                  m["recorded_by"], fmt_time(m["recorded_at"])])  # fmt: skip
     if measurements:
         out.append(Spacer(1, 2 * mm))
-        out += tables(["Checklist", "Op", "Item", "Value", "Spec", "In spec", "By", "At"], measurements,
+        out += tables([gettext("Checklist"), gettext("Op"), gettext("Item"), gettext("Value"), gettext("Spec"), gettext("In spec"), gettext("By"), gettext("At")], measurements,
                       [22, 6, 40, 18, 18, 8, 24, 26])  # fmt: skip
     for run in order["checklist_runs"]:
         if run["signatures"]:
             out += [
-                para(f"Checklist {run['template']} v{run['version']}:", "small"),
+                para(
+                    gettext("Checklist %(template)s v%(version)s:")
+                    % {"template": run["template"], "version": run["version"]},
+                    "small",
+                ),
                 *_sig_text(run["signatures"]),
             ]
     out += _nc_hold_flowables(order["nonconformances"], order["holds"])
@@ -271,27 +304,48 @@ def _nc_hold_flowables(ncs: list[dict], holds: list[dict]) -> list:
     out: list = []
     if ncs:
         out.append(Spacer(1, 2 * mm))
-        out += tables(["Nonconformance", "Title", "Status", "Disposition", "Opened"],
+        out += tables([gettext("Nonconformance"), gettext("Title"), gettext("Status"), gettext("Disposition"), gettext("Opened")],
                       [[n["number"], n["title"], n["status"], n["disposition"], fmt_time(n["opened_at"])]
                        for n in ncs], [20, 60, 16, 20, 28])  # fmt: skip
         for n in ncs:
             if n["signatures"]:
-                out += [para(f"Nonconformance {n['number']}:", "small"), *_sig_text(n["signatures"])]
+                out += [
+                    para(gettext("Nonconformance %(number)s:") % {"number": n["number"]}, "small"),
+                    *_sig_text(n["signatures"]),
+                ]
     if holds:
         out.append(Spacer(1, 2 * mm))
-        out += tables(["Hold", "Status", "Reason", "Placed by", "Placed", "Released"],
+        out += tables([gettext("Hold"), gettext("Status"), gettext("Reason"), gettext("Placed by"), gettext("Placed"), gettext("Released")],
                       [[h["lot"] or h["target"], h["status"], h["reason"], h["placed_by"],
                         fmt_time(h["placed_at"]), fmt_time(h["released_at"])] for h in holds],
                       [18, 12, 50, 24, 28, 28])  # fmt: skip
         for h in holds:
             if h["signatures"]:
-                out += [para(f"Hold ({h['reason'][:40]}):", "small"), *_sig_text(h["signatures"])]
+                out += [
+                    para(gettext("Hold (%(reason)s):") % {"reason": h["reason"][:40]}, "small"),
+                    *_sig_text(h["signatures"]),
+                ]
     return out
 
 
 def _title(trace: Trace) -> str:
-    what = "serial" if trace.root.kind == "serial" else "lot"
-    return f"{'Backward' if trace.direction == BACKWARD else 'Forward'} trace of {what} {trace.root.code}"
+    code = trace.root.code
+    if trace.root.kind == "serial":
+        if trace.direction == BACKWARD:
+            return gettext("Backward trace of serial %(code)s") % {"code": code}
+        return gettext("Forward trace of serial %(code)s") % {"code": code}
+    if trace.direction == BACKWARD:
+        return gettext("Backward trace of lot %(code)s") % {"code": code}
+    return gettext("Forward trace of lot %(code)s") % {"code": code}
+
+
+def _number(text):
+    """A quantity or measured value of the data (text like "12.5") as the active language writes
+    it ("12,5"); any other text as it is."""
+    try:
+        return formats.number_format(Decimal(str(text))) if text not in (None, "") else text
+    except (InvalidOperation, ValueError):
+        return text
 
 
 def _story(doc: TraceDocument, progress: Progress):
@@ -302,62 +356,81 @@ def _story(doc: TraceDocument, progress: Progress):
         para(title, "title"),
         key_values(
             [
-                ("Serial / lot", f"{trace.root.code} ({trace.root.kind})"),
-                ("Product", f"{trace.root.part_number} {trace.root.product_name}"),
-                ("Site", trace.root.site_code),
+                (gettext("Serial / lot"), f"{trace.root.code} ({trace.root.kind})"),
+                (gettext("Product"), f"{trace.root.part_number} {trace.root.product_name}"),
+                (gettext("Site"), trace.root.site_code),
                 (
-                    "Direction",
-                    "backward: everything that went into it"
+                    gettext("Direction"),
+                    gettext("backward: everything that went into it")
                     if trace.direction == BACKWARD
-                    else "forward: everything it went into",
+                    else gettext("forward: everything it went into"),
                 ),
                 (
-                    "Records",
-                    f"{len(trace.nodes)} lots and serials, {len(trace.edges)} links, "
-                    f"{trace.max_depth} levels",
+                    gettext("Records"),
+                    gettext("%(nodes)s lots and serials, %(edges)s links, %(depth)s levels")
+                    % {"nodes": len(trace.nodes), "edges": len(trace.edges), "depth": trace.max_depth},
                 ),
-                ("Generated by", doc.generated_by),
-                ("Generated at", fmt_time(doc.generated_at)),
-                ("Content hash", f"sha256 {doc.content_hash}"),
+                (gettext("Generated by"), doc.generated_by),
+                (gettext("Generated at"), fmt_time(doc.generated_at)),
+                (gettext("Content hash"), f"sha256 {doc.content_hash}"),
             ]
         ),
         para(
-            "The content hash is the SHA-256 of the canonical JSON of this trace's data (the JSON export's "
-            "'trace'); a fresh export of unchanged records gives the same hash.",
+            gettext(
+                "The content hash is the SHA-256 of the canonical JSON of this trace's data (the JSON export's "
+                "'trace'); a fresh export of unchanged records gives the same hash."
+            ),
             "small",
         ),
-        para("Genealogy", "h2"),
+        para(gettext("Genealogy"), "h2"),
     ]
-    yield from tables(["Level", "Lot / serial", "Kind", "Product", "Order", "Status", "Quantity", "Produced"],
+    yield from tables([gettext("Level"), gettext("Lot / serial"), gettext("Kind"), gettext("Product"), gettext("Order"), gettext("Status"), gettext("Quantity"), gettext("Produced")],
                       _tree_rows(trace), [8, 52, 10, 40, 20, 22, 14, 26])  # fmt: skip
     progress(45)
     if trace.direction == FORWARD:
-        yield from [CondPageBreak(30 * mm), para("Affected units (recall list)", "h2")]
+        yield from [CondPageBreak(30 * mm), para(gettext("Affected units (recall list)"), "h2")]
         affected = data.get("affected", [])
         if affected:
-            yield from tables(["Serial / lot", "Kind", "Product", "Status", "On hold", "Finished good", "Site"],
-                              ([a["lot"], a["kind"], a["product"], a["status"], "ON HOLD" if a["on_hold"] else "",
-                                "yes" if a["finished"] else "no", a["site"]] for a in affected),
+            yield from tables([gettext("Serial / lot"), gettext("Kind"), gettext("Product"), gettext("Status"), gettext("On hold"), gettext("Finished good"), gettext("Site")],
+                              ([a["lot"], a["kind"], a["product"], a["status"], gettext("ON HOLD") if a["on_hold"] else "",
+                                gettext("yes") if a["finished"] else gettext("no"), a["site"]] for a in affected),
                               [30, 12, 30, 16, 12, 12, 14])  # fmt: skip
         else:
-            yield para("Nothing has been made from this lot yet.")
-    yield from [CondPageBreak(30 * mm), para("Production context", "h2")]
+            yield para(gettext("Nothing has been made from this lot yet."))
+    yield from [CondPageBreak(30 * mm), para(gettext("Production context"), "h2")]
     shown_orders: set[str] = set()
     nodes = data["nodes"]
     for index, node in enumerate(nodes):
         if not node["visible"]:
             continue
         block: list = [
-            para(f"{node['lot']} · {node['product']} {node['product_name']} · level {node['depth']}", "h3")
+            para(
+                gettext("%(lot)s · %(product)s %(name)s · level %(depth)s")
+                % {
+                    "lot": node["lot"],
+                    "product": node["product"],
+                    "name": node["product_name"],
+                    "depth": node["depth"],
+                },
+                "h3",
+            )
         ]
         if node["supplier"] or node["supplier_lot"]:
-            block.append(para(f"Received from {node['supplier']} as lot {node['supplier_lot']}"
-                              f" on {fmt_time(node['produced_at'])}"))  # fmt: skip
+            block.append(para(gettext("Received from %(supplier)s as lot %(supplier_lot)s on %(at)s")
+                              % {"supplier": node["supplier"], "supplier_lot": node["supplier_lot"],
+                                 "at": fmt_time(node["produced_at"])}))  # fmt: skip
         elif node.get("made_by"):
-            block.append(para(f"Made by {node['made_by']} at {fmt_time(node['made_at'])}"))
+            block.append(
+                para(
+                    gettext("Made by %(by)s at %(at)s")
+                    % {"by": node["made_by"], "at": fmt_time(node["made_at"])}
+                )
+            )
         order = node.get("order")
         if order and order["number"] in shown_orders:
-            block.append(para(f"Order {order['number']}: see its context above."))
+            block.append(
+                para(gettext("Order %(number)s: see its context above.") % {"number": order["number"]})
+            )
         elif order:
             shown_orders.add(order["number"])
             block += _order_flowables(order)
@@ -387,9 +460,14 @@ def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:
         title=title,
         author=doc.generated_by,
         subject=f"sha256 {doc.content_hash}",
-        creator="Shop-floor MES",
+        creator=gettext("Shop-floor MES"),
     )
-    footer = f"{title} · generated {fmt_time(doc.generated_at)} by {doc.generated_by} · sha256 {doc.content_hash[:16]}…"
+    footer = gettext("%(title)s · generated %(at)s by %(by)s · sha256 %(hash)s…") % {
+        "title": title,
+        "at": fmt_time(doc.generated_at),
+        "by": doc.generated_by,
+        "hash": doc.content_hash[:16],
+    }
     template.build(StreamedStory(_story(doc, progress)), canvasmaker=numbered_canvas(footer))
     progress(100)
     return Built(

@@ -225,7 +225,7 @@ def trace_context(trace: Trace) -> TraceContext:
         .annotate(
             first_at=Min("occurred_at"),
             last_at=Max("occurred_at"),
-            good=Sum("quantity", filter=Q(kind=EventKind.COMPLETE)),
+            good=Sum("quantity", filter=Q(kind=EventKind.GOOD)),
             scrap=Sum("quantity", filter=Q(kind=EventKind.SCRAP)),
             events=Count("id"),
         )

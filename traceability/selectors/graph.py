@@ -17,7 +17,9 @@ query per node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from mes.errors import NotFound, ValidationFailed
 from mes.models import Site
@@ -50,42 +53,92 @@ DIRECTIONS = (BACKWARD, FORWARD)
 # --- the graph -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+def _decimal(value) -> Decimal:
+    if value is None:
+        return Decimal("0")
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # SQLite keeps UTC without an offset
+    return parsed
+
+
+def _column(index: int, convert=None) -> property:
+    """A column of the node's row (see `trace_sql`), read by name; `convert` makes a database's
+    NULL, 0/1 or text into the value callers expect."""
+    if convert is None:
+
+        def read(node):
+            return node.row[index]
+    else:
+
+        def read(node):
+            return convert(node.row[index])
+
+    return property(read)
+
+
+def _text(value) -> str:
+    return value or ""
+
+
 class TraceNode:
-    id: int
-    code: str
-    kind: str
-    status: str
-    product_id: int
-    part_number: str
-    product_name: str
-    gtin: str
-    unit: str
-    site_id: int
-    site_code: str
-    work_order_id: int | None
-    work_order_number: str
-    quantity: Decimal
-    produced_raw: object  # parsed on use: a big trace needs few of its times
-    supplier: str
-    supplier_lot: str
-    on_hold: bool  # an active hold on the lot or on the order that made it
-    is_component: bool  # its product is a component in some BOM
-    visible: bool = True  # on a site the user may see; otherwise only its code is shown
-    depth: int = 0
-    # The lots one step further in the trace's direction (parents backward, children forward);
-    # the other direction is not needed to draw or walk a trace, so it is not built.
-    next_ids: list[int] = field(default_factory=list)
+    """A lot or serial of a trace: the row the walk read, its columns read by name.
+
+    A forward trace of a bulk lot has tens of thousands of nodes; each keeps the row as the
+    database returned it and converts a column only when it is read, so building a trace costs
+    little more than the query (most of a big trace's nodes are only counted or walked).
+    """
+
+    __slots__ = ("depth", "next_ids", "row", "visible")
+
+    def __init__(self, row: tuple, visible: bool = True, next_ids: Sequence[int] = (), depth: int = 0):
+        self.row = row
+        self.visible = visible  # on a site the user may see; otherwise only its code is shown
+        # The lots one step further in the trace's direction (parents backward, children forward),
+        # one per link; the other direction is not needed to draw or walk a trace.
+        self.next_ids = next_ids
+        self.depth = depth  # the shortest distance from the traced lot
+
+    id = _column(1)
+    code = _column(2)
+    kind = _column(3)
+    status = _column(4)
+    product_id = _column(5)
+    part_number = _column(6)
+    product_name = _column(7)
+    gtin = _column(8, _text)
+    unit = _column(9)
+    site_id = _column(10)
+    site_code = _column(11)
+    work_order_id = _column(12)
+    work_order_number = _column(13, _text)
+    quantity = _column(14, _decimal)
+    produced_raw = _column(15)  # parsed on use: a big trace needs few of its times
+    supplier = _column(16, _text)
+    supplier_lot = _column(17, _text)
+    on_hold = _column(18, bool)  # an active hold on the lot or on the order that made it
+    is_component = _column(19, bool)  # its product is a component in some BOM
+
+    def __repr__(self) -> str:
+        return f"TraceNode(id={self.id}, code={self.code!r}, depth={self.depth})"
 
     @property
     def finished(self) -> bool:
         """A finished good: its product goes into no other product."""
-        return not self.is_component
+        return not self.row[19]
 
     @property
     def produced_at(self) -> datetime | None:
         """Made (the completion that made it), or received for a supplier lot."""
-        return _datetime(self.produced_raw)
+        return _datetime(self.row[15])
 
 
 class TraceEdge(NamedTuple):
@@ -114,8 +167,10 @@ class Trace:
         return sorted(self.nodes.values(), key=lambda n: (n.depth, n.code))
 
     def next_of(self, node: TraceNode) -> list[TraceNode]:
-        """The nodes one step further in the trace's direction, by code."""
-        return sorted((self.nodes[i] for i in node.next_ids if i in self.nodes), key=lambda n: n.code)
+        """The nodes one step further in the trace's direction, by code (once each, however many
+        links lead there)."""
+        nodes = self.nodes
+        return sorted((nodes[i] for i in dict.fromkeys(node.next_ids) if i in nodes), key=lambda n: n.code)
 
     @property
     def affected(self) -> list[TraceNode]:
@@ -197,71 +252,67 @@ FROM {t["link"]} g JOIN walk w ON g.{step_from} = w.lot_id"""
     return sql, [HoldStatus.ACTIVE, HoldTarget.LOT, HoldStatus.ACTIVE]
 
 
-def _decimal(value) -> Decimal:
-    if value is None:
-        return Decimal("0")
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
-
-
-def _datetime(value) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
-    parsed = parse_datetime(str(value))
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # SQLite keeps UTC without an offset
-    return parsed
-
-
 def walk(lot: Lot, direction: str, *, user=None) -> Trace:
     """The trace of `lot` in `direction` without its context: the nodes and links, in one query.
     With `user`, nodes on sites they may not see are marked not visible."""
     if direction not in DIRECTIONS:
         raise ValidationFailed(
-            "The direction is 'backward' or 'forward'.", field="direction", code="invalid_direction"
+            gettext("The direction is 'backward' or 'forward'."), field="direction", code="invalid_direction"
         )
     sql, params = trace_sql(direction)
     with connection.cursor() as cursor:
         cursor.execute(sql, [lot.pk, *params])
         rows = cursor.fetchall()
     visible_sites = None if user is None else _visible_site_ids(user)
-    nodes: dict[int, TraceNode] = {}
-    edges: list[tuple] = []
-    keep_edge = edges.append
-    for row in rows:
-        if row[0] == "e":
-            keep_edge(row)
-            continue
-        nodes[row[1]] = TraceNode(
-            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9], row[10], row[11],
-            row[12], row[13] or "", _decimal(row[14]), row[15], row[16] or "", row[17] or "", bool(row[18]),
-            bool(row[19]), visible_sites is None or row[10] in visible_sites,
-        )  # fmt: skip
-    backward = direction == BACKWARD
-    # A link row holds the parent in column 1 and the child in column 5; the walk steps from the
-    # child to the parent backward, from the parent to the child forward.
-    step_from, step_to = (5, 1) if backward else (1, 5)
-    for edge in edges:
-        node, nxt = nodes.get(edge[step_from]), edge[step_to]
-        if node is not None and nxt not in node.next_ids:
-            node.next_ids.append(nxt)
-    # Shortest distance from the traced lot, breadth first over the edges just read.
-    root = nodes[lot.pk]
-    seen = {lot.pk}
-    frontier = [root]
+    # Building a big trace makes tens of thousands of objects at once: the cyclic collector would
+    # walk the whole heap several times meanwhile for nothing (none of them is garbage yet).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        node_rows = [row for row in rows if row[0] == "n"]
+        edges = [row for row in rows if row[0] != "n"]
+        # The links grouped by the lot they step from. A link row holds the parent in column 1
+        # and the child in column 5; the walk steps from the child to the parent backward, from
+        # the parent to the child forward.
+        step_from, step_to = (5, 1) if direction == BACKWARD else (1, 5)
+        next_of: dict[int, list[int]] = {}
+        for edge in edges:
+            following = next_of.get(edge[step_from])
+            if following is None:
+                next_of[edge[step_from]] = [edge[step_to]]
+            else:
+                following.append(edge[step_to])
+        depth = _depths(lot.pk, next_of)
+        nodes = {
+            row[1]: TraceNode(
+                row,
+                visible_sites is None or row[10] in visible_sites,
+                next_of.get(row[1], ()),
+                depth.get(row[1], 0),
+            )
+            for row in node_rows
+        }
+    finally:
+        if collecting:
+            gc.enable()
+    return Trace(root=nodes[lot.pk], direction=direction, nodes=nodes, edge_rows=edges)
+
+
+def _depths(root_id: int, next_of: dict[int, list[int]]) -> dict[int, int]:
+    """The shortest distance of every lot from the traced one, breadth first over the links."""
+    depth = {root_id: 0}
+    frontier = [root_id]
     level = 0
     while frontier:
-        following = []
-        for node in frontier:
-            node.depth = level
-            for nxt in node.next_ids:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    following.append(nodes[nxt])
-        frontier = following
         level += 1
-    return Trace(root=root, direction=direction, nodes=nodes, edge_rows=edges)
+        reached = []
+        for lot_id in frontier:
+            for nxt in next_of.get(lot_id, ()):
+                if nxt not in depth:
+                    depth[nxt] = level
+                    reached.append(nxt)
+        frontier = reached
+    return depth
 
 
 # --- finding what to trace -----------------------------------------------------------------------
@@ -291,9 +342,9 @@ def trace_lookup(*, user, query: str) -> Lookup:
     """
     query = (query or "").strip()
     if not query:
-        raise ValidationFailed("Enter a serial, lot or order number.", field="q", code="required")
+        raise ValidationFailed(gettext("Enter a serial, lot or order number."), field="q", code="required")
     if len(query) > 64:
-        raise ValidationFailed("A serial, lot or order number has at most 64 characters.", field="q")
+        raise ValidationFailed(gettext("A serial, lot or order number has at most 64 characters."), field="q")
     visible = sites_visible_to(user)
     lots = Lot.objects.select_related("product", "site", "work_order")
     found = list(lots.filter(code=query, site__in=visible))
@@ -308,7 +359,9 @@ def trace_lookup(*, user, query: str) -> Lookup:
     if found:
         return Lookup(query=query, lots=found)
     raise NotFound(
-        f"No serial, lot or order '{query}' on the sites you may see.", field="q", code="unknown_code"
+        gettext("No serial, lot or order '%(query)s' on the sites you may see.") % {"query": query},
+        field="q",
+        code="unknown_code",
     )
 
 
@@ -316,7 +369,7 @@ def lot_for_trace(*, user, code: str) -> Lot:
     """The lot or serial with this code, if `user` may see its site; else a clear 404."""
     code = (code or "").strip()
     if not code:
-        raise ValidationFailed("Enter a serial or lot number.", field="code", code="required")
+        raise ValidationFailed(gettext("Enter a serial or lot number."), field="code", code="required")
     lot = (
         Lot.objects.filter(code=code, site__in=sites_visible_to(user))
         .select_related("product", "site")
@@ -324,6 +377,8 @@ def lot_for_trace(*, user, code: str) -> Lot:
     )
     if lot is None:
         raise NotFound(
-            f"No serial or lot '{code}' on the sites you may see.", field="code", code="unknown_code"
+            gettext("No serial or lot '%(code)s' on the sites you may see.") % {"code": code},
+            field="code",
+            code="unknown_code",
         )
     return lot

@@ -82,7 +82,7 @@ def order(*, product: Product, workstation: Workstation, user: User, number: str
         started_at=at,
     )
     event(kind=EventKind.START, user=user, order=wo, operation=op, at=at)
-    event(kind=EventKind.COMPLETE, user=user, order=wo, operation=op, quantity=Decimal(quantity),
+    event(kind=EventKind.GOOD, user=user, order=wo, operation=op, quantity=Decimal(quantity),
           at=at + timedelta(minutes=50))  # fmt: skip
     return wo
 
@@ -102,7 +102,7 @@ def supplier_lot(*, code: str, product: Product, site: Site, quantity=100, at=No
 
 def made_lot(*, code: str, wo: WorkOrder, user: User, kind=LotKind.LOT, quantity=None, at=None) -> Lot:
     op = wo.operations.order_by("-sequence").first()
-    made = event(kind=EventKind.COMPLETE, user=user, order=wo, operation=op,
+    made = event(kind=EventKind.GOOD, user=user, order=wo, operation=op,
                  quantity=Decimal(quantity or 1), at=at or T0 + timedelta(minutes=30))  # fmt: skip
     return Lot.objects.create(
         code=code,

@@ -163,7 +163,7 @@ def clean_order(
     )
     per_lot = Decimal(quantity) / lots
     for n in range(lots):
-        made = event(s, EventKind.COMPLETE, quantity=per_lot)
+        made = event(s, EventKind.GOOD, quantity=per_lot)
         Lot.objects.create(
             code=f"LOT-{number}-{n}", kind=LotKind.LOT, product=product, site=site, work_order=order,
             created_event=made, quantity=per_lot, produced_at=made.occurred_at,
@@ -184,7 +184,7 @@ def with_every_exception(s: Scenario, *, supervisor: User) -> Scenario:
     OperationChecklist.objects.create(
         routing_operation=rop, template=template(site, user, "VISUAL"), trigger=Trigger.AT_COMPLETION
     )  # missing
-    s.extra["override"] = event(s, EventKind.COMPLETE, quantity=Decimal(2), override_by=supervisor)
+    s.extra["override"] = event(s, EventKind.GOOD, quantity=Decimal(2), override_by=supervisor)
     s.order.quantity_good = Decimal(8)
     s.order.save()
     s.extra["short"] = event(

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mes import roles
-from mes.audit import seal_audit_trail
 from mes.errors import ValidationFailed
-from mes.models import Kiosk
-from mes.services import kiosk_bind, kiosk_revoke
+from mes.models import Tablet
+from mes.seal import seal_audit_trail
+from mes.services import tablet_bind, tablet_revoke
 from traceability.audit import AuditFilter, audit_count, audit_entries, audited_models
 from workorders.models import WorkOrder
 from workorders.tests.factories import released_order
@@ -30,9 +30,9 @@ def admin(make_user):
 
 
 @pytest.fixture
-def revoked_kiosk(workstation, supervisor):
-    kiosk = kiosk_bind(workstation=workstation, name="Tablet 7", by=supervisor)
-    return kiosk_revoke(kiosk=kiosk, by=supervisor, reason="Screen cracked")
+def revoked_tablet(workstation, supervisor):
+    tablet = tablet_bind(workstation=workstation, name="Tablet 7", by=supervisor)
+    return tablet_revoke(tablet=tablet, by=supervisor, reason="Screen cracked")
 
 
 # --- the selector --------------------------------------------------------------------------------
@@ -40,18 +40,18 @@ def revoked_kiosk(workstation, supervisor):
 
 @pytest.mark.requirement("P11-11.10e", "A11-9")
 @pytest.mark.django_db
-def test_entries_come_newest_first_with_who_why_and_a_field_diff(revoked_kiosk, supervisor):
-    entries = audit_entries(AuditFilter(model="mes.kiosk", record=revoked_kiosk.pk).clean())
+def test_entries_come_newest_first_with_who_why_and_a_field_diff(revoked_tablet, supervisor):
+    entries = audit_entries(AuditFilter(model="mes.tablet", record=revoked_tablet.pk).clean())
 
     assert [e.history_type for e in entries] == ["~", "+"]
     changed, created = entries
     assert (changed.model, changed.record_id, changed.user, changed.reason) == (
-        "mes.kiosk",
-        revoked_kiosk.pk,
+        "mes.tablet",
+        revoked_tablet.pk,
         "sam",
         "Screen cracked",
     )
-    assert changed.verbose_name == "kiosk" and changed.action == "changed"
+    assert changed.verbose_name == "Tablet" and changed.action == "changed"
     diff = {c.name: (c.field, c.old, c.new) for c in changed.changes}
     assert set(diff) == {"revoked_at", "revoked_by"}
     assert diff["revoked_by"] == ("Revoked by", "", "sam")
@@ -78,11 +78,11 @@ def test_a_record_is_found_by_its_natural_key_even_when_its_code_changed(supervi
 def test_filter_by_user_and_period_pages_newest_first(make_user, workstation, supervisor):
     other = make_user(roles.SUPERVISOR, username="sue")
     for i in range(5):
-        kiosk_bind(workstation=workstation, name=f"Tab {i}", by=supervisor)
-    kiosk_bind(workstation=workstation, name="Sue's", by=other)
+        tablet_bind(workstation=workstation, name=f"Tab {i}", by=supervisor)
+    tablet_bind(workstation=workstation, name="Sue's", by=other)
     now = timezone.now()
 
-    mine = AuditFilter(model="mes.kiosk", user="sam", start=now - dt.timedelta(hours=1), end=now).clean()
+    mine = AuditFilter(model="mes.tablet", user="sam", start=now - dt.timedelta(hours=1), end=now).clean()
     assert audit_count(mine) == 5
     first, second, rest = (
         audit_entries(mine, limit=2),
@@ -93,19 +93,19 @@ def test_filter_by_user_and_period_pages_newest_first(make_user, workstation, su
     assert len(names) == 5 and len(rest) == 1
     times = [e.when for e in first + second + rest]
     assert times == sorted(times, reverse=True)
-    assert audit_entries(AuditFilter(model="mes.kiosk", user="sue"))[0].user == "sue"
-    assert audit_entries(AuditFilter(model="mes.kiosk", end=now - dt.timedelta(days=1))) == []
+    assert audit_entries(AuditFilter(model="mes.tablet", user="sue"))[0].user == "sue"
+    assert audit_entries(AuditFilter(model="mes.tablet", end=now - dt.timedelta(days=1))) == []
 
 
 @pytest.mark.django_db
 def test_the_page_of_entries_costs_a_fixed_number_of_queries(workstation, supervisor):
     for i in range(3):
-        kiosk_bind(workstation=workstation, name=f"Tab {i}", by=supervisor)
-    flt = AuditFilter(model="mes.kiosk").clean()
+        tablet_bind(workstation=workstation, name=f"Tab {i}", by=supervisor)
+    flt = AuditFilter(model="mes.tablet").clean()
     with CaptureQueriesContext(connection) as few:
         audit_entries(flt, limit=50)
     for i in range(20):
-        kiosk_bind(workstation=workstation, name=f"More {i}", by=supervisor)
+        tablet_bind(workstation=workstation, name=f"More {i}", by=supervisor)
     with CaptureQueriesContext(connection) as many:
         assert len(audit_entries(flt, limit=50)) == 23
     assert len(many) == len(few)
@@ -162,18 +162,18 @@ def test_a_change_of_role_shows_the_groups_before_and_after(make_user, admin):
 
 @pytest.mark.django_db
 def test_the_auditor_filters_the_trail_and_reads_a_records_diff_with_its_seal(
-    client_for, auditor, revoked_kiosk
+    client_for, auditor, revoked_tablet
 ):
     seal = seal_audit_trail()[-1]
     client = client_for(auditor)
 
-    page = client.get("/audit/", {"model": "mes.kiosk", "user": "sam"})
+    page = client.get("/audit/", {"model": "mes.tablet", "user": "sam"})
     assert page.status_code == 200
     text = page.content.decode()
     assert "Screen cracked" in text and "Tablet 7" in text
     assert "Audit trail" in text  # the navigation entry
 
-    record = client.get(f"/audit/mes.kiosk/{revoked_kiosk.pk}/")
+    record = client.get(f"/audit/mes.tablet/{revoked_tablet.pk}/")
     body = record.content.decode()
     assert record.status_code == 200
     assert "Revoked by" in body and "Screen cracked" in body and f"<td>{seal.number}</td>" in body
@@ -190,7 +190,7 @@ def test_an_impossible_range_is_a_clear_400_not_a_500(client_for, auditor):
 
 @pytest.mark.django_db
 def test_the_auditor_reads_but_cannot_seal_or_edit_and_operators_see_no_trail(
-    client_for, auditor, admin, operator, revoked_kiosk, workstation, supervisor
+    client_for, auditor, admin, operator, revoked_tablet, workstation, supervisor
 ):
     client = client_for(auditor)
     assert "Seal now" not in client.get("/audit/").content.decode()
@@ -198,8 +198,8 @@ def test_the_auditor_reads_but_cannot_seal_or_edit_and_operators_see_no_trail(
     assert client_for(admin).post("/audit/seal/").status_code == 302
     assert seal_audit_trail() == []  # the admin's button sealed everything
 
-    kiosk = kiosk_bind(workstation=workstation, name="Tablet 8", by=supervisor)
-    assert client.post(f"/tablets/{kiosk.pk}/unbind/", {"reason": "x"}).status_code == 403
+    tablet = tablet_bind(workstation=workstation, name="Tablet 8", by=supervisor)
+    assert client.post(f"/tablets/{tablet.pk}/unbind/", {"reason": "x"}).status_code == 403
     order = released_order(user=supervisor, workstations=[workstation])
     refused = client.post(
         f"/board/orders/{order.pk}/transition/",
@@ -211,7 +211,7 @@ def test_the_auditor_reads_but_cannot_seal_or_edit_and_operators_see_no_trail(
         },
     )
     assert refused.status_code == 403
-    assert Kiosk.objects.get(pk=kiosk.pk).revoked_at is None
+    assert Tablet.objects.get(pk=tablet.pk).revoked_at is None
 
     assert client_for(operator).get("/audit/").status_code == 403
 
@@ -237,9 +237,9 @@ def test_a_reason_typed_on_the_board_lands_in_the_history(client_for, supervisor
 
 @pytest.mark.django_db
 def test_a_reason_typed_on_the_tablets_page_lands_in_the_history(client_for, supervisor, workstation):
-    kiosk = kiosk_bind(workstation=workstation, name="Tablet 9", by=supervisor)
-    client_for(supervisor).post(f"/tablets/{kiosk.pk}/unbind/", {"reason": "Battery swollen"})
-    entry = audit_entries(AuditFilter(model="mes.kiosk", record=kiosk.pk), limit=1)[0]
+    tablet = tablet_bind(workstation=workstation, name="Tablet 9", by=supervisor)
+    client_for(supervisor).post(f"/tablets/{tablet.pk}/unbind/", {"reason": "Battery swollen"})
+    entry = audit_entries(AuditFilter(model="mes.tablet", record=tablet.pk), limit=1)[0]
     assert (entry.user, entry.reason) == ("sam", "Battery swollen")
 
 
@@ -247,9 +247,9 @@ def test_a_reason_typed_on_the_tablets_page_lands_in_the_history(client_for, sup
 
 
 @pytest.mark.django_db
-def test_the_api_lists_pages_and_refuses_a_bad_range_in_the_error_format(client_for, auditor, revoked_kiosk):
+def test_the_api_lists_pages_and_refuses_a_bad_range_in_the_error_format(client_for, auditor, revoked_tablet):
     client = client_for(auditor)
-    first = client.get("/api/v1/audit/", {"model": "mes.kiosk", "limit": 1}).json()
+    first = client.get("/api/v1/audit/", {"model": "mes.tablet", "limit": 1}).json()
     assert first["results"][0]["reason"] == "Screen cracked"
     assert first["results"][0]["history_type"] == "~"
     assert first["next"] and first["previous"] is None
@@ -262,7 +262,7 @@ def test_the_api_lists_pages_and_refuses_a_bad_range_in_the_error_format(client_
 
 
 @pytest.mark.django_db
-def test_the_api_seals_for_those_allowed_and_verifies(client_for, admin, operator, revoked_kiosk):
+def test_the_api_seals_for_those_allowed_and_verifies(client_for, admin, operator, revoked_tablet):
     assert client_for(operator).post("/api/v1/audit/seal/").status_code == 403
     sealed = client_for(admin).post("/api/v1/audit/seal/")
     assert sealed.status_code == 201 and sealed.json()["sealed_rows"] > 0

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
 from mes import roles
-from mes.audit import audit_verify
 from mes.errors import Conflict
+from mes.seal import seal_verify
 from mes.tests.factories import WorkstationFactory
 from traceability.models import RecordSettings
 from traceability.record import services
@@ -129,7 +129,7 @@ def test_verify_audit_trail_names_a_released_record_changed_after_its_release(
         err.getvalue()
     )
     # The chain itself holds: the edit is in the history.
-    assert audit_verify().ok
+    assert seal_verify().ok
     html = client_for(quality).get(f"/records/{s.order.number}/").content.decode()
     assert "Broken seal:" in html
     verify = client_for(auditor).get("/api/v1/audit/verify/").json()
@@ -146,7 +146,7 @@ def test_a_late_event_breaks_the_seal_too_and_an_intact_one_is_not_reported(site
 
     event(changed, EventKind.SCRAP, quantity=Decimal(1))
 
-    assert [b.record for b in audit_verify().broken_seals] == ["production record of order WO-LATE"]
+    assert [b.record for b in seal_verify().broken_seals] == ["production record of order WO-LATE"]
 
 
 def test_the_pdf_prints_order_page_and_hash_on_every_page(site, operator, quality):
@@ -183,12 +183,12 @@ def test_a_release_keeps_what_was_signed_and_facts_added_by_a_later_release_do_n
 
     def with_a_new_section(order):
         record = assembled_by_an_upgrade(order)
-        record.content["labor"] = [{"person": "Olga Operator", "seconds": 3600}]
+        record.content["energy"] = [{"workstation": "ASM", "kwh": "12.5"}]
         record.content["order"]["new_field"] = "added later"
         return record
 
     monkeypatch.setattr(seals, "record_for", with_a_new_section)
-    assert audit_verify().broken_seals == []  # what was signed still matches
+    assert seal_verify().broken_seals == []  # what was signed still matches
 
     event(s, EventKind.SCRAP, quantity=Decimal(1))  # a fact the release covered changes
-    assert [b.record for b in audit_verify().broken_seals] == [f"production record of order {s.order.number}"]
+    assert [b.record for b in seal_verify().broken_seals] == [f"production record of order {s.order.number}"]

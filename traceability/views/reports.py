@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
@@ -68,5 +69,5 @@ def report_list(request):
 def report_download(request, pk: int):
     response = file_response(job_for(request.user, pk))
     if response is None:
-        raise Http404("This report is not ready.")
+        raise Http404(gettext("This report is not ready."))
     return response

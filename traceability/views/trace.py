@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from mes.errors import MesError, ValidationFailed
 from mes.models import Site
@@ -29,8 +30,11 @@ def check_inline_size(trace: selectors.Trace) -> None:
     """Refuse (400, field `code`) a trace too big to answer within one request."""
     if len(trace.nodes) > INLINE_TRACE_LIMIT:
         raise ValidationFailed(
-            f"This trace holds {len(trace.nodes)} lots, more than the {INLINE_TRACE_LIMIT} answered at once: "
-            "ask for it as a report, which is built in the background.",
+            gettext(
+                "This trace holds %(count)s lots, more than the %(limit)s answered at once: "
+                "ask for it as a report, which is built in the background."
+            )
+            % {"count": len(trace.nodes), "limit": INLINE_TRACE_LIMIT},
             field="code",
             code="trace_too_large",
         )

@@ -3,6 +3,7 @@ lots, and consume a lot at an operation (idempotent like every production endpoi
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -33,7 +34,9 @@ def receive_from(data: dict, user) -> Lot:
     product = Product.objects.filter(part_number=data["product"].strip(), active=True).first()
     if product is None:
         raise ValidationFailed(
-            f"There is no part {data['product']}.", field="product", code="unknown_product"
+            _("There is no part %(part)s.") % {"part": data["product"]},
+            field="product",
+            code="unknown_product",
         )
     visible = plant.sites_visible_to(user)
     if data.get("site"):
@@ -42,7 +45,7 @@ def receive_from(data: dict, user) -> Lot:
         candidates = list(visible[:2])
         site = candidates[0] if len(candidates) == 1 else None
     if site is None:
-        raise ValidationFailed("Choose a site you work at.", field="site", code="unknown_site")
+        raise ValidationFailed(_("Choose a site you work at."), field="site", code="unknown_site")
     return services.lot_receive(
         product=product,
         site=site,

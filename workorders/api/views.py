@@ -7,6 +7,7 @@ service or selector.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -34,6 +35,7 @@ from workorders.api.serializers import (
     WorkOrderUpdateSerializer,
 )
 from workorders.models import BomLine, Product, ProductionEvent, ReasonCode, Routing, WorkOrder
+from workorders.selectors.floor import workstation_visible_to
 from workorders.states import EventKind, ReasonKind, WorkOrderStatus
 
 # --- Master data -------------------------------------------------------------------------------
@@ -147,7 +149,7 @@ class WorkOrderViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         if data["line"].site not in plant.sites_visible_to(self.request.user):
-            raise ValidationFailed("You can't plan orders on that line.", field="line")
+            raise ValidationFailed(_("You can't plan orders on that line."), field="line")
         serializer.instance = services.workorder_create(
             number=data["number"],
             product=data["product"],
@@ -223,13 +225,7 @@ class WorkOrderViewSet(
 
 def visible_workstation(user, pk: int) -> Workstation:
     """The workstation a production request names, if it is on a site `user` sees."""
-    # By id: the default ordering (site and line codes) would join the site for one row.
-    workstation = (
-        Workstation.objects.filter(pk=pk, line__site__in=plant.sites_visible_to(user))
-        .select_related("line")
-        .order_by("pk")
-        .first()
-    )
+    workstation = workstation_visible_to(user, pk)
     if workstation is None:
         raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
     return workstation

@@ -121,7 +121,7 @@ def apply_event(row: WorkstationStatus, event: ProductionEvent, site: Site, good
                 event.operation_id,
                 "paused",
             )
-    elif kind == EventKind.COMPLETE:
+    elif kind == EventKind.GOOD:
         if counts:
             row.good += event.quantity
             row.ideal_seconds += float(event.quantity * event.operation.ideal_cycle_seconds)
@@ -240,9 +240,10 @@ def _save(row: WorkstationStatus, before: dict | None) -> None:
     if before is None:
         row.save()
         return
-    changed = [f for f in APPLIED_FIELDS if getattr(row, f) != before[f]]
+    # An UPDATE of the locked row by its key: the row has no history or signals for `save` to run.
+    changed = {f: getattr(row, f) for f in APPLIED_FIELDS if getattr(row, f) != before[f]}
     if changed:
-        row.save(update_fields=changed)
+        WorkstationStatus.objects.filter(pk=row.pk).update(**changed)
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,7 @@ def rebuild_line_status() -> int:
             before = good.get(event.operation_id, ZERO) if event.operation_id else ZERO
             # The live handler sees the order as it stands at the event; on_hold is tracked below.
             apply_event(row, event, sites[station.line.site_id], before)
-            if event.kind == EventKind.COMPLETE:
+            if event.kind == EventKind.GOOD:
                 good[event.operation_id] = before + event.quantity
             if event.work_order_id:
                 by_order.setdefault(event.work_order_id, set()).add(station.pk)

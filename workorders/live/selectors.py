@@ -27,7 +27,7 @@ from workorders.live.projection import OPEN_ANDON, Window, status_window
 from workorders.live.states import SEVERITY, LiveState
 from workorders.models import ProductionEvent, WorkOrderOperation
 from workorders.selectors.oee import Oee, oee_for_line
-from workorders.states import EventKind, OperationStatus
+from workorders.states import EventKind, OperationStatus, kind_word
 
 ZERO = Decimal("0")
 EVENTS_SHOWN = 15
@@ -269,7 +269,7 @@ def event_summary(event: ProductionEvent) -> dict:
     """An event as the dashboards list it (in snapshots and in each delta)."""
     return {
         "id": event.pk,
-        "kind": event.kind,
+        "kind": kind_word(event.kind),
         "label": event.get_kind_display(),
         "workstation": event.workstation.code if event.workstation_id else "",
         "order": event.work_order.number if event.work_order_id else "",
@@ -360,14 +360,14 @@ def hourly_chart(line: Line, *, now: datetime | None = None) -> dict:
     scrap = [0.0] * len(hours)
     rows = ProductionEvent.objects.filter(
         line_id=line.pk,
-        kind__in=[EventKind.COMPLETE, EventKind.SCRAP],
+        kind__in=[EventKind.GOOD, EventKind.SCRAP],
         occurred_at__gte=window.start,
         occurred_at__lt=end,
     ).values_list("kind", "quantity", "occurred_at")
     for kind, qty, at in rows:
         i = int((at - window.start).total_seconds() // 3600)
         if 0 <= i < len(hours):
-            (good if kind == EventKind.COMPLETE else scrap)[i] += float(qty)
+            (good if kind == EventKind.GOOD else scrap)[i] += float(qty)
     oee = []
     for h in hours:
         figure = oee_for_line(line, h, min(h + timedelta(hours=1), end), now=now).oee

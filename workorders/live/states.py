@@ -1,17 +1,18 @@
 """States of the live picture, as data."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from mes.transitions import Transitions
 
 
 class LiveState(models.TextChoices):
-    RUNNING = "running", "Running"
-    IDLE = "idle", "Idle"
-    DOWN = "down", "Down"
-    SETUP = "setup", "Setup"
-    BLOCKED = "blocked", "Blocked"
-    OFFLINE = "offline", "Offline"
+    RUNNING = "running", _("Running")
+    IDLE = "idle", _("Idle")
+    DOWN = "down", _("Down")
+    SETUP = "setup", _("Setup")
+    BLOCKED = "blocked", _("Blocked")
+    OFFLINE = "offline", _("Offline")
 
 
 # The colour order of a line tile: the worst workstation state shows.
@@ -31,16 +32,16 @@ BLOCKED_REASONS = {"BLOCKED", "STARVED"}
 
 
 class AndonKind(models.TextChoices):
-    HELP = "help", "Help"
-    MATERIAL = "material", "Material"
-    QUALITY = "quality", "Quality"
-    MAINTENANCE = "maintenance", "Maintenance"
+    HELP = "help", _("Help")
+    MATERIAL = "material", _("Material")
+    QUALITY = "quality", _("Quality")
+    MAINTENANCE = "maintenance", _("Maintenance")
 
 
 class AndonStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
 
 
 ANDON_TRANSITIONS = Transitions(

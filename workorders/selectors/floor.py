@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
+from mes.auth import access_version
 from mes.models import Workstation
-from mes.selectors import sites_visible_to
+from mes.selectors import sees_every_site, sites_visible_to
 from workorders.models import Downtime, ReasonCode, WorkOrder, WorkOrderOperation
 from workorders.states import OPEN, WORKABLE, OperationStatus
+
+# Workstations a person was found to reach, by (person, plant-wide, workstation), with the access
+# version each was decided under. Per process: it spares every production request the query that
+# decides it, and the version (read with the person's permissions anyway) retires an entry the
+# moment a role, a site given or taken, or a workstation or line moved could change the answer.
+_reached: dict[tuple[int, bool, int], tuple[str, Workstation]] = {}
+_REACHED_MOST = 20_000  # a net: far more than the people times workstations of a plant
+
+
+def workstation_visible_to(user, pk) -> Workstation | None:
+    """The workstation `pk` (with its line) if it is on a site `user` sees, else None.
+
+    Each call gets its own instance: a service may attach things to it."""
+    version = access_version(user)
+    key = (user.pk, sees_every_site(user), pk)
+    kept = _reached.get(key) if version is not None else None
+    if kept is not None and kept[0] == version:
+        return _own_copy(kept[1])
+    # By id: the default ordering (site and line codes) would join the site for one row.
+    workstation = (
+        Workstation.objects.filter(pk=pk, line__site__in=sites_visible_to(user))
+        .select_related("line")
+        .order_by("pk")
+        .first()
+    )
+    if workstation is not None and version is not None:
+        if len(_reached) >= _REACHED_MOST:
+            _reached.clear()
+        _reached[key] = (version, _own_copy(workstation))
+    return workstation
+
+
+def _own_copy(workstation: Workstation) -> Workstation:
+    mine = copy.copy(workstation)  # Django copies the instance's state and its cache of relations
+    mine.line = copy.copy(workstation.line)
+    return mine
 
 
 def workstation_queue(workstation: Workstation) -> QuerySet[WorkOrderOperation]:

@@ -49,7 +49,7 @@ EARLY_ARRIVAL = timedelta(minutes=30)
 # An override's badge check and its good count are one request: the count is recorded within
 # seconds of the check.
 OVERRIDE_SLACK = timedelta(seconds=60)
-RUN_KINDS = (EventKind.START, EventKind.PAUSE, EventKind.RESUME, EventKind.COMPLETE)
+RUN_KINDS = (EventKind.START, EventKind.PAUSE, EventKind.RESUME, EventKind.GOOD)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def run_intervals(events: Sequence[ProductionEvent], order_quantity, now: dateti
             running = True
         elif event.kind == EventKind.PAUSE:
             running = False
-        elif event.kind == EventKind.COMPLETE:
+        elif event.kind == EventKind.GOOD:
             good += event.quantity or 0
             if good >= order_quantity:
                 running = False

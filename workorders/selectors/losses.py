@@ -31,6 +31,7 @@ from typing import Any
 
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.models import Line, Shift, Site, Workstation
 from mes.selectors import shift_windows
@@ -227,7 +228,7 @@ def _scrap_by_reason(
     found: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for row in rows:
         loss = row["reason__loss"] if row["reason__loss"] in SCRAP_LOSSES else Loss.PROCESS_DEFECT
-        found[(loss, row["reason__code"] or "", row["reason__name"] or "No reason")] += row["qty"] or ZERO
+        found[(loss, row["reason__code"] or "", row["reason__name"] or _("No reason"))] += row["qty"] or ZERO
     return found
 
 

@@ -245,7 +245,7 @@ def _counts(
     rows = (
         ProductionEvent.objects.filter(
             workstation_id__in=workstation_ids,
-            kind__in=[EventKind.COMPLETE, EventKind.SCRAP],
+            kind__in=[EventKind.GOOD, EventKind.SCRAP],
             occurred_at__gte=start,
             occurred_at__lt=end,
         )
@@ -265,7 +265,7 @@ def _counts(
         good, scrap, ideal = found[row["workstation_id"]]
         qty = row["qty"] or ZERO
         ideal += row["ideal"] or ZERO
-        if row["kind"] == EventKind.COMPLETE:
+        if row["kind"] == EventKind.GOOD:
             good += qty
         else:
             scrap += qty

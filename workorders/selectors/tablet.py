@@ -2,7 +2,7 @@
 
 The operation screen enables only the taps the production services would accept in the
 operation's state, and none while its order is not workable (on hold, completed...). The same
-answer tells the page what a tap still waiting in the tablet's outbox makes of the operation, so
+answer tells the page what a tap still waiting on the tablet makes of the operation, so
 an operator working offline can start and then count: the page applies the waiting taps with the
 server's `moves` and enables what `by_state` offers in the state they lead to. The services still
 check every tap (`workorders.services`); this only keeps the screen from offering what they refuse.
@@ -14,12 +14,12 @@ import json
 from dataclasses import dataclass
 
 from workorders.models import WorkOrderOperation
-from workorders.states import WORKABLE, EventKind, OperationStatus
+from workorders.states import WORKABLE, EventKind, OperationStatus, kind_word
 
 # The taps each operation state accepts: the guards of the operation services.
 ACTIONS_BY_STATE: dict[str, tuple[str, ...]] = {
     OperationStatus.PENDING: (EventKind.START,),
-    OperationStatus.RUNNING: (EventKind.PAUSE, EventKind.COMPLETE, EventKind.SCRAP, EventKind.CONSUME),
+    OperationStatus.RUNNING: (EventKind.PAUSE, EventKind.GOOD, EventKind.SCRAP, EventKind.CONSUME),
     OperationStatus.PAUSED: (EventKind.RESUME, EventKind.SCRAP, EventKind.CONSUME),
     OperationStatus.DONE: (),
 }
@@ -49,7 +49,7 @@ class OperationActions:
 
     @property
     def moves_json(self) -> str:
-        return json.dumps({str(kind): str(state) for kind, state in MOVES.items()}, sort_keys=True)
+        return json.dumps({kind_word(kind): str(state) for kind, state in MOVES.items()}, sort_keys=True)
 
 
 def operation_actions(operation: WorkOrderOperation) -> OperationActions:
@@ -57,7 +57,7 @@ def operation_actions(operation: WorkOrderOperation) -> OperationActions:
     reach from the tablet; nothing at all while the order is not workable."""
     workable = operation.work_order.status in WORKABLE
     by_state = {
-        str(state): [str(kind) for kind in kinds] if workable else []
+        str(state): [kind_word(kind) for kind in kinds] if workable else []
         for state, kinds in ACTIONS_BY_STATE.items()
     }
     return OperationActions(status=str(operation.status), workable=workable, by_state=by_state)

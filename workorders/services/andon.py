@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.idempotency import Earlier, fingerprint, run_once
@@ -51,7 +52,7 @@ def andon_raise(
     """
     if kind not in AndonKind.values:
         raise ValidationFailed(
-            "Choose help, material, quality or maintenance.", field="kind", code="unknown_kind"
+            _("Choose help, material, quality or maintenance."), field="kind", code="unknown_kind"
         )
     note = note[:500]
     at = raised_at or timezone.now()
@@ -112,15 +113,18 @@ def _move(call_id: int, user: User, target: str) -> tuple[AndonCall, bool]:
         .first()
     )
     if call is None:
-        raise ValidationFailed("No such andon call.", field="call", code="unknown_call")
+        raise ValidationFailed(_("No such andon call."), field="call", code="unknown_call")
     if not user.has_perm("workorders.change_andoncall") or not (
         sites_visible_to(user).filter(pk=call.workstation.line.site_id).exists()
     ):
-        raise Forbidden("You may not answer andon calls here.", code="andon_not_allowed")
+        raise Forbidden(_("You may not answer andon calls here."), code="andon_not_allowed")
     if call.status == target:
         return call, False  # a double click or a retry: already done
     if target not in ANDON_TRANSITIONS[call.status]:
-        raise Conflict(f"The call is already {call.get_status_display().lower()}.", code="andon_closed")
+        raise Conflict(
+            _("The call is already %(status)s.") % {"status": call.get_status_display().lower()},
+            code="andon_closed",
+        )
     return call, True
 
 
@@ -132,10 +136,10 @@ def _answered_at(call: AndonCall, at: datetime | None) -> datetime:
     if at is None:
         return max(now, earliest)
     if timezone.is_naive(at):
-        raise ValidationFailed("The time must include its time zone.", field="at", code="naive_time")
+        raise ValidationFailed(_("The time must include its time zone."), field="at", code="naive_time")
     if not earliest <= at <= now:
         raise ValidationFailed(
-            "The time must lie between the call's last step and now.", field="at", code="time_out_of_range"
+            _("The time must lie between the call's last step and now."), field="at", code="time_out_of_range"
         )
     return at
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from mes import hooks
 from mes.errors import Conflict, ValidationFailed
@@ -40,8 +41,8 @@ def _consume_quantity(quantity, *, lot: Lot, bom: BomLine, work_order: WorkOrder
     need = bom.quantity * work_order.quantity - _consumed_of(work_order, lot.product_id)
     if need <= 0:
         raise ValidationFailed(
-            f"Order {work_order.number} has all the {lot.product.part_number} it needs; "
-            "enter the quantity to consume more.",
+            _("Order %(number)s has all the %(part_number)s it needs; enter the quantity to consume more.")
+            % {"number": work_order.number, "part_number": lot.product.part_number},
             field="quantity",
             code="quantity_required",
         )
@@ -70,31 +71,38 @@ def operation_consume(
     at = clean_occurred_at(occurred_at)
     code = (lot_code or "").strip()
     if not code:
-        raise ValidationFailed("Scan or type the lot number.", field="lot", code="required")
+        raise ValidationFailed(_("Scan or type the lot number."), field="lot", code="required")
 
     def act(fp: str) -> ProductionEvent:
         work_order, operation = load_operation(operation_id, workstation)
         if operation.status not in (OperationStatus.RUNNING, OperationStatus.PAUSED):
             raise Conflict(
-                "Start the operation before consuming material.", field="operation", code="not_started"
+                _("Start the operation before consuming material."), field="operation", code="not_started"
             )
         lot = Lot.objects.select_for_update(of=("self",)).select_related("product").filter(code=code).first()
         if lot is None:
-            raise ValidationFailed(f"There is no lot {code}.", field="lot", code="unknown_lot")
+            raise ValidationFailed(
+                _("There is no lot %(code)s.") % {"code": code}, field="lot", code="unknown_lot"
+            )
         product = work_order.product
         if lot.site_id != work_order.line.site_id:
-            raise ValidationFailed(f"Lot {code} is at another site.", field="lot", code="lot_other_site")
+            raise ValidationFailed(
+                _("Lot %(code)s is at another site.") % {"code": code}, field="lot", code="lot_other_site"
+            )
         bom = BomLine.objects.filter(product=product, component=lot.product).first()
         if bom is None:
             raise ValidationFailed(
-                f"Lot {code} is of part {lot.product.part_number}, which is not in the bill of materials "
-                f"of {product.part_number}.",
+                _(
+                    "Lot %(code)s is of part %(part_number)s, which is not in the bill of materials of %(part_number2)s."
+                )
+                % {"code": code, "part_number": lot.product.part_number, "part_number2": product.part_number},
                 field="lot",
                 code="not_in_bom",
             )
         if lot.status != LotStatus.AVAILABLE:
             raise Conflict(
-                f"Lot {code} is {lot.get_status_display().lower()}: nothing of it can be consumed.",
+                _("Lot %(code)s is %(status)s: nothing of it can be consumed.")
+                % {"code": code, "status": lot.get_status_display().lower()},
                 field="lot",
                 code="lot_not_available",
             )
@@ -102,7 +110,8 @@ def operation_consume(
         left = lot.quantity_left
         if qty > left:
             raise Conflict(
-                f"Only {left.normalize():f} {lot.product.unit} of lot {code} is left.",
+                _("Only %(left)s %(unit)s of lot %(code)s is left.")
+                % {"left": format(left.normalize(), "f"), "unit": lot.product.unit, "code": code},
                 field="quantity",
                 code="over_lot_quantity",
             )

@@ -40,7 +40,7 @@ def event_record(*, user: User, workstation: Workstation, data: dict) -> Recorde
         return operation_resume(**op)
     if kind == EventKind.CONSUME:
         return operation_consume(lot_code=data["lot"], quantity=data.get("quantity") or None, **op)
-    if kind == EventKind.COMPLETE:
+    if kind == EventKind.GOOD:
         override_by = user if data.get("override") else None
         return operation_record_good(quantity=data["quantity"], override_by=override_by, **op)
     return operation_record_scrap(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from mes.errors import Conflict
 from mes.models import User, Workstation
 from workorders.models import Downtime, ProductionEvent
@@ -38,7 +40,7 @@ def downtime_start(
         station = _lock_workstation(workstation)
         if Downtime.objects.filter(workstation=station, ended_at__isnull=True).exists():
             raise Conflict(
-                f"{station.code} already has an open downtime; end it first.",
+                _("%(code)s already has an open downtime; end it first.") % {"code": station.code},
                 field="workstation",
                 code="downtime_open",
             )
@@ -80,7 +82,9 @@ def downtime_end(
         downtime = Downtime.objects.filter(workstation=station, ended_at__isnull=True).first()
         if downtime is None:
             raise Conflict(
-                f"{station.code} has no open downtime.", field="workstation", code="no_open_downtime"
+                _("%(code)s has no open downtime.") % {"code": station.code},
+                field="workstation",
+                code="no_open_downtime",
             )
         ended = max(at, downtime.started_at)
         event = append_event(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes import hooks
 from mes.errors import ValidationFailed
@@ -61,14 +62,18 @@ def clean_occurred_at(value: datetime | None) -> datetime:
     if value is None:
         return now
     if timezone.is_naive(value):
-        raise ValidationFailed("The time must include its time zone.", field="occurred_at", code="naive_time")
+        raise ValidationFailed(
+            _("The time must include its time zone."), field="occurred_at", code="naive_time"
+        )
     if value > now + MAX_CLOCK_SKEW:
         raise ValidationFailed(
-            "The time lies in the future; check the tablet's clock.", field="occurred_at", code="future_time"
+            _("The time lies in the future; check the tablet's clock."),
+            field="occurred_at",
+            code="future_time",
         )
     if value < now - MAX_BACKDATE:
         raise ValidationFailed(
-            "The time is more than a day old; ask a supervisor to record it.",
+            _("The time is more than a day old; ask a supervisor to record it."),
             field="occurred_at",
             code="too_old",
         )
@@ -80,17 +85,32 @@ def clean_quantity(value, *, unit: str) -> Decimal:
         quantity = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         raise ValidationFailed(
-            "The quantity must be a number.", field="quantity", code="not_a_number"
+            _("The quantity must be a number."), field="quantity", code="not_a_number"
         ) from None
     if not quantity.is_finite() or quantity <= 0:
-        raise ValidationFailed("The quantity must be more than zero.", field="quantity", code="not_positive")
+        raise ValidationFailed(
+            _("The quantity must be more than zero."), field="quantity", code="not_positive"
+        )
     if quantity.as_tuple().exponent < -3:
-        raise ValidationFailed("The quantity has more than 3 decimals.", field="quantity", code="too_precise")
+        raise ValidationFailed(
+            _("The quantity has more than 3 decimals."), field="quantity", code="too_precise"
+        )
     if unit == "pcs" and quantity != quantity.to_integral_value():
-        raise ValidationFailed("Pieces are counted in whole numbers.", field="quantity", code="not_whole")
+        raise ValidationFailed(_("Pieces are counted in whole numbers."), field="quantity", code="not_whole")
     if quantity > Decimal("1000000"):
-        raise ValidationFailed("The quantity is implausibly large.", field="quantity", code="too_large")
+        raise ValidationFailed(_("The quantity is implausibly large."), field="quantity", code="too_large")
     return quantity
+
+
+def _reason_required(kind: str) -> str:
+    """The refusal of a missing or unknown reason, naming the kind of reason wanted."""
+    messages = {
+        ReasonKind.SCRAP: _("Choose a scrap reason from the list."),
+        ReasonKind.DOWNTIME: _("Choose a downtime reason from the list."),
+        ReasonKind.PAUSE: _("Choose a pause reason from the list."),
+        ReasonKind.HOLD: _("Choose a hold reason from the list."),
+    }
+    return messages.get(kind) or _("Choose a reason from the list.")
 
 
 def clean_reason(reason: ReasonCode | str | None, kind: str) -> ReasonCode:
@@ -100,7 +120,7 @@ def clean_reason(reason: ReasonCode | str | None, kind: str) -> ReasonCode:
         found = ReasonCode.objects.filter(code=reason or "", kind=kind, active=True).first()
     if found is None:
         raise ValidationFailed(
-            f"Choose a {ReasonKind(kind).label.lower()} reason from the list.",
+            _reason_required(kind),
             field="reason",
             code="unknown_reason",
         )

@@ -12,6 +12,7 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, Forbidden, NotFound, ValidationFailed, full_clean
 from mes.models import User, Workstation
@@ -28,17 +29,20 @@ def _clean_notes(notes: dict[str, str]) -> dict[str, str]:
         text = (notes.get(name) or "").strip()
         label = Handover._meta.get_field(name).verbose_name
         if "\x00" in text:
-            raise ValidationFailed(f"The {label} contain a character that can't be typed.", field=name)
+            raise ValidationFailed(
+                _("The %(label)s contain a character that can't be typed.") % {"label": label}, field=name
+            )
         if len(text) > NOTE_MAX_LENGTH:
             raise ValidationFailed(
-                f"Keep the {label} to {NOTE_MAX_LENGTH} characters (this has {len(text)}).",
+                _("Keep the %(label)s to %(limit)s characters (this has %(length)s).")
+                % {"label": label, "limit": NOTE_MAX_LENGTH, "length": len(text)},
                 field=name,
                 code="too_long",
             )
         cleaned[name] = text
     if not any(cleaned.values()):
         raise ValidationFailed(
-            "Write at least one note: open issues, material, machine condition or quality watch-outs.",
+            _("Write at least one note: open issues, material, machine condition or quality watch-outs."),
             field=Handover.NOTES[0],
             code="required",
         )
@@ -55,10 +59,10 @@ def handover_leave(
     a repeated key returns the handover it made, and the same key with other notes is refused.
     """
     if scope not in SCOPES:
-        raise ValidationFailed("Choose this workstation or the whole line.", field="scope", code="invalid")
+        raise ValidationFailed(_("Choose this workstation or the whole line."), field="scope", code="invalid")
     cleaned = _clean_notes(notes)
     if not site_is_visible_to(user, workstation.line.site):
-        raise Forbidden("You are not assigned to this workstation's site.", field="workstation")
+        raise Forbidden(_("You are not assigned to this workstation's site."), field="workstation")
     for_workstation = workstation if scope == "workstation" else None
     existing = Handover.objects.filter(idempotency_key=key).first()
     if existing is not None:
@@ -70,7 +74,7 @@ def handover_leave(
         )
         if not same:
             raise Conflict(
-                "This form was already used for another handover; reload the page and write it again.",
+                _("This form was already used for another handover; reload the page and write it again."),
                 field="idempotency_key",
                 code="key_reused",
             )
@@ -104,10 +108,10 @@ def handover_acknowledge(
     """
     handover = Handover.objects.select_for_update().filter(pk=handover_id).first()
     if handover is None or not is_meant_for(handover, workstation):
-        raise NotFound("No such handover at this workstation.", field="handover", code="unknown_handover")
+        raise NotFound(_("No such handover at this workstation."), field="handover", code="unknown_handover")
     if handover.author_id == user.pk:
         raise Conflict(
-            "You left this handover; someone of the next shift acknowledges it.",
+            _("You left this handover; someone of the next shift acknowledges it."),
             field="handover",
             code="own_handover",
         )

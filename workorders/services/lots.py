@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, ValidationFailed, full_clean
 from mes.models import Site, User
@@ -65,15 +66,23 @@ def numbers_allocate(*, product: Product, site: Site, count: int, at: datetime |
     with transaction.atomic():
         # get_or_create on a locking queryset: the loser of a race to create the row hits the
         # unique constraint, and Django re-reads (and locks) the winner's row.
-        sequence, _ = NumberSequence.objects.select_for_update().get_or_create(product=product, period=period)
+        sequence, _created = NumberSequence.objects.select_for_update().get_or_create(
+            product=product, period=period
+        )
         codes: list[str] = []
         last = sequence.last
         while len(codes) < count:
             wanted = count - len(codes)
             if last + wanted > limit:
                 raise Conflict(
-                    f"The numbers of {product.part_number} for {period or 'all time'} are used up "
-                    f"({product.number_digits} digits); give the product more digits.",
+                    _(
+                        "The numbers of %(part_number)s for %(period)s are used up (%(number_digits)s digits); give the product more digits."
+                    )
+                    % {
+                        "part_number": product.part_number,
+                        "period": period or _("all time"),
+                        "number_digits": product.number_digits,
+                    },
                     field="number_digits",
                     code="numbers_exhausted",
                 )
@@ -111,12 +120,16 @@ def bom_check_acyclic(*, product: Product, component: Product, field: str = "com
     the product already appears in the component's own BOM explosion."""
     if product.pk == component.pk:
         raise ValidationFailed(
-            f"{product.part_number} cannot be a component of itself.", field=field, code="bom_cycle"
+            _("%(part_number)s cannot be a component of itself.") % {"part_number": product.part_number},
+            field=field,
+            code="bom_cycle",
         )
     if product.pk in bom_explosion(component.pk):
         raise ValidationFailed(
-            f"{component.part_number} already contains {product.part_number} in its bill of materials: "
-            "the BOM would go round in a circle.",
+            _(
+                "%(part_number)s already contains %(part_number2)s in its bill of materials: the BOM would go round in a circle."
+            )
+            % {"part_number": component.part_number, "part_number2": product.part_number},
             field=field,
             code="bom_cycle",
         )
@@ -152,8 +165,10 @@ def genealogy_link(
     """
     if parent.pk == child.pk or child.pk in _ancestors_among(parent.pk, {child.pk}):
         raise Conflict(
-            f"Lot {child.code} is already an ancestor of {parent.code}: linking it as its child "
-            "would make the genealogy circular.",
+            _(
+                "Lot %(code)s is already an ancestor of %(code2)s: linking it as its child would make the genealogy circular."
+            )
+            % {"code": child.code, "code2": parent.code},
             field="lot",
             code="genealogy_cycle",
         )
@@ -241,7 +256,7 @@ def completion_numbers(work_order: WorkOrder, quantity: Decimal, at: datetime) -
     if tracking == Tracking.SERIAL:
         if quantity != quantity.to_integral_value():
             raise ValidationFailed(
-                "Serial units are counted in whole numbers.", field="quantity", code="not_whole"
+                _("Serial units are counted in whole numbers."), field="quantity", code="not_whole"
             )
         serials = numbers_allocate(
             product=work_order.product, site=work_order.line.site, count=int(quantity), at=at
@@ -353,19 +368,23 @@ def lot_receive(
     """
     if product.tracking == Tracking.NONE:
         raise ValidationFailed(
-            f"{product.part_number} is not tracked by lot or serial.", field="product", code="not_tracked"
+            _("%(part_number)s is not tracked by lot or serial.") % {"part_number": product.part_number},
+            field="product",
+            code="not_tracked",
         )
     qty = clean_quantity(quantity, unit=product.unit)
     serial = product.tracking == Tracking.SERIAL
     if serial and qty != 1:
         raise ValidationFailed(
-            "A serial unit is received one at a time (quantity 1).", field="quantity", code="serial_is_one"
+            _("A serial unit is received one at a time (quantity 1)."), field="quantity", code="serial_is_one"
         )
     at = received_at or timezone.now()
     code = (code or "").strip()
     if code:
         if Lot.objects.filter(code=code).exists():
-            raise Conflict(f"Lot {code} exists already.", field="code", code="duplicate_lot")
+            raise Conflict(
+                _("Lot %(code)s exists already.") % {"code": code}, field="code", code="duplicate_lot"
+            )
     else:
         code = numbers_allocate(product=product, site=site, count=1, at=at)[0]
     return _save_lot(

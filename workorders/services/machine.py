@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.errors import MesError, ValidationFailed
 from mes.models import User, Workstation
@@ -106,7 +107,7 @@ def _increment(total: Decimal, reported: Decimal | None) -> tuple[Decimal, Decim
     if reported is None:
         return total, Decimal(0), False
     if reported < 0:
-        raise ValidationFailed("A counter is never negative.", field="count", code="negative_counter")
+        raise ValidationFailed(_("A counter is never negative."), field="count", code="negative_counter")
     if reported < total:
         return reported, reported, True
     return reported, reported - total, False
@@ -190,7 +191,11 @@ def machine_state_record(
     and offline open one (with the report's reason code, else the state's default). Returns what
     it did: "opened", "closed", "changed" or "unchanged"."""
     if state not in LiveState.values:
-        raise ValidationFailed(f"Unknown machine state {state!r}.", field="state", code="unknown_state")
+        raise ValidationFailed(
+            _("Unknown machine state %(state)s.") % {"state": repr(state)},
+            field="state",
+            code="unknown_state",
+        )
     with transaction.atomic():
         open_downtime = (
             Downtime.objects.filter(workstation=workstation, ended_at__isnull=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict, ValidationFailed, full_clean
 from mes.models import User
@@ -17,7 +18,7 @@ def _require_reason(reason: str) -> str:
     """Every change to master data says why (Part 11 §11.10(e)); nothing fills one in."""
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationFailed("Give a reason for the change.", field="reason", code="reason_required")
+        raise ValidationFailed(_("Give a reason for the change."), field="reason", code="reason_required")
     return reason[:REASON_MAX_LENGTH]
 
 
@@ -46,7 +47,7 @@ def routing_save(*, routing: Routing, operations: list[dict] | None, user: User,
         sequences = [op["sequence"] for op in operations]
         if len(set(sequences)) != len(sequences):
             raise Conflict(
-                "Two operations share a sequence number.", field="operations", code="duplicate_sequence"
+                _("Two operations share a sequence number."), field="operations", code="duplicate_sequence"
             )
         for existing in routing.operations.all():
             existing._history_user = user
@@ -66,4 +67,6 @@ def master_data_delete(*, instance: models.Model, user: User, reason: str) -> No
         with transaction.atomic():
             instance.delete()
     except models.ProtectedError:
-        raise Conflict(f"{instance} is in use; deactivate it instead.", code="in_use") from None
+        raise Conflict(
+            _("%(instance)s is in use; deactivate it instead.") % {"instance": instance}, code="in_use"
+        ) from None

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from mes import hooks
 from mes.errors import Conflict, Forbidden, MesError, ValidationFailed
@@ -28,7 +29,8 @@ from workorders.states import WORKABLE, EventKind, OperationStatus, ReasonKind, 
 def _check_at_workstation(operation: WorkOrderOperation, workstation: Workstation) -> None:
     if operation.workstation_id != workstation.pk:
         raise ValidationFailed(
-            f"This operation runs at {operation.workstation.code}, not at {workstation.code}.",
+            _("This operation runs at %(code)s, not at %(code2)s.")
+            % {"code": operation.workstation.code, "code2": workstation.code},
             field="workstation",
             code="wrong_workstation",
         )
@@ -37,14 +39,15 @@ def _check_at_workstation(operation: WorkOrderOperation, workstation: Workstatio
 def _check_workable(work_order: WorkOrder) -> None:
     if work_order.status == WorkOrderStatus.ON_HOLD:
         raise Conflict(
-            f"Order {work_order.number} is on hold: nothing can be recorded against it.",
+            _("Order %(number)s is on hold: nothing can be recorded against it.")
+            % {"number": work_order.number},
             field="work_order",
             code="order_on_hold",
         )
     if work_order.status not in WORKABLE:
         raise Conflict(
-            f"Order {work_order.number} is {work_order.get_status_display().lower()}: "
-            "it takes no production.",
+            _("Order %(number)s is %(status)s: it takes no production.")
+            % {"number": work_order.number, "status": work_order.get_status_display().lower()},
             field="work_order",
             code="order_not_workable",
         )
@@ -56,7 +59,7 @@ def load_operation(operation_id: int, workstation: Workstation) -> tuple[WorkOrd
     try:
         work_order, operation = lock_operation(operation_id)
     except WorkOrderOperation.DoesNotExist:
-        raise ValidationFailed("No such operation.", field="operation", code="unknown_operation") from None
+        raise ValidationFailed(_("No such operation."), field="operation", code="unknown_operation") from None
     _check_at_workstation(operation, workstation)
     operation.workstation = workstation  # the same row, as the caller loaded it (with its line)
     _check_workable(work_order)
@@ -85,7 +88,8 @@ def operation_start(
         work_order, operation = load_operation(operation_id, workstation)
         if operation.status != OperationStatus.PENDING:
             raise Conflict(
-                f"The operation is already {operation.get_status_display().lower()}.",
+                _("The operation is already %(status)s.")
+                % {"status": operation.get_status_display().lower()},
                 field="operation",
                 code="already_started",
             )
@@ -97,7 +101,8 @@ def operation_start(
             )
             if previous is not None and previous.status == OperationStatus.PENDING:
                 raise Conflict(
-                    f"Operation {previous.sequence} {previous.name} has not started yet.",
+                    _("Operation %(sequence)s %(name)s has not started yet.")
+                    % {"sequence": previous.sequence, "name": previous.name},
                     field="operation",
                     code="previous_not_started",
                 )
@@ -153,7 +158,9 @@ def operation_pause(
     def act(fp: str) -> ProductionEvent:
         work_order, operation = load_operation(operation_id, workstation)
         if operation.status != OperationStatus.RUNNING:
-            raise Conflict("Only a running operation can be paused.", field="operation", code="not_running")
+            raise Conflict(
+                _("Only a running operation can be paused."), field="operation", code="not_running"
+            )
         event = append_event(
             kind=EventKind.PAUSE,
             key=key,
@@ -191,7 +198,7 @@ def operation_resume(
     def act(fp: str) -> ProductionEvent:
         work_order, operation = load_operation(operation_id, workstation)
         if operation.status != OperationStatus.PAUSED:
-            raise Conflict("Only a paused operation can be resumed.", field="operation", code="not_paused")
+            raise Conflict(_("Only a paused operation can be resumed."), field="operation", code="not_paused")
         event = append_event(
             kind=EventKind.RESUME,
             key=key,
@@ -235,20 +242,22 @@ def operation_record_good(
         qty = clean_quantity(quantity, unit=work_order.product.unit)
         if operation.status != OperationStatus.RUNNING:
             raise Conflict(
-                "Start or resume the operation before counting.", field="operation", code="not_running"
+                _("Start or resume the operation before counting."), field="operation", code="not_running"
             )
         remaining = work_order.quantity - operation.quantity_good
         override = None
         if qty > remaining:
             if override_by is None:
                 raise Conflict(
-                    f"Only {remaining.normalize():f} left on this order; a supervisor must allow more.",
+                    _("Only %(remaining)s left on this order; a supervisor must allow more.")
+                    % {"remaining": format(remaining.normalize(), "f")},
                     field="quantity",
                     code="over_quantity",
                 )
             if not override_by.has_perm("workorders.override_quantity"):
                 raise Forbidden(
-                    f"{override_by.printed_name} may not allow over-completion.",
+                    _("%(printed_name)s may not allow over-completion.")
+                    % {"printed_name": override_by.printed_name},
                     field="override_by",
                     code="override_not_allowed",
                 )
@@ -260,7 +269,7 @@ def operation_record_good(
         made = lots.completion_numbers(work_order, qty, at) if last else {"data": {}}
         data = {"remaining_before": str(remaining)} if override else {}
         event = append_event(
-            kind=EventKind.COMPLETE,
+            kind=EventKind.GOOD,
             key=key,
             request_fingerprint=fp,
             user=user,
@@ -321,7 +330,7 @@ def operation_record_scrap(
         qty = clean_quantity(quantity, unit=work_order.product.unit)
         if operation.status not in (OperationStatus.RUNNING, OperationStatus.PAUSED):
             raise Conflict(
-                "Start the operation before recording scrap.", field="operation", code="not_started"
+                _("Start the operation before recording scrap."), field="operation", code="not_started"
             )
         hooks.run_guards(
             "operation_record_scrap", work_order=work_order, operation=operation, user=user, quantity=qty

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes import hooks
 from mes.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed, full_clean
@@ -43,8 +44,8 @@ class OverridableRefusal(Conflict):
 
     def __init__(self, refusals: list[hooks.Refusal]):
         first = refusals[0].error
-        message = " ".join(r.error.message for r in refusals)
-        message += " A supervisor may override with a reason and a signature."
+        messages = [str(r.error.message) for r in refusals]
+        message = " ".join([*messages, _("A supervisor may override with a reason and a signature.")])
         super().__init__(message, code=first.code, field=first.field)
         self.refusals = refusals
 
@@ -55,8 +56,10 @@ class OverridableRefusal(Conflict):
 def _check_version(work_order: WorkOrder, version: int | None) -> None:
     if version is not None and int(version) != work_order.version:
         raise Conflict(
-            f"Order {work_order.number} was changed by someone else (version {work_order.version}, "
-            f"yours {version}). Reload and try again.",
+            _(
+                "Order %(number)s was changed by someone else (version %(version)s, yours %(version2)s). Reload and try again."
+            )
+            % {"number": work_order.number, "version": work_order.version, "version2": version},
             field="version",
             code="stale_version",
         )
@@ -88,14 +91,23 @@ def workorder_create(
     """Create a draft order. The routing must make the product; priority defaults to the end of the queue."""
     if routing.product_id != product.pk:
         raise ValidationFailed(
-            f"Routing {routing} does not make {product.part_number}.",
+            _("Routing %(routing)s does not make %(part_number)s.")
+            % {"routing": routing, "part_number": product.part_number},
             field="routing",
             code="routing_product_mismatch",
         )
     if not routing.operations.exists():
-        raise ValidationFailed(f"Routing {routing} has no operations.", field="routing", code="empty_routing")
+        raise ValidationFailed(
+            _("Routing %(routing)s has no operations.") % {"routing": routing},
+            field="routing",
+            code="empty_routing",
+        )
     if WorkOrder.objects.filter(number=number).exists():
-        raise Conflict(f"Order {number} already exists.", field="number", code="duplicate_number")
+        raise Conflict(
+            _("Order %(number)s already exists.") % {"number": number},
+            field="number",
+            code="duplicate_number",
+        )
     if priority is None:
         last = WorkOrder.objects.order_by("-priority").values_list("priority", flat=True).first()
         priority = (last or 0) + 10
@@ -131,17 +143,19 @@ def workorder_update(
     _check_version(work_order, version)
     if work_order.status in (S.CLOSED, S.CANCELLED):
         raise Conflict(
-            f"Order {work_order.number} is {work_order.status}; it can't be edited.", code="order_final"
+            _("Order %(number)s is %(status)s; it can't be edited.")
+            % {"number": work_order.number, "status": work_order.get_status_display().lower()},
+            code="order_final",
         )
     if not (reason or "").strip():
-        raise ValidationFailed("Say why the order is changed.", field="reason", code="required")
+        raise ValidationFailed(_("Say why the order is changed."), field="reason", code="required")
     fields = []
     if quantity is not None:
         qty = clean_quantity(quantity, unit=work_order.product.unit)
         if qty < work_order.quantity_good:
             raise ValidationFailed(
-                f"The quantity can't be less than the {work_order.quantity_good.normalize():f} "
-                "already completed.",
+                _("The quantity can't be less than the %(quantity_good)s already completed.")
+                % {"quantity_good": format(work_order.quantity_good.normalize(), "f")},
                 field="quantity",
                 code="below_completed",
             )
@@ -152,7 +166,7 @@ def workorder_update(
         fields.append("due")
     if line is not None:
         if work_order.status != S.DRAFT:
-            raise Conflict("Only a draft order can move to another line.", field="line", code="not_draft")
+            raise Conflict(_("Only a draft order can move to another line."), field="line", code="not_draft")
         work_order.line = line
         fields.append("line")
     _save(work_order, reason, fields, user)
@@ -225,7 +239,7 @@ def _check_guards(
     if action is None:
         if override is not None:
             raise ValidationFailed(
-                "Only completing an order takes an override.", field="override", code="not_overridable"
+                _("Only completing an order takes an override."), field="override", code="not_overridable"
             )
         return []
     refusals = hooks.guard_refusals(action, work_order=work_order, user=user)
@@ -277,16 +291,20 @@ def workorder_transition(
     counted toward lock-out though nothing is written; a retry of a done override asks none.
     """
     if target not in S.values:
-        raise ValidationFailed(f"'{target}' is not an order status.", field="status", code="unknown_status")
+        raise ValidationFailed(
+            _("'%(target)s' is not an order status.") % {"target": target},
+            field="status",
+            code="unknown_status",
+        )
     hold_reason = clean_reason(reason_code, ReasonKind.HOLD) if target == S.ON_HOLD else None
     if target in (S.CANCELLED, S.COMPLETED) and not (reason or "").strip():
-        raise ValidationFailed("Say why.", field="reason", code="required")
+        raise ValidationFailed(_("Say why."), field="reason", code="required")
     if override and target != S.COMPLETED:
         raise ValidationFailed(
-            "Only completing an order takes an override.", field="override", code="not_overridable"
+            _("Only completing an order takes an override."), field="override", code="not_overridable"
         )
     if override and not user.has_perm("workorders.transition_workorder"):
-        raise Forbidden("Only a supervisor may override.", field="override", code="override_not_allowed")
+        raise Forbidden(_("Only a supervisor may override."), field="override", code="override_not_allowed")
     reauth = None
     if override and not is_recorded(key):
         reauth = signature_reauthenticate(signer=user, password=password, request=request)
@@ -328,7 +346,9 @@ def workorder_release_hold(
     """Take an order off hold, back to the status it had before."""
     work_order = WorkOrder.objects.get(pk=work_order_id)
     if work_order.status != S.ON_HOLD:
-        raise IllegalTransition(f"Order {work_order.number} is not on hold.", field="status")
+        raise IllegalTransition(
+            _("Order %(number)s is not on hold.") % {"number": work_order.number}, field="status"
+        )
     return workorder_transition(
         work_order_id=work_order_id,
         target=work_order.status_before_hold,
@@ -343,7 +363,7 @@ def workorder_release_hold(
 def workorder_move(*, work_order_id: int, direction: str, user: User) -> WorkOrder:
     """Swap an open order's priority with its neighbour above ("up") or below ("down") on its line."""
     if direction not in ("up", "down"):
-        raise ValidationFailed("Move up or down.", field="direction", code="invalid_direction")
+        raise ValidationFailed(_("Move up or down."), field="direction", code="invalid_direction")
     work_order = WorkOrder.objects.get(pk=work_order_id)
     open_on_line = WorkOrder.objects.filter(
         line_id=work_order.line_id, status__in=[S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD]

@@ -35,7 +35,7 @@ STAMPS = {
 def operation_projection(
     operation: WorkOrderOperation, events: list[ProductionEvent], order_quantity: Decimal
 ):
-    good = sum((e.quantity for e in events if e.kind == EventKind.COMPLETE), ZERO)
+    good = sum((e.quantity for e in events if e.kind == EventKind.GOOD), ZERO)
     scrap = sum((e.quantity for e in events if e.kind == EventKind.SCRAP), ZERO)
     status = OperationStatus.PENDING
     started_at = None
@@ -46,7 +46,7 @@ def operation_projection(
             status = OperationStatus.PAUSED
         elif event.kind == EventKind.RESUME:
             status = OperationStatus.RUNNING
-        elif event.kind == EventKind.COMPLETE and good_so_far(events, event) >= order_quantity:
+        elif event.kind == EventKind.GOOD and good_so_far(events, event) >= order_quantity:
             status = OperationStatus.DONE
     return {
         "quantity_good": good,
@@ -58,7 +58,7 @@ def operation_projection(
 
 
 def good_so_far(events: list[ProductionEvent], upto: ProductionEvent) -> Decimal:
-    return sum((e.quantity for e in events if e.kind == EventKind.COMPLETE and e.pk <= upto.pk), ZERO)
+    return sum((e.quantity for e in events if e.kind == EventKind.GOOD and e.pk <= upto.pk), ZERO)
 
 
 @transaction.atomic
@@ -92,7 +92,7 @@ def order_projection(order: WorkOrder, events: list[ProductionEvent], operations
     last_op = operations[-1] if operations else None
     good = (
         sum(
-            (e.quantity for e in events if e.kind == EventKind.COMPLETE and e.operation_id == last_op.pk),
+            (e.quantity for e in events if e.kind == EventKind.GOOD and e.operation_id == last_op.pk),
             ZERO,
         )
         if last_op
@@ -148,7 +148,7 @@ def rebuild_lots(orders: list[WorkOrder] | None = None) -> None:
     made: dict[str, Decimal] = defaultdict(Decimal)
     consumed: dict[str, Decimal] = defaultdict(Decimal)
     produced_by = {lot.work_order_id for lot in lots if lot.work_order_id}
-    for event in ProductionEvent.objects.filter(kind=EventKind.COMPLETE, work_order__in=produced_by):
+    for event in ProductionEvent.objects.filter(kind=EventKind.GOOD, work_order__in=produced_by):
         if event.data.get("lot"):
             made[event.data["lot"]] += event.quantity
         for code in event.data.get("serials", []):

@@ -51,7 +51,7 @@ def test_a_completion_is_recorded_once_however_often_it_is_sent(api, order, stat
     op = started(api, order, station)
     body = {
         "idempotency_key": str(key()),
-        "kind": "complete",
+        "kind": "good",
         "workstation": station.pk,
         "operation": op.pk,
         "quantity": "3",
@@ -64,14 +64,28 @@ def test_a_completion_is_recorded_once_however_often_it_is_sent(api, order, stat
     assert op.quantity_good == 3
 
 
+def test_good_units_are_named_good_and_the_earlier_code_is_still_understood(api, order, station):
+    """The API says "good"; the ledger keeps its stored code, and a client written before the word
+    (a tablet's queued tap, a machine) that sends "complete" is the same request, replay included."""
+    op = started(api, order, station)
+    body = {"idempotency_key": str(key()), "workstation": station.pk, "operation": op.pk, "quantity": "2"}
+    first = post_event(api, kind="complete", **body)
+    again = post_event(api, kind="good", **body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["kind"] == again.json()["kind"] == "good"
+    assert ProductionEvent.objects.get(pk=first.json()["id"]).kind == "complete"
+    refused = post_event(api, **{**body, "idempotency_key": str(key())}, kind="completion")
+    assert refused.status_code == 400 and "kind" in refused.json()["errors"]
+    op.refresh_from_db()
+    assert op.quantity_good == 2
+
+
 def test_a_reused_key_with_another_body_is_409(api, order, station):
     op = started(api, order, station)
     tap = str(key())
-    post_event(
-        api, idempotency_key=tap, kind="complete", workstation=station.pk, operation=op.pk, quantity="3"
-    )
+    post_event(api, idempotency_key=tap, kind="good", workstation=station.pk, operation=op.pk, quantity="3")
     response = post_event(
-        api, idempotency_key=tap, kind="complete", workstation=station.pk, operation=op.pk, quantity="4"
+        api, idempotency_key=tap, kind="good", workstation=station.pk, operation=op.pk, quantity="4"
     )
     assert response.status_code == 409
     assert response.json()["errors"] == {"idempotency_key": [response.json()["detail"]]}
@@ -101,7 +115,7 @@ def test_bad_input_names_the_field_and_writes_nothing(
         change = {"workstation": WorkstationFactory(line=station.line, code="OTHER").pk}
     body = {
         "idempotency_key": str(key()),
-        "kind": "complete",
+        "kind": "good",
         "workstation": station.pk,
         "operation": op.pk,
         "quantity": "1",

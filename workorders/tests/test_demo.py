@@ -91,12 +91,12 @@ def test_seed_demo_is_idempotent_and_leaves_orders_in_every_status_with_a_full_l
     for kind in EventKind.values:
         assert events.get(kind, 0) > 0, kind
     assert sum(events.values()) < 3000  # keeps seeding quick
-    good = ProductionEvent.objects.filter(kind=EventKind.COMPLETE).aggregate(q=Sum("quantity"))["q"]
+    good = ProductionEvent.objects.filter(kind=EventKind.GOOD).aggregate(q=Sum("quantity"))["q"]
     scrap = ProductionEvent.objects.filter(kind=EventKind.SCRAP).aggregate(q=Sum("quantity"))["q"]
     assert 0.015 < scrap / (good + scrap) < 0.05
     assert not ProductionEvent.objects.filter(kind=EventKind.SCRAP, reason__isnull=True).exists()
     assert not ProductionEvent.objects.filter(kind=EventKind.PAUSE, reason__isnull=True).exists()
-    overridden = ProductionEvent.objects.filter(kind=EventKind.COMPLETE, override_by__isnull=False)
+    overridden = ProductionEvent.objects.filter(kind=EventKind.GOOD, override_by__isnull=False)
     assert list(overridden.values_list("override_by__username", flat=True)) == ["supervisor"]
     taps = ProductionEvent.objects.exclude(kind=EventKind.ORDER_STATUS).filter(
         work_order__number__in=[o.number for o in data.ORDERS]

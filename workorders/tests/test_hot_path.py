@@ -57,7 +57,7 @@ def running(supervisor, operator, station):
 def _complete(client, op, quantity="1", idempotency_key=None):
     body = {
         "idempotency_key": str(idempotency_key or uuid.uuid4()),
-        "kind": "complete",
+        "kind": "good",
         "workstation": op.workstation_id,
         "operation": op.pk,
         "quantity": quantity,
@@ -130,6 +130,31 @@ def test_the_no_op_request_reads_the_session_and_the_person_only(client_for, ope
     session = settings.SESSION_ENGINE != "django.contrib.sessions.backends.cached_db"
     assert len(sql) <= PING_STATEMENTS + session, "\n".join(sql)
     assert not [s for s in sql if "auth_permission" in s]
+
+
+@pytest.mark.django_db
+def test_with_no_erp_configured_the_nudges_after_commit_ask_for_one_once(
+    client_for, operator, running, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """The embedded mode nudges its deliverer after each commit that queued a message; with no
+    ERP configured there is nothing to wake, and each tap asking for an endpoint would cost it a
+    query. Asked once, the answer holds until an endpoint is saved."""
+    from integration import embedded
+    from integration.models import ErpEndpoint
+
+    settings.ERP_URL = ""
+    client = client_for(operator)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        for quantity in ("1", "2", "3"):
+            assert _complete(client, running, quantity=quantity).status_code == 201
+    assert len([s for s in _statements(queries) if "integration_erpendpoint" in s]) <= 1
+
+    woken = []
+    monkeypatch.setattr(embedded, "nudge", lambda: woken.append(1) or True)
+    ErpEndpoint.objects.create(name="erp", url="https://erp.example/api")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _complete(client, running).status_code == 201
+    assert woken == [1]
 
 
 # --- the ASGI server --------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def api_as(user) -> APIClient:
 def completion(operation, tap, quantity="3") -> dict:
     return {
         "idempotency_key": str(tap),
-        "kind": "complete",
+        "kind": "good",
         "workstation": operation.workstation_id,
         "operation": operation.pk,
         "quantity": quantity,

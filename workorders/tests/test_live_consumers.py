@@ -97,7 +97,7 @@ async def test_snapshot_then_a_delta_after_each_committed_event(layer, plant):
     # publisher gathered some into one (numbers still consecutive, every event carried once).
     deltas = await deltas_carrying(comm, 3)
     assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
-    assert [e["kind"] for d in deltas for e in d["events"]] == ["start", "order_status", "complete"]
+    assert [e["kind"] for d in deltas for e in d["events"]] == ["start", "order_status", "good"]
     last = deltas[-1]
     assert last["line"]["state"] == "running" and last["line"]["good"] == "3"
     assert last["line"]["workstations"][0]["code"] == ws.code
@@ -193,7 +193,7 @@ async def test_an_idle_dashboard_outlives_the_redis_socket_timeout(layer, plant,
     assert await comm.receive_nothing(timeout=0.1)  # neither closed nor crashed meanwhile
     await database_sync_to_async(start_and_count)(plant, [2])
     events = [e["kind"] for d in await deltas_carrying(comm, 3) for e in d["events"]]
-    assert events == ["start", "order_status", "complete"]
+    assert events == ["start", "order_status", "good"]
     await comm.disconnect()
 
 
@@ -238,7 +238,7 @@ async def test_in_the_server_a_busy_line_gets_every_event_once_in_order_in_conse
     deltas = await deltas_carrying(comm, 8)
     assert [d["seq"] for d in deltas] == list(range(seq + 1, seq + 1 + len(deltas)))
     kinds = [e["kind"] for d in deltas for e in d["events"]]
-    assert kinds == ["start", "order_status", *["complete"] * 6]
+    assert kinds == ["start", "order_status", *["good"] * 6]
     assert deltas[-1]["line"]["good"] == "6"
     assert all(d["event"] == d["events"][-1] for d in deltas)
     await comm.disconnect()

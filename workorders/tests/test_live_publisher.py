@@ -76,7 +76,7 @@ def test_commits_do_not_wait_for_their_delta_and_what_waits_together_leaves_as_o
 
     (delta,) = line_channel(12)
     assert delta["seq"] == 2
-    assert [e["kind"] for e in delta["events"]] == ["start", "order_status", *["complete"] * 10]
+    assert [e["kind"] for e in delta["events"]] == ["start", "order_status", *["good"] * 10]
     assert delta["event"] == delta["events"][-1]
     assert delta["line"]["good"] == "10"
     assert [w["id"] for w in delta["line"]["workstations"]] == [workstation.pk]

@@ -51,7 +51,7 @@ def test_operator_consumes_a_scanned_lot_and_sees_it_listed(tablet, site, plant,
     assert refused.status_code == 400 and refused.json()["code"] == "unknown_lot"
     assert "There is no lot NOPE" in refused.json()["detail"]
     _tap(tablet, "consume", op, lot="SUB-77", quantity="3")
-    _tap(tablet, "complete", op, quantity="2")
+    _tap(tablet, "good", op, quantity="2")
     fragment = tablet.get(
         f"/workstation/operations/{op.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="op-material"
     ).content.decode()

@@ -8,10 +8,10 @@ import pytest
 
 from workorders import services
 from workorders.selectors.tablet import ACTIONS_BY_STATE, MOVES
-from workorders.states import EventKind, OperationStatus
+from workorders.states import EventKind, OperationStatus, kind_word
 from workorders.tests.factories import key, released_order
 
-TRIED = [EventKind.START, EventKind.PAUSE, EventKind.RESUME, EventKind.COMPLETE, EventKind.SCRAP]
+TRIED = [EventKind.START, EventKind.PAUSE, EventKind.RESUME, EventKind.GOOD, EventKind.SCRAP]
 
 
 @pytest.fixture
@@ -50,11 +50,12 @@ def test_the_screen_offers_what_the_state_allows(tablet, supervisor, workstation
 
     html = tablet.get(f"/workstation/operations/{op.pk}/").content.decode()
 
-    assert offered(html) == set(ACTIONS_BY_STATE[state]) - {EventKind.CONSUME}  # no BOM: no consume button
+    allowed = [kind_word(kind) for kind in ACTIONS_BY_STATE[state]]  # the page speaks words ("good")
+    assert offered(html) == set(allowed) - {"consume"}  # no BOM: no consume button
     table = json.loads(re.search(r'data-actions="([^"]+)"', html).group(1).replace("&quot;", '"'))
-    assert table[state] == list(ACTIONS_BY_STATE[state])
+    assert table[state] == allowed
     moves = json.loads(re.search(r'data-moves="([^"]+)"', html).group(1).replace("&quot;", '"'))
-    assert moves == {str(kind): str(target) for kind, target in MOVES.items()}
+    assert moves == {kind_word(kind): str(target) for kind, target in MOVES.items()}
 
 
 def test_an_order_on_hold_offers_nothing(tablet, supervisor, workstation, operator, reasons):
@@ -85,7 +86,7 @@ def test_the_offered_taps_are_the_ones_the_server_accepts(
         op = operation_in(
             state, supervisor=supervisor, workstation=workstation, operator=operator, number=f"WO-{n}"
         )
-        data = {"kind": kind, "operation": op.pk, "idempotency_key": str(key()), "quantity": "1"}
+        data = {"kind": kind_word(kind), "operation": op.pk, "idempotency_key": str(key()), "quantity": "1"}
         if kind in (EventKind.PAUSE, EventKind.SCRAP):
             data["reason"] = reasons[kind].code
 

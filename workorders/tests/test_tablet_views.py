@@ -98,7 +98,7 @@ def test_queue_shows_only_this_workstations_operations_in_priority_order(
 
 def test_queue_rows_show_what_the_operator_needs(tablet, op, order, operator, reasons):
     started(tablet, op)
-    tap(tablet, "complete", op, quantity="4")
+    tap(tablet, "good", op, quantity="4")
     tap(tablet, "scrap", op, quantity="1", reason="SCRATCH")
 
     html = tablet.get("/workstation/").content.decode()
@@ -175,7 +175,7 @@ def test_operation_screen_shows_the_order_and_live_counters(tablet, op, reasons)
     assert 'data-reason="BREAK"' in html and 'value="SCRATCH"' in html
 
     started(tablet, op)
-    tap(tablet, "complete", op, quantity="3")
+    tap(tablet, "good", op, quantity="3")
     counters = tablet.get(
         f"/workstation/operations/{op.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="op-counters"
     ).content.decode()
@@ -203,7 +203,7 @@ def test_another_workstations_operation_answers_404(tablet, supervisor, workstat
 
 def test_a_tap_records_once_even_when_posted_twice_with_the_same_key(tablet, op, operator):
     started(tablet, op)
-    same = {"kind": "complete", "operation": op.pk, "quantity": "1", "idempotency_key": str(key())}
+    same = {"kind": "good", "operation": op.pk, "quantity": "1", "idempotency_key": str(key())}
     same["occurred_at"] = (timezone.now() - timedelta(seconds=30)).isoformat()
 
     first = tablet.post(EVENTS, same)
@@ -213,7 +213,7 @@ def test_a_tap_records_once_even_when_posted_twice_with_the_same_key(tablet, op,
     assert first.json()["replayed"] is False
     assert again.json()["replayed"] is True
     assert again.json()["event"] == first.json()["event"]
-    event = ProductionEvent.objects.get(kind=EventKind.COMPLETE)
+    event = ProductionEvent.objects.get(kind=EventKind.GOOD)
     assert event.user == operator
     assert event.idempotency_key == uuid.UUID(same["idempotency_key"])
     op.refresh_from_db()
@@ -222,7 +222,7 @@ def test_a_tap_records_once_even_when_posted_twice_with_the_same_key(tablet, op,
 
 def test_start_pause_resume_good_and_scrap_from_the_tablet(tablet, op, operator, workstation, reasons):
     started(tablet, op)
-    assert tap(tablet, "complete", op, quantity="5").status_code == 200
+    assert tap(tablet, "good", op, quantity="5").status_code == 200
     assert tap(tablet, "scrap", op, quantity="1", reason="SCRATCH").status_code == 200
     assert tap(tablet, "pause", op, reason="BREAK").status_code == 200
 
@@ -243,17 +243,17 @@ def test_start_pause_resume_good_and_scrap_from_the_tablet(tablet, op, operator,
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
     [
-        ({"kind": "complete", "quantity": "0"}, 400, "not_positive"),
-        ({"kind": "complete", "quantity": "-2"}, 400, "not_positive"),
-        ({"kind": "complete", "quantity": ""}, 400, "not_a_number"),
+        ({"kind": "good", "quantity": "0"}, 400, "not_positive"),
+        ({"kind": "good", "quantity": "-2"}, 400, "not_positive"),
+        ({"kind": "good", "quantity": ""}, 400, "not_a_number"),
         ({"kind": "scrap", "quantity": "1", "reason": "NOPE"}, 400, "unknown_reason"),
         ({"kind": "scrap", "quantity": "1"}, 400, "unknown_reason"),
         ({"kind": "pause", "reason": "JAM"}, 400, "unknown_reason"),
-        ({"kind": "complete", "quantity": "1", "idempotency_key": "not-a-uuid"}, 400, "malformed"),
-        ({"kind": "complete", "quantity": "1", "idempotency_key": ""}, 400, "required"),
+        ({"kind": "good", "quantity": "1", "idempotency_key": "not-a-uuid"}, 400, "malformed"),
+        ({"kind": "good", "quantity": "1", "idempotency_key": ""}, 400, "required"),
         ({"kind": "explode"}, 400, "unknown_kind"),
-        ({"kind": "complete", "quantity": "1", "occurred_at": "yesterday"}, 400, "invalid"),
-        ({"kind": "complete", "quantity": "1", "operation": "x1"}, 400, "unknown_operation"),
+        ({"kind": "good", "quantity": "1", "occurred_at": "yesterday"}, 400, "invalid"),
+        ({"kind": "good", "quantity": "1", "operation": "x1"}, 400, "unknown_operation"),
         ({"kind": "start"}, 409, "already_started"),
     ],
 )
@@ -280,7 +280,7 @@ def test_nothing_is_recorded_against_an_order_on_hold(tablet, op, order, supervi
     )
     before = ProductionEvent.objects.count()
 
-    response = tap(tablet, "complete", op, quantity="1")
+    response = tap(tablet, "good", op, quantity="1")
 
     assert response.status_code == 409
     assert response.json()["code"] == "order_on_hold"
@@ -297,13 +297,13 @@ def test_a_reused_key_with_another_tap_is_refused(tablet, op):
     reused = str(key())
     assert (
         tablet.post(
-            EVENTS, {"kind": "complete", "operation": op.pk, "quantity": "1", "idempotency_key": reused}
+            EVENTS, {"kind": "good", "operation": op.pk, "quantity": "1", "idempotency_key": reused}
         ).status_code
         == 200
     )
 
     response = tablet.post(
-        EVENTS, {"kind": "complete", "operation": op.pk, "quantity": "2", "idempotency_key": reused}
+        EVENTS, {"kind": "good", "operation": op.pk, "quantity": "2", "idempotency_key": reused}
     )
 
     assert response.status_code == 409
@@ -317,10 +317,10 @@ def test_a_reused_key_with_another_tap_is_refused(tablet, op):
 
 def test_over_quantity_needs_a_supervisor_badge_and_pin_with_the_permission(tablet, op, operator, boss):
     started(tablet, op)
-    tap(tablet, "complete", op, quantity="8")
+    tap(tablet, "good", op, quantity="8")
     over = {"operation": op.pk, "quantity": "5", "idempotency_key": str(key())}
 
-    refused = tablet.post(EVENTS, {"kind": "complete", **over})
+    refused = tablet.post(EVENTS, {"kind": "good", **over})
     assert refused.status_code == 409
     assert refused.json()["code"] == "over_quantity"
     assert "supervisor" in refused.json()["detail"]
@@ -342,7 +342,7 @@ def test_over_quantity_needs_a_supervisor_badge_and_pin_with_the_permission(tabl
 
     event = ProductionEvent.objects.get(idempotency_key=over["idempotency_key"])
     assert (event.kind, event.quantity, event.user, event.override_by) == (
-        EventKind.COMPLETE,
+        EventKind.GOOD,
         Decimal("5"),
         operator,
         boss,
@@ -361,7 +361,7 @@ def test_a_supervisor_of_another_site_cannot_allow_over_quantity(tablet, op, mak
     response = tablet.post(OVERRIDE, {**over, "badge_number": "3001", "pin": "4321"})
 
     assert response.status_code == 403
-    assert not ProductionEvent.objects.filter(kind=EventKind.COMPLETE).exists()
+    assert not ProductionEvent.objects.filter(kind=EventKind.GOOD).exists()
 
 
 # --- access --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseLocation
 
@@ -87,7 +88,9 @@ def _context(request, **extra) -> dict:
 def board(request):
     refused = _filters(request)["refused"]
     for name, reason in refused.items():
-        messages.warning(request, f"The filter {name} is left out: {reason}")
+        messages.warning(
+            request, _("The filter %(name)s is left out: %(reason)s") % {"name": name, "reason": reason}
+        )
     status = 400 if refused else 200
     if request.htmx:
         return render(request, "workorders/board.html#order_table", _context(request), status=status)
@@ -184,7 +187,7 @@ def create(request):
     except MesError as exc:
         refuse(form, exc)
         return _create_refused(request, form, exc)
-    messages.success(request, f"Order {order.number} created as a draft.")
+    messages.success(request, _("Order %(number)s created as a draft.") % {"number": order.number})
     if request.htmx:
         return HttpResponseLocation(reverse("workorder_board"))
     return redirect("workorder_board")

@@ -13,10 +13,11 @@ import re
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mes import kiosk
+from mes import tablets
 from mes.errors import MesError
 from mes.idempotency import parse_key
 from mes.models import Line
@@ -45,8 +46,8 @@ def _wall(request) -> dict:
 
 # The answers to an andon call on the dashboard: (verb, the status it moves the call to, label, style).
 ANDON_ANSWERS = [
-    ("acknowledge", AndonStatus.ACKNOWLEDGED, "Acknowledge", "btn-warn"),
-    ("resolve", AndonStatus.RESOLVED, "Resolve", "btn-ok"),
+    ("acknowledge", AndonStatus.ACKNOWLEDGED, gettext_lazy("Acknowledge"), "btn-warn"),
+    ("resolve", AndonStatus.RESOLVED, gettext_lazy("Resolve"), "btn-ok"),
 ]
 
 
@@ -157,7 +158,7 @@ def _tablet_andon_context(workstation) -> dict:
 @never_cache
 @require_POST
 @permission_required("workorders.record_production")
-@kiosk.on_bound_tablet(as_json=True)
+@tablets.on_bound_tablet(as_json=True)
 def andon_raise_view(request, workstation):
     """The tablet's "Call for help": one POST with the kind and the tablet's idempotency key.
     Answers the refreshed andon box (an htmx fragment)."""
@@ -177,7 +178,7 @@ def andon_raise_view(request, workstation):
 @never_cache
 @require_GET
 @permission_required("workorders.record_production")
-@kiosk.on_bound_tablet(as_json=True)
+@tablets.on_bound_tablet(as_json=True)
 def andon_box(request, workstation):
     """The tablet's andon box, refreshed by htmx."""
     return render(request, "workorders/tablet/andon.html", _tablet_andon_context(workstation))

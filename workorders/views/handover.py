@@ -14,10 +14,12 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from mes import kiosk
+from mes import tablets
 from mes.errors import MesError
 from mes.forms import refusal, refuse
 from mes.permissions import permission_required
@@ -44,14 +46,18 @@ def handover_gate(request, workstation):
 
 class HandoverForm(forms.Form):
     scope = forms.ChoiceField(
-        choices=[("workstation", "This workstation"), ("line", "The whole line")], initial="workstation"
+        choices=[("workstation", gettext_lazy("This workstation")), ("line", gettext_lazy("The whole line"))],
+        initial="workstation",
     )
     open_issues = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, strip=True)
     material = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, strip=True)
     machine_condition = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, strip=True)
     quality_watch_outs = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, strip=True)
     idempotency_key = forms.UUIDField(
-        error_messages={"required": "The form lost its key; reload the page.", "invalid": "Reload the page."}
+        error_messages={
+            "required": gettext_lazy("The form lost its key; reload the page."),
+            "invalid": gettext_lazy("Reload the page."),
+        }
     )
 
 
@@ -75,7 +81,7 @@ def _inbox(request, workstation, *, error: MesError | None = None):
 @never_cache
 @require_safe
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def inbox(request, workstation):
     """The handovers waiting at this workstation, each with its Acknowledge button."""
     return _inbox(request, workstation)
@@ -84,7 +90,7 @@ def inbox(request, workstation):
 @never_cache
 @require_POST
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def acknowledge(request, workstation, pk: int):
     try:
         handover_acknowledge(handover_id=pk, user=request.user, workstation=workstation)
@@ -114,7 +120,7 @@ def _form_page(request, workstation, form, *, error: MesError | None = None):
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def leave(request, workstation):
     """Leave a handover for the next shift; a refusal shows the form again with what was typed."""
     if request.method != "POST":
@@ -135,7 +141,7 @@ def leave(request, workstation):
     except MesError as exc:
         refuse(form, exc)
         return _form_page(request, workstation, form, error=exc)
-    messages.success(request, "Handover left for the next shift.")
+    messages.success(request, _("Handover left for the next shift."))
     return redirect("workstation_queue")
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.http import Http404, HttpResponse
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from mes.errors import ValidationFailed
@@ -60,15 +61,15 @@ class LaborQueryForm(forms.Form):
             return data
         if not data.get("site"):
             raise forms.ValidationError(
-                {"work_order": "Give an order number, or a site with start and end days."}
+                {"work_order": _("Give an order number, or a site with start and end days.")}
             )
         for name in ("start", "end"):
             if not data.get(name):
-                raise forms.ValidationError({name: "Give the first and last day (YYYY-MM-DD)."})
+                raise forms.ValidationError({name: _("Give the first and last day (YYYY-MM-DD).")})
         if data["end"] < data["start"]:
-            raise forms.ValidationError({"end": "The last day is before the first."})
+            raise forms.ValidationError({"end": _("The last day is before the first.")})
         if (data["end"] - data["start"]).days + 1 > MAX_DAYS:
-            raise forms.ValidationError({"end": f"At most {MAX_DAYS} days at once."})
+            raise forms.ValidationError({"end": _("At most %(days)s days at once.") % {"days": MAX_DAYS}})
         return data
 
 

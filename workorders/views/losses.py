@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from mes.errors import ValidationFailed
@@ -52,7 +54,7 @@ class LossQueryForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("period") == "shift" and not data.get("shift") and "shift" not in self.errors:
-            self.add_error("shift", "Choose a shift for a shift period.")
+            self.add_error("shift", _("Choose a shift for a shift period."))
         return data
 
 
@@ -88,7 +90,7 @@ def loss_report(user, params) -> Query:
             raise Http404("No such workstation.")
         # The page sends the line with its workstation choice; the API may send either or both.
         if data.get("line") and subject.line_id != data["line"]:
-            raise ValidationFailed("The workstation is not on this line.", field="workstation")
+            raise ValidationFailed(_("The workstation is not on this line."), field="workstation")
         site = subject.line.site
     else:
         lines = Line.objects.filter(site__in=visible).select_related("site")
@@ -108,11 +110,11 @@ def loss_report(user, params) -> Query:
     if period == "shift":
         shift = site.shifts.filter(pk=data["shift"]).first()
         if shift is None:
-            raise ValidationFailed("The shift is not one of this site's shifts.", field="shift")
+            raise ValidationFailed(_("The shift is not one of this site's shifts."), field="shift")
     try:
         start, end = period_window(site, period, day, shift)
     except (ValueError, OverflowError):  # a date at the calendar's edge
-        raise ValidationFailed("The date is out of range.", field="date") from None
+        raise ValidationFailed(_("The date is out of range."), field="date") from None
     if isinstance(subject, Workstation):
         report = losses_for_workstation(subject, start, end)
     else:
@@ -124,11 +126,11 @@ def loss_report(user, params) -> Query:
 
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 720, 240, 56, 48, 16, 40
 STEP_LABELS = {
-    "planned": "Planned time",
-    "availability": "Availability loss",
-    "performance": "Performance loss",
-    "quality": "Quality loss",
-    "good": "Good time",
+    "planned": gettext_lazy("Planned time"),
+    "availability": gettext_lazy("Availability loss"),
+    "performance": gettext_lazy("Performance loss"),
+    "quality": gettext_lazy("Quality loss"),
+    "good": gettext_lazy("Good time"),
 }
 
 
@@ -229,16 +231,16 @@ def _report_context(report: LossReport) -> dict:
         "waterfall": waterfall_chart(report),
         "pareto_sections": [
             (
-                "Pareto of downtime reasons",
+                _("Pareto of downtime reasons"),
                 pareto_chart(report.downtime_pareto, "min"),
                 _pareto_rows(data["downtime_pareto"], "min"),
-                "Minutes",
+                _("Minutes"),
             ),
             (
-                "Pareto of scrap reasons",
+                _("Pareto of scrap reasons"),
                 pareto_chart(report.scrap_pareto, "units"),
                 _pareto_rows(data["scrap_pareto"], "units"),
-                "Units",
+                _("Units"),
             ),
         ],
     }

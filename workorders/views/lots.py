@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseLocation
 from reportlab.graphics.barcode.code128 import Code128
@@ -53,7 +54,7 @@ def label_pdf(lot: Lot) -> bytes:
     try:
         data, text = gs1.element_string(lot, raw=True), gs1.element_string(lot)
     except MesError:
-        data, text = lot.code, f"{lot.code} (no GTIN: not a GS1 label)"
+        data, text = lot.code, _("%(code)s (no GTIN: not a GS1 label)") % {"code": lot.code}
     bar_width = 0.33 * mm
     barcode = Code128(data, barWidth=bar_width, barHeight=16 * mm, humanReadable=False, quiet=True)
     while barcode.width > width - 2 * MARGIN and bar_width > 0.19 * mm:
@@ -117,7 +118,11 @@ def receive(request):
     except MesError as exc:
         refuse(form, exc)
         return _refused(request, form, exc)
-    messages.success(request, f"Lot {lot.code} received: {lot.quantity.normalize():f} {lot.product.unit}.")
+    messages.success(
+        request,
+        _("Lot %(code)s received: %(quantity)s %(unit)s.")
+        % {"code": lot.code, "quantity": f"{lot.quantity.normalize():f}", "unit": lot.product.unit},
+    )
     received = f"{request.path}?received={lot.code}"
     return HttpResponseLocation(received) if request.htmx else redirect(received)
 

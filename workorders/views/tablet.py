@@ -2,7 +2,7 @@
 
 Every tap (start, pause, resume, good, scrap, downtime) is one POST to `workstation_events`
 carrying the browser's idempotency key and the time of the tap. static/js/tablet.js keeps each
-tap in a local outbox until the server has answered, so a tap made offline is sent later and a
+tap in a waiting list on the tablet until the server has answered, so a tap made offline is sent later and a
 resend whose first answer was lost is counted once. The pages poll their counters lightly and
 re-read them after every answer, through `{% partialdef %}` fragments; the counters carry the
 taps the screen offers (`workorders.selectors.tablet`), which the script only applies.
@@ -19,12 +19,14 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from mes import kiosk
 from mes import services as plant_services
+from mes import tablets
 from mes.errors import Forbidden, MesError, ValidationFailed
+from mes.forms import typed_quantity
 from mes.idempotency import parse_key
 from mes.permissions import permission_required
 from workorders import gs1, services
@@ -33,7 +35,7 @@ from workorders.models import WorkOrderOperation
 from workorders.selectors.floor import open_downtime, operation_for_workstation, reasons_of, workstation_queue
 from workorders.selectors.lots import consumed_lots_of_operation, serials_of_order
 from workorders.selectors.tablet import operation_actions, running_besides
-from workorders.states import EventKind, OperationStatus, ReasonKind, Tracking
+from workorders.states import EventKind, OperationStatus, ReasonKind, Tracking, kind_of_word, kind_word
 from workorders.views.handover import handover_gate
 
 PERMISSION = "workorders.record_production"
@@ -41,7 +43,7 @@ OPERATION_KINDS = {
     EventKind.START,
     EventKind.PAUSE,
     EventKind.RESUME,
-    EventKind.COMPLETE,
+    EventKind.GOOD,
     EventKind.SCRAP,
     EventKind.CONSUME,
 }
@@ -74,7 +76,7 @@ def _screen_context(request, workstation) -> dict:
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def queue(request, workstation):
     if waiting := handover_gate(request, workstation):  # handovers left for this person first
         return waiting
@@ -95,7 +97,7 @@ def queue(request, workstation):
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def operation(request, workstation, pk: int):
     op = operation_for_workstation(workstation, pk)
     if op is None:
@@ -127,7 +129,7 @@ def operation(request, workstation, pk: int):
 @never_cache
 @require_GET
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet
+@tablets.on_bound_tablet
 def downtime(request, workstation):
     return render(request, "workorders/tablet/downtime.html", _screen_context(request, workstation))
 
@@ -148,26 +150,26 @@ def _occurred_at(value: str | None):
     except ValueError:
         parsed = None
     if parsed is None:
-        raise ValidationFailed("The time of the tap is not a date and time.", field="occurred_at")
+        raise ValidationFailed(_("The time of the tap is not a date and time."), field="occurred_at")
     return parsed
 
 
 def _tap(post) -> dict:
     """The service's request body from a tap's form fields; refuses what no service would take."""
-    kind = post.get("kind", "")
+    kind = kind_of_word(post.get("kind", ""))
     if kind not in OPERATION_KINDS | DOWNTIME_KINDS:
-        raise ValidationFailed("Unknown kind of tap.", field="kind", code="unknown_kind")
+        raise ValidationFailed(_("Unknown kind of tap."), field="kind", code="unknown_kind")
     data = {
         "kind": kind,
         "idempotency_key": parse_key(post.get("idempotency_key")),
         "occurred_at": _occurred_at(post.get("occurred_at")),
-        "quantity": post.get("quantity", "").strip(),
+        "quantity": typed_quantity(post.get("quantity")),  # as typed, in the screen's language
         "reason": post.get("reason", "").strip(),
         "note": post.get("note", "")[:500],
         "lot": gs1.code_from_scan(post.get("lot", "")[:200]),
     }
     if kind in OPERATION_KINDS:
-        data["operation"] = _id(post.get("operation"), field="operation", message="Choose an operation.")
+        data["operation"] = _id(post.get("operation"), field="operation", message=_("Choose an operation."))
     return data
 
 
@@ -181,7 +183,7 @@ def _saved(recorded) -> JsonResponse:
         "recorded": True,
         "replayed": recorded.replayed,
         "event": event.pk,
-        "kind": event.kind,
+        "kind": kind_word(event.kind),
         "operation": event.operation_id,
         "server_time": timezone.now().isoformat(),
     }
@@ -192,7 +194,7 @@ def _saved(recorded) -> JsonResponse:
 @never_cache
 @require_POST
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet(as_json=True)
+@tablets.on_bound_tablet(as_json=True)
 def events(request, workstation):
     """Record one tap. 200 with the event (also for a replayed key); a refusal answers its
     status (400 invalid, 409 conflict, 403 forbidden) with `detail` and `code`."""
@@ -207,27 +209,28 @@ def events(request, workstation):
 @never_cache
 @require_POST
 @permission_required(PERMISSION)
-@kiosk.on_bound_tablet(as_json=True)
+@tablets.on_bound_tablet(as_json=True)
 def override(request, workstation):
     """Re-send a good-count tap refused as over the order quantity, allowed by a supervisor who
     presents badge and PIN at this tablet (throttled and recorded like a badge sign-in)."""
     post = request.POST
     try:
         key = parse_key(post.get("idempotency_key"))
-        operation_id = _id(post.get("operation"), field="operation", message="Choose an operation.")
+        operation_id = _id(post.get("operation"), field="operation", message=_("Choose an operation."))
         occurred_at = _occurred_at(post.get("occurred_at"))
         if not WorkOrderOperation.objects.filter(pk=operation_id, workstation=workstation).exists():
-            raise ValidationFailed("No such operation at this workstation.", field="operation")
+            raise ValidationFailed(_("No such operation at this workstation."), field="operation")
         # The sign-in refuses a supervisor of another site (throttled and recorded like any badge).
         supervisor = plant_services.user_sign_in_with_badge(
             request=request,
             badge_number=post.get("badge_number", ""),
             pin=post.get("pin", ""),
-            kiosk=kiosk.bound_kiosk(request),
+            tablet=tablets.bound_tablet(request),
         )
         if not supervisor.has_perm("workorders.override_quantity"):
             raise Forbidden(
-                f"{supervisor.printed_name} may not allow more than the order quantity here.",
+                _("%(printed_name)s may not allow more than the order quantity here.")
+                % {"printed_name": supervisor.printed_name},
                 field="badge_number",
                 code="override_not_allowed",
             )
@@ -235,7 +238,7 @@ def override(request, workstation):
             operation_id=operation_id,
             workstation=workstation,
             user=request.user,
-            quantity=post.get("quantity", "").strip(),
+            quantity=typed_quantity(post.get("quantity")),
             key=key,
             override_by=supervisor,
             occurred_at=occurred_at,

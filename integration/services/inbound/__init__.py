@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from integration.models import InboundRecord
 from integration.services.inbound.appliers import APPLIERS
@@ -82,12 +83,16 @@ def inbound_apply(*, kind: str, key: str, data, user: User) -> InboundResult:
     try:
         if kind not in APPLIERS:
             raise ValidationFailed(
-                f"type must be one of {', '.join(APPLIERS)}.", field="type", code="unknown_type"
+                gettext("type must be one of %(kinds)s.") % {"kinds": ", ".join(APPLIERS)},
+                field="type",
+                code="unknown_type",
             )
         if not key:
-            raise ValidationFailed("key is required.", field="key", code="required")
+            raise ValidationFailed(gettext("key is required."), field="key", code="required")
         if not isinstance(data, dict):
-            raise ValidationFailed("The record must be a JSON object.", field="data", code="not_an_object")
+            raise ValidationFailed(
+                gettext("The record must be a JSON object."), field="data", code="not_an_object"
+            )
         with transaction.atomic():
             outcome, pk = APPLIERS[kind](key, data, user)
             result = InboundResult(kind, key, outcome, id=pk)
@@ -110,7 +115,7 @@ def inbound_apply(*, kind: str, key: str, data, user: User) -> InboundResult:
 def inbound_bulk(*, records, user: User) -> list[InboundResult]:
     """Apply many records, each on its own; the same key twice with different bodies refuses both."""
     if not isinstance(records, list):
-        raise ValidationFailed("records must be a list.", field="records", code="not_a_list")
+        raise ValidationFailed(gettext("records must be a list."), field="records", code="not_a_list")
     seen: dict[tuple, set[str]] = {}
     for record in records:
         if isinstance(record, dict):
@@ -123,7 +128,7 @@ def inbound_bulk(*, records, user: User) -> list[InboundResult]:
                 "unknown",
                 f"records[{i}]",
                 InboundOutcome.REFUSED,
-                detail="A record must be an object.",
+                detail=gettext("A record must be an object."),
                 code="not_an_object",
                 errors={f"records[{i}]": ["A record must be an object."]},
             )

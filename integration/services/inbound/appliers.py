@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from integration import units
 from integration.services.inbound.parsing import (
     decimal,
@@ -44,12 +46,14 @@ def _apply_product(key: str, data: dict, user: User) -> tuple[str, int]:
     values = {"name": required_text(data, "name"), "unit": units.normalise(required_text(data, "unit"))}
     if not units.known(values["unit"]):
         raise ValidationFailed(
-            f"Unit '{data['unit']}' is not a unit the MES knows.", field="unit", code="unknown_unit"
+            gettext("Unit '%(unit)s' is not a unit the MES knows.") % {"unit": data["unit"]},
+            field="unit",
+            code="unknown_unit",
         )
     if "tracking" in data:
         if data["tracking"] not in Tracking.values:
             raise ValidationFailed(
-                f"tracking must be one of {', '.join(Tracking.values)}.",
+                gettext("tracking must be one of %(values)s.") % {"values": ", ".join(Tracking.values)},
                 field="tracking",
                 code="invalid_choice",
             )
@@ -66,7 +70,8 @@ def _apply_product(key: str, data: dict, user: User) -> tuple[str, int]:
         return InboundOutcome.UNCHANGED, product.pk
     if product.unit != values["unit"] and product.work_orders.exists():
         raise Conflict(
-            f"{key} has work orders counted in {product.unit}; its unit can't change to {values['unit']}.",
+            gettext("%(key)s has work orders counted in %(unit)s; its unit can't change to %(new_unit)s.")
+            % {"key": key, "unit": product.unit, "new_unit": values["unit"]},
             field="unit",
             code="unit_in_use",
         )
@@ -83,19 +88,23 @@ def _apply_bom(key: str, data: dict, user: User) -> tuple[str, int]:
     product = known_product(key, "key")
     lines = required(data, "lines")
     if not isinstance(lines, list):
-        raise ValidationFailed("lines must be a list.", field="lines", code="not_a_list")
+        raise ValidationFailed(gettext("lines must be a list."), field="lines", code="not_a_list")
     wanted: dict[int, Decimal] = {}
     for i, line in enumerate(lines):
         prefix = f"lines[{i}]."
         if not isinstance(line, dict):
             raise ValidationFailed(
-                f"lines[{i}] must be an object.", field=f"lines[{i}]", code="not_an_object"
+                gettext("lines[%(i)s] must be an object.") % {"i": i},
+                field=f"lines[{i}]",
+                code="not_an_object",
             )
         component = known_product(required_text(line, "component", prefix), f"{prefix}component")
         quantity = decimal(required(line, "quantity", prefix), f"{prefix}quantity")
         if quantity <= 0:
             raise ValidationFailed(
-                "The quantity must be more than zero.", field=f"{prefix}quantity", code="not_positive"
+                gettext("The quantity must be more than zero."),
+                field=f"{prefix}quantity",
+                code="not_positive",
             )
         quantity = units.convert(
             quantity,
@@ -105,7 +114,9 @@ def _apply_bom(key: str, data: dict, user: User) -> tuple[str, int]:
         )
         if component.pk in wanted:
             raise Conflict(
-                f"{component.part_number} appears twice.", field=f"{prefix}component", code="duplicate_line"
+                gettext("%(part_number)s appears twice.") % {"part_number": component.part_number},
+                field=f"{prefix}component",
+                code="duplicate_line",
             )
         production.bom_check_acyclic(product=product, component=component, field=f"{prefix}component")
         wanted[component.pk] = quantity
@@ -134,25 +145,27 @@ def _apply_bom(key: str, data: dict, user: User) -> tuple[str, int]:
 
 def _apply_routing(key: str, data: dict, user: User) -> tuple[str, int]:
     if "/" not in key:
-        raise ValidationFailed("A routing's key is PRODUCT/CODE.", field="key", code="invalid_key")
+        raise ValidationFailed(gettext("A routing's key is PRODUCT/CODE."), field="key", code="invalid_key")
     part_number, code = key.split("/", 1)
     product = known_product(part_number, "key")
     operations_in = required(data, "operations")
     if not isinstance(operations_in, list):
-        raise ValidationFailed("operations must be a list.", field="operations", code="not_a_list")
+        raise ValidationFailed(gettext("operations must be a list."), field="operations", code="not_a_list")
     operations = []
     for i, op in enumerate(operations_in):
         prefix = f"operations[{i}]."
         if not isinstance(op, dict):
             raise ValidationFailed(
-                f"operations[{i}] must be an object.", field=f"operations[{i}]", code="not_an_object"
+                gettext("operations[%(i)s] must be an object.") % {"i": i},
+                field=f"operations[{i}]",
+                code="not_an_object",
             )
         try:
             sequence = int(required(op, "sequence", prefix))
             setup = int(op.get("setup_seconds") or 0)
         except (TypeError, ValueError):
             raise ValidationFailed(
-                "sequence and setup_seconds are whole numbers.",
+                gettext("sequence and setup_seconds are whole numbers."),
                 field=f"{prefix}sequence",
                 code="not_a_number",
             ) from None
@@ -213,13 +226,17 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
     routing_code, line_code = optional_text(data, "routing"), optional_text(data, "line")
     if target is not None and target not in (S.DRAFT, S.RELEASED, S.CANCELLED, S.CLOSED):
         raise ValidationFailed(
-            "status may be draft, released, cancelled or closed.", field="status", code="invalid_status"
+            gettext("status may be draft, released, cancelled or closed."),
+            field="status",
+            code="invalid_status",
         )
     order = WorkOrder.objects.select_for_update().filter(number=key).first()
     if order is None:
         if target in (S.CANCELLED, S.CLOSED):
             raise ValidationFailed(
-                f"A new order can't start {target}.", field="status", code="invalid_status"
+                gettext("A new order can't start %(target)s.") % {"target": target},
+                field="status",
+                code="invalid_status",
             )
         if routing_code:
             routing = Routing.objects.filter(product=product, code=routing_code, active=True).first()
@@ -234,7 +251,11 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
         if line_code:
             line = Line.objects.filter(code=line_code).first()
             if line is None:
-                raise ValidationFailed(f"Line {line_code} is not known.", field="line", code="unknown_line")
+                raise ValidationFailed(
+                    gettext("Line %(line_code)s is not known.") % {"line_code": line_code},
+                    field="line",
+                    code="unknown_line",
+                )
         else:
             first = routing.operations.select_related("workstation__line").order_by("sequence").first()
             line = first.workstation.line if first else None
@@ -260,13 +281,14 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
 
     if order.product_id != product.pk:
         raise Conflict(
-            f"Order {key} makes {order.product.part_number}; the ERP can't change it to {product.part_number}.",
+            gettext("Order %(key)s makes %(part_number)s; the ERP can't change it to %(part_number2)s.")
+            % {"key": key, "part_number": order.product.part_number, "part_number2": product.part_number},
             field="material",
             code="product_change",
         )
     if order.status == S.CANCELLED and target != S.CANCELLED:
         raise IllegalTransition(
-            f"Order {key} is cancelled; a cancelled order can't be reopened.",
+            gettext("Order %(key)s is cancelled; a cancelled order can't be reopened.") % {"key": key},
             field="status",
             code="cancelled",
         )
@@ -284,7 +306,10 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
         return InboundOutcome.UNCHANGED, order.pk
     if order.status in (S.CLOSED, S.CANCELLED) and changes:
         raise Conflict(
-            f"Order {key} is {order.status}; it can't be changed.", field="status", code="order_final"
+            gettext("Order %(key)s is %(status)s; it can't be changed.")
+            % {"key": key, "status": order.status},
+            field="status",
+            code="order_final",
         )
     if changes:
         order = production.workorder_update(
@@ -293,7 +318,8 @@ def _apply_work_order(key: str, data: dict, user: User) -> tuple[str, int]:
     if moving:
         if not can_transition(order.status, target):
             raise IllegalTransition(
-                f"Order {key} is {order.get_status_display().lower()}: the ERP can't make it {target}.",
+                gettext("Order %(key)s is %(status)s: the ERP can't make it %(target)s.")
+                % {"key": key, "status": order.get_status_display().lower(), "target": target},
                 field="status",
             )
         production.workorder_transition(

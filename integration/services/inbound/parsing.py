@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from mes.errors import ValidationFailed
 from mes.models import Workstation
@@ -20,7 +21,11 @@ from workorders.models import Product
 def required(data: dict, name: str, prefix: str = ""):
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationFailed(f"{prefix}{name} is required.", field=f"{prefix}{name}", code="required")
+        raise ValidationFailed(
+            gettext("%(prefix)s%(name)s is required.") % {"prefix": prefix, "name": name},
+            field=f"{prefix}{name}",
+            code="required",
+        )
     return value.strip() if isinstance(value, str) else value
 
 
@@ -31,7 +36,7 @@ def text(value, name: str) -> str:
         return value.strip()
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
-    raise ValidationFailed(f"{name} must be text.", field=name, code="not_text")
+    raise ValidationFailed(gettext("%(name)s must be text.") % {"name": name}, field=name, code="not_text")
 
 
 def required_text(data: dict, name: str, prefix: str = "") -> str:
@@ -48,10 +53,16 @@ def decimal(value, name: str) -> Decimal:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         raise ValidationFailed(
-            f"{name} must be a number, not {value!r}.", field=name, code="not_a_number"
+            gettext("%(name)s must be a number, not %(value)s.") % {"name": name, "value": repr(value)},
+            field=name,
+            code="not_a_number",
         ) from None
     if not number.is_finite():
-        raise ValidationFailed(f"{name} must be a number, not {value!r}.", field=name, code="not_a_number")
+        raise ValidationFailed(
+            gettext("%(name)s must be a number, not %(value)s.") % {"name": name, "value": repr(value)},
+            field=name,
+            code="not_a_number",
+        )
     return number
 
 
@@ -59,7 +70,10 @@ def known_product(part_number: str, name: str = "material") -> Product:
     product = Product.objects.filter(part_number=part_number).first()
     if product is None:
         raise ValidationFailed(
-            f"Unknown product {part_number}: send the product first.", field=name, code="unknown_product"
+            gettext("Unknown product %(part_number)s: send the product first.")
+            % {"part_number": part_number},
+            field=name,
+            code="unknown_product",
         )
     return product
 
@@ -70,7 +84,7 @@ def due_time(value) -> datetime | None:
     parsed = parse_datetime(str(value))
     if parsed is None or parsed.tzinfo is None:
         raise ValidationFailed(
-            "due must be an ISO 8601 time with its time zone.", field="due", code="invalid_time"
+            gettext("due must be an ISO 8601 time with its time zone."), field="due", code="invalid_time"
         )
     return parsed
 
@@ -84,5 +98,9 @@ def known_workstation(code: str, name: str) -> Workstation:
         found = list(Workstation.objects.filter(code=code)[:2])
     if len(found) != 1:
         reason = "is not known" if not found else "is ambiguous; name it LINE/STATION"
-        raise ValidationFailed(f"Workstation {code} {reason}.", field=name, code="unknown_workstation")
+        raise ValidationFailed(
+            gettext("Workstation %(code)s %(reason)s.") % {"code": code, "reason": reason},
+            field=name,
+            code="unknown_workstation",
+        )
     return found[0]

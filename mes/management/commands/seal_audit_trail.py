@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from mes import audit
+from mes import seal
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"sealing failed, trying again in {every:g} s: {exc}")
 
     def _seal_once(self) -> None:
-        seals = audit.seal_audit_trail(trigger=audit.Trigger.COMMAND)
+        seals = seal.seal_audit_trail(trigger=seal.Trigger.COMMAND)
         if not seals:
             self.stdout.write("Nothing new to seal.")
             return

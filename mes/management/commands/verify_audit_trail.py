@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mes import audit
+from mes import seal
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, verbosity=1, **options):
-        result = audit.audit_verify()
+        result = seal.seal_verify()
         if not result.ok:
             self.stderr.write(self.style.ERROR("Audit trail BROKEN:"))
             self.stderr.write(str(result.problem))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 from mes.errors import MesError, ValidationFailed
 from mes.forms import answer_refused, posted_id
@@ -20,7 +21,7 @@ def site_of(request) -> Site:
     visible = sites_visible_to(request.user)
     site = (visible.filter(pk=site_id).first() if site_id else None) or visible.first()
     if site is None:
-        raise ValidationFailed("You see no site.", field="site")
+        raise ValidationFailed(_("You see no site."), field="site")
     return site
 
 

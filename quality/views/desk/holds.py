@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
@@ -28,7 +29,7 @@ def hold_place(request):
         data = form.checked()
         order = get_object_or_404(
             WorkOrder.objects.filter(line__site__in=sites_visible_to(request.user)),
-            pk=posted_id(request, "work_order", message="Choose a work order."),
+            pk=posted_id(request, "work_order", message=_("Choose a work order.")),
         )
         services.hold_place(
             key=parse_key(data["idempotency_key"]), user=request.user, work_order=order, reason=data["reason"]
@@ -36,7 +37,9 @@ def hold_place(request):
     except MesError as exc:
         context = overview_context(request)
         return refuse(request, form, exc, page=PAGE, partial="hold_place_form", context=context)
-    return done(request, f"Order {order.number} is on hold.", reverse("quality_overview"))
+    return done(
+        request, _("Order %(order)s is on hold.") % {"order": order.number}, reverse("quality_overview")
+    )
 
 
 @require_POST
@@ -58,4 +61,4 @@ def hold_release(request, pk: int):
         # The release form of this hold's row comes back as typed; the others stay blank.
         context = overview_context(request, hold=hold, release_forms={hold.pk: form})
         return refuse(request, form, exc, page=PAGE, partial="release_form", context=context)
-    return done(request, "Hold released.", reverse("quality_overview"))
+    return done(request, _("Hold released."), reverse("quality_overview"))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
+from mes.forms import typed_decimal
 from mes.permissions import permission_required
 from quality import services
+from quality.content import ITEM_TEXTS, posted_translations
 from quality.views._helpers import done, refused
 from quality.views.desk.common import AUTHOR
 from quality.views.desk.versions import PAGE, editor_context, version_or_404
@@ -21,8 +24,11 @@ def _item_data(post) -> dict:
         name: post.get(name, "")
         for name in ("kind", "prompt", "help_text", "unit", "lsl", "usl", "target", "decimals", "choices")
     }
+    for name, label in (("lsl", _("LSL")), ("usl", _("USL")), ("target", _("Target"))):
+        data[name] = typed_decimal(data[name], field=name, label=label)  # as typed, in the page's language
     data["required"] = post.get("required") == "on"
     data["multiple"] = post.get("multiple") == "on"
+    data["translations"] = posted_translations(post, ITEM_TEXTS)
     if not data["decimals"]:
         data.pop("decimals")
     return {k: v for k, v in data.items() if k != "kind" or v}
@@ -57,7 +63,7 @@ def item_save(request, pk: int, item_pk: int | None = None):
     if item.version_id != version.pk:
         return done(
             request,
-            f"Changes go to the new draft version {item.version.version}.",
+            _("Changes go to the new draft version %(version)s.") % {"version": item.version.version},
             reverse("quality_version", args=[item.version_id]),
         )
     if request.htmx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError, ValidationFailed
@@ -60,7 +61,7 @@ def nonconformance_open(request):
     form = NonconformanceOpenForm(request.POST)
     try:
         data = form.checked()
-        order_id = posted_id(request, "work_order", required=False, message="Choose a work order.")
+        order_id = posted_id(request, "work_order", required=False, message=_("Choose a work order."))
         order = WorkOrder.objects.filter(pk=order_id, line__site__in=sites_visible_to(request.user)).first()
         result = services.nonconformance_open(
             key=parse_key(data["idempotency_key"]),
@@ -80,7 +81,9 @@ def nonconformance_open(request):
             partial="nc_open_form",
             context=overview_page.overview_context(request),
         )
-    return done(request, "Nonconformance opened.", reverse("quality_nonconformance", args=[result.result_id]))
+    return done(
+        request, _("Nonconformance opened."), reverse("quality_nonconformance", args=[result.result_id])
+    )
 
 
 def _investigate(request, nc, data) -> None:
@@ -104,7 +107,7 @@ def _close(request, nc, data) -> None:
 
 def _hold(request, nc, data) -> None:
     if not nc.work_order_id:
-        raise ValidationFailed("Unknown action.", field="action")
+        raise ValidationFailed(_("Unknown action."), field="action")
     services.hold_place(
         key=parse_key(data["idempotency_key"]),
         user=request.user,
@@ -130,7 +133,7 @@ def nonconformance_act(request, pk: int):
     to = reverse("quality_nonconformance", args=[pk])
     action = request.POST.get("action")
     if action not in ACTIONS:
-        form, exc = NoteForm(request.POST), ValidationFailed("Unknown action.", field="action")
+        form, exc = NoteForm(request.POST), ValidationFailed(_("Unknown action."), field="action")
         return refuse(request, form, exc, page=PAGE, partial="investigate_form", context=_context(nc))
     form_class, act = ACTIONS[action]
     form = form_class(request.POST)
@@ -138,4 +141,4 @@ def nonconformance_act(request, pk: int):
         act(request, nc, form.checked(), form)
     except MesError as exc:
         return refuse(request, form, exc, page=PAGE, partial=f"{action}_form", context=_context(nc))
-    return done(request, f"{nc.number}: done.", to)
+    return done(request, _("%(number)s: done.") % {"number": nc.number}, to)

@@ -8,6 +8,7 @@ import re
 from django import forms
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from mes.errors import MesError
@@ -71,7 +72,8 @@ def qualification_grant_view(request):
         return refuse(request, form, exc, page=PAGE, partial="grant_form", context=_context(request))
     return done(
         request,
-        f"{qualification.user.printed_name} is qualified on {qualification.workstation.code}.",
+        _("%(person)s is qualified on %(workstation)s.")
+        % {"person": qualification.user.printed_name, "workstation": qualification.workstation.code},
         reverse("quality_qualifications"),
     )
 
@@ -87,7 +89,7 @@ def qualification_revoke_view(request, pk: int):
     except MesError as exc:
         context = _context(request, qualification=qualification, revoke_forms={qualification.pk: form})
         return refuse(request, form, exc, page=PAGE, partial="revoke_form", context=context)
-    return done(request, "Qualification revoked.", reverse("quality_qualifications"))
+    return done(request, _("Qualification revoked."), reverse("quality_qualifications"))
 
 
 @require_safe

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError, ValidationFailed
@@ -13,6 +14,7 @@ from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from mes.signatures import manifestations
 from quality import services
+from quality.content import SOP_TEXTS, content_languages, posted_translations
 from quality.models import SopDocument, SopVersion
 from quality.views._helpers import credentials, done, refused
 from quality.views.desk.common import refuse, site_of
@@ -55,7 +57,7 @@ def sop_create(request):
         )
     except MesError as exc:
         return refuse(request, form, exc, page=PAGE, partial="create_form", context=_context(request))
-    return done(request, "SOP created.", reverse("quality_sop_version", args=[version.pk]))
+    return done(request, _("SOP created."), reverse("quality_sop_version", args=[version.pk]))
 
 
 @permission_required("quality.view_sopdocument")
@@ -89,8 +91,14 @@ def sop_act(request, pk: int):
     try:
         action = post.get("action")
         if action == "update":
+            # The translations change only from a form that shows them.
+            shown = any(f"body_{code}" in post for code, _name in content_languages())
             services.sop_version_update(
-                version_id=pk, user=user, body=post.get("body"), pdf=request.FILES.get("pdf")
+                version_id=pk,
+                user=user,
+                body=post.get("body"),
+                pdf=request.FILES.get("pdf"),
+                translations=posted_translations(post, SOP_TEXTS) if shown else None,
             )
         elif action == "image":
             services.sop_image_add(
@@ -111,13 +119,13 @@ def sop_act(request, pk: int):
             services.operation_sop_attach(
                 routing_operation=get_object_or_404(
                     RoutingOperation,
-                    pk=posted_id(request, "routing_operation", message="Choose an operation."),
+                    pk=posted_id(request, "routing_operation", message=_("Choose an operation.")),
                 ),
                 document=version.document,
                 user=user,
             )
         else:
-            raise ValidationFailed("Unknown action.", field="action")
+            raise ValidationFailed(_("Unknown action."), field="action")
     except MesError as exc:
         return refused(request, exc, to)
     return done(request, "Done.", to)

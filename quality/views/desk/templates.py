@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
@@ -53,4 +54,4 @@ def template_create(request):
         )
     except MesError as exc:
         return refuse(request, form, exc, page=PAGE, partial="create_form", context=_context(request))
-    return done(request, "Checklist created.", reverse("quality_version", args=[version.pk]))
+    return done(request, _("Checklist created."), reverse("quality_version", args=[version.pk]))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mes.errors import MesError
@@ -163,7 +164,8 @@ def version_attach(request, pk: int):
     def act(request, version, data, form):
         services.operation_checklist_attach(
             routing_operation=get_object_or_404(
-                RoutingOperation, pk=posted_id(request, "routing_operation", message="Choose an operation.")
+                RoutingOperation,
+                pk=posted_id(request, "routing_operation", message=_("Choose an operation.")),
             ),
             template=version.template,
             trigger=data["trigger"],
@@ -179,7 +181,7 @@ def version_attach(request, pk: int):
 def version_detach(request, pk: int):
     def act(request, version, data, form):
         services.operation_checklist_detach(
-            attachment_id=posted_id(request, "attachment", message="Choose an attachment to remove."),
+            attachment_id=posted_id(request, "attachment", message=_("Choose an attachment to remove.")),
             user=request.user,
         )
 
@@ -200,7 +202,7 @@ def version_assign(request, pk: int):
             user=request.user,
             workstation=_optional(Workstation, posted_id(request, "workstation", required=False)),
             line=_optional(Line, posted_id(request, "line", required=False)),
-            weekday=posted_int(request, "weekday", min_value=1, max_value=7, message="Choose a weekday."),
+            weekday=posted_int(request, "weekday", min_value=1, max_value=7, message=_("Choose a weekday.")),
         )
 
     return _verb(request, pk, AssignForm(request.POST), "assign_form", act)

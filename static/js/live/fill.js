@@ -2,6 +2,45 @@
 // a snapshot or a delta. The markup and the URLs are the page's; only text, classes and what is
 // shown change here.
 
+// The words for the codes a snapshot carries. The server's labels are in the language of whoever
+// caused a delta, so the page names each code in its own language and falls back to the label.
+const STATES = {
+  running: gettext("Running"),
+  idle: gettext("Idle"),
+  down: gettext("Down"),
+  setup: gettext("Setup"),
+  blocked: gettext("Blocked"),
+  offline: gettext("Offline"),
+  unknown: gettext("Unknown"),
+};
+const OPERATION_STATES = { running: gettext("running"), paused: gettext("paused") };
+const EVENT_KINDS = {
+  order_status: gettext("Order status changed"),
+  start: gettext("Operation started"),
+  pause: gettext("Operation paused"),
+  resume: gettext("Operation resumed"),
+  good: gettext("Good quantity recorded"),
+  complete: gettext("Good quantity recorded"),
+  scrap: gettext("Scrap recorded"),
+  downtime_start: gettext("Downtime started"),
+  downtime_end: gettext("Downtime ended"),
+  consume: gettext("Material consumed"),
+};
+const ANDON_KINDS = {
+  help: gettext("Help"),
+  material: gettext("Material"),
+  quality: gettext("Quality"),
+  maintenance: gettext("Maintenance"),
+};
+
+export function eventLabel(e) {
+  return EVENT_KINDS[e.kind] || e.label;
+}
+
+export function andonLabel(a) {
+  return ANDON_KINDS[a.kind] || a.label;
+}
+
 export function hm(iso, tz) {
   return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz }).format(new Date(iso));
 }
@@ -15,21 +54,22 @@ export function duration(fromIso) {
 // How long ago, in words a person reads at a glance: "under 1 min", "41 min", "2 h 05 min".
 export function age(fromIso) {
   const m = Math.max(0, Math.floor((Date.now() - new Date(fromIso).getTime()) / 60000));
-  if (m < 1) return "under 1 min";
-  return m < 60 ? m + " min" : Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+  if (m < 1) return gettext("under 1 min");
+  if (m < 60) return interpolate(gettext("%(minutes)s min"), { minutes: m }, true);
+  return interpolate(gettext("%(hours)s h %(minutes)s min"), { hours: Math.floor(m / 60), minutes: String(m % 60).padStart(2, "0") }, true);
 }
 
 // The counting window, named so that no one reads "Late since 14:00" as "running late": a shift
 // with its hours, else the time off shift (overtime still counts) or the calendar day.
 export function windowLabel(w, tz) {
   const start = hm(w.start, tz), end = hm(w.end, tz);
-  if (w.name === "Off shift") return "Off shift since " + start + " · next shift " + end;
-  if (w.name === "Day") return "Today (no shift calendar) · counted since " + start;
-  return "Shift “" + w.name + "” (" + start + "–" + end + ") started " + start;
+  if (w.name === "Off shift") return interpolate(gettext("Off shift since %(start)s · next shift %(end)s"), { start: start, end: end }, true);
+  if (w.name === "Day") return interpolate(gettext("Today (no shift calendar) · counted since %(start)s"), { start: start }, true);
+  return interpolate(gettext("Shift “%(name)s” (%(start)s–%(end)s) started %(start)s"), { name: w.name, start: start, end: end }, true);
 }
 
 export function pct(v) {
-  return v === null || v === undefined ? "n/a" : Math.round(v) + " %";
+  return v === null || v === undefined ? gettext("n/a") : Math.round(v) + " %";
 }
 
 export function setField(el, name, text) {
@@ -65,11 +105,7 @@ function setState(el, state) {
   el.classList.remove("state-" + el.dataset.state);
   el.classList.add("state-" + state);
   el.dataset.state = state;
-  setField(el, "state", state.toUpperCase());
-}
-
-function plural(n, word) {
-  return n + " " + word + (n > 1 ? "s" : "");
+  setField(el, "state", (STATES[state] || state).toUpperCase());
 }
 
 function tile(t, l, tz) {
@@ -98,7 +134,7 @@ function tile(t, l, tz) {
       const li = document.createElement("li");
       li.className = "tile-open-order is-" + o.state;
       li.dataset.order = o.number;
-      li.textContent = o.number + " · " + o.workstation + " · " + o.state;
+      li.textContent = o.number + " · " + o.workstation + " · " + (OPERATION_STATES[o.state] || o.state);
       orders.appendChild(li);
     });
     show(orders, l.orders.length > 1);
@@ -108,14 +144,20 @@ function tile(t, l, tz) {
   setTimer(t, l.downtime ? l.downtime.since : null);
   const fig = l.figures || {};
   const quality = [];
-  if (fig.nonconformances) quality.push(plural(fig.nonconformances, "open nonconformance"));
-  if (fig.holds) quality.push(plural(fig.holds, "order hold"));
+  if (fig.nonconformances) {
+    const text = ngettext("%(count)s open nonconformance", "%(count)s open nonconformances", fig.nonconformances);
+    quality.push(interpolate(text, { count: fig.nonconformances }, true));
+  }
+  if (fig.holds) {
+    quality.push(interpolate(ngettext("%(count)s order hold", "%(count)s order holds", fig.holds), { count: fig.holds }, true));
+  }
   show(setField(t, "quality", quality.join(" · ")), quality.length > 0);
-  const andon = l.andon.map(function (x) { return x.label + " @ " + x.workstation; }).join(", ");
-  show(setField(t, "andon", "Andon: " + andon), l.andon.length > 0);
+  const andon = l.andon.map(function (x) { return andonLabel(x) + " @ " + x.workstation; }).join(", ");
+  show(setField(t, "andon", interpolate(gettext("Andon: %(calls)s"), { calls: andon }, true)), l.andon.length > 0);
   part(t, "foot", true);
-  setField(t, "oee-parts", "A " + pct(l.oee.availability) + " · P " + pct(l.oee.performance) + " · Q " + pct(l.oee.quality));
-  setField(t, "last-event", l.last_event_at ? "last event " + hm(l.last_event_at, tz) : "no events yet");
+  const parts = { availability: pct(l.oee.availability), performance: pct(l.oee.performance), quality: pct(l.oee.quality) };
+  setField(t, "oee-parts", interpolate(gettext("A %(availability)s · P %(performance)s · Q %(quality)s"), parts, true));
+  setField(t, "last-event", l.last_event_at ? interpolate(gettext("last event %(time)s"), { time: hm(l.last_event_at, tz) }, true) : gettext("no events yet"));
 }
 
 function station(c, w) {
@@ -123,10 +165,15 @@ function station(c, w) {
   c.classList.toggle("andon-flash", !!w.andon_open);
   setField(c, "code", w.code + " ");
   setField(c, "name", w.name);
-  setField(c, "work", w.order ? w.order + " · op " + w.operation + (w.operation_state === "paused" ? " (paused)" : "") : "No operation");
-  setField(c, "good", "Good " + w.good);
-  setField(c, "scrap", "Scrap " + w.scrap);
-  setField(c, "oee", "OEE " + pct(w.oee.oee));
+  let work = gettext("No operation");
+  if (w.order) {
+    const text = w.operation_state === "paused" ? gettext("%(order)s · op %(operation)s (paused)") : gettext("%(order)s · op %(operation)s");
+    work = interpolate(text, { order: w.order, operation: w.operation }, true);
+  }
+  setField(c, "work", work);
+  setField(c, "good", interpolate(gettext("Good %(quantity)s"), { quantity: w.good }, true));
+  setField(c, "scrap", interpolate(gettext("Scrap %(quantity)s"), { quantity: w.scrap }, true));
+  setField(c, "oee", interpolate(gettext("OEE %(value)s"), { value: pct(w.oee.oee) }, true));
   part(c, "downtime", !!w.downtime);
   setField(c, "downtime", w.downtime ? w.downtime.reason : "");
   setTimer(c, w.downtime ? w.downtime.since : null);

@@ -12,7 +12,8 @@ export function offerOverride(t, detail) {
   const form = dialog.querySelector("form");
   form.reset();
   showFormError(form, "");
-  dialog.querySelector("[data-override-message]").textContent = detail + " Record " + t.quantity + " good anyway?";
+  dialog.querySelector("[data-override-message]").textContent =
+    detail + " " + interpolate(gettext("Record %(quantity)s good anyway?"), { quantity: t.quantity }, true);
   if (!dialog.open) dialog.showModal();
 }
 
@@ -31,7 +32,7 @@ export function submitOverride(form, app) {
   const badge = form.elements.badge_number.value.trim();
   const pin = form.elements.pin.value;
   if (!badge || !pin) {
-    showFormError(form, "The supervisor scans their badge and enters their PIN.");
+    showFormError(form, gettext("The supervisor scans their badge and enters their PIN."));
     return;
   }
   const button = form.querySelector("button[type=submit]");
@@ -50,12 +51,12 @@ export function submitOverride(form, app) {
     if (r.outcome === "saved") {
       pending = null;
       dialog.close();
-      setStatus("saved", "Saved with supervisor's approval: " + t.label);
+      setStatus("saved", interpolate(gettext("Saved with supervisor's approval: %(tap)s"), { tap: t.label }, true));
       app.refresh();
     } else if (r.outcome === "refused" && r.body.field !== "badge_number" && r.body.field !== "pin" && r.status === 409) {
       pending = null;
       dialog.close();
-      setStatus("refused", "Refused: " + t.label + ". " + r.body.detail);
+      setStatus("refused", interpolate(gettext("Refused: %(tap)s. %(reason)s"), { tap: t.label, reason: r.body.detail }, true));
       app.toast(r.body.detail, "error");
       app.refresh();
     } else if (r.outcome === "signed_out") {
@@ -63,7 +64,7 @@ export function submitOverride(form, app) {
     } else {
       // Wrong badge or PIN, not allowed, throttled, no connection: the same key may be sent
       // again, and is counted once.
-      showFormError(form, r.message || "Not saved; try again.");
+      showFormError(form, r.message || gettext("Not saved; try again."));
     }
   });
 }

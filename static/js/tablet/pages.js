@@ -1,7 +1,7 @@
 // Offline reload: the tablet's service worker (served at /workstation/sw.js, the template
 // workorders/tablet/sw.js) keeps this screen and what it is built from, and forgets it all at
 // sign-out. A reload without a network then shows this screen and its waiting taps; the taps
-// stay in the outbox (localStorage), never in the service worker.
+// stay in the waiting list (localStorage), never in the service worker.
 
 export function keepPages(serviceWorkerUrl) {
   if (!serviceWorkerUrl || !("serviceWorker" in navigator)) return;

@@ -1,7 +1,7 @@
 // A refusal that carries the page that lifts it (Start refused until an SOP is read: `url` is
 // the tablet's page of that SOP) offers that page right where the refusal is shown, in front of
 // the status line, as a button a gloved finger can hit. The next status replaces it.
-const LABELS = { sop_not_acknowledged: "Read the SOP" };
+const LABELS = { sop_not_acknowledged: gettext("Read the SOP") };
 
 // Only a path of this site is followed, never another origin.
 function localPath(url) {
@@ -15,6 +15,6 @@ export function offerRefusalPage(body) {
   link.className = "btn btn-primary";
   link.href = body.url;
   link.setAttribute("data-refusal-page", body.code || "");
-  link.textContent = LABELS[body.code] || "Open the page to fix this";
+  link.textContent = LABELS[body.code] || gettext("Open the page to fix this");
   status.prepend(link, " ");
 }

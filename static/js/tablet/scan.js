@@ -36,7 +36,7 @@ function loadLibrary(url) {
       };
       script.onerror = function () {
         library = null;
-        reject(new Error("The camera scanner could not be loaded; use the scanner or type the lot."));
+        reject(new Error(gettext("The camera scanner could not be loaded; use the scanner or type the lot.")));
       };
       document.head.appendChild(script);
     });
@@ -59,12 +59,14 @@ function overlay() {
   el = document.createElement("dialog");
   el.id = "scan-overlay";
   el.className = "scan-overlay";
-  el.setAttribute("aria-label", "Scan with camera");
+  el.setAttribute("aria-label", gettext("Scan with camera"));
   el.innerHTML =
     '<video class="scan-video" muted playsinline></video>' +
     '<div class="scan-frame" aria-hidden="true"></div>' +
-    '<p class="scan-hint" data-scan-hint>Hold the label in the frame.</p>' +
-    '<button type="button" class="btn btn-big btn-quiet scan-cancel" data-scan-cancel>Cancel</button>';
+    '<p class="scan-hint" data-scan-hint></p>' +
+    '<button type="button" class="btn btn-big btn-quiet scan-cancel" data-scan-cancel></button>';
+  el.querySelector("[data-scan-hint]").textContent = gettext("Hold the label in the frame.");
+  el.querySelector("[data-scan-cancel]").textContent = gettext("Cancel");
   // Escape closes the dialog: stop the camera too.
   el.addEventListener("cancel", function () { stop(); });
   document.body.appendChild(el);
@@ -89,13 +91,13 @@ function fail(s, text) {
 function cameraRefusal(err) {
   const name = err && err.name;
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return "The camera is not allowed on this tablet: use the scanner or type the lot.";
+    return gettext("The camera is not allowed on this tablet: use the scanner or type the lot.");
   }
   if (name === "NotFoundError" || name === "OverconstrainedError") {
-    return "No camera found: use the scanner or type the lot.";
+    return gettext("No camera found: use the scanner or type the lot.");
   }
-  if (name === "NotReadableError") return "The camera is busy: close other apps and try again.";
-  return (err && err.message) || "The camera could not start.";
+  if (name === "NotReadableError") return gettext("The camera is busy: close other apps and try again.");
+  return (err && err.message) || gettext("The camera could not start.");
 }
 
 function start(button) {
@@ -106,7 +108,7 @@ function start(button) {
   const el = overlay();
   const s = { overlay: el, controls: null, input: input, form: form };
   scanning = s;
-  el.querySelector("[data-scan-hint]").textContent = "Starting the camera…";
+  el.querySelector("[data-scan-hint]").textContent = gettext("Starting the camera…");
   el.showModal();
   const video = el.querySelector("video");
   loadLibrary(button.dataset.scanLibrary)
@@ -124,7 +126,7 @@ function start(button) {
         return;
       }
       s.controls = controls;
-      el.querySelector("[data-scan-hint]").textContent = "Hold the label in the frame.";
+      el.querySelector("[data-scan-hint]").textContent = gettext("Hold the label in the frame.");
     })
     .catch(function (err) {
       if (scanning === s) fail(s, err && err.name ? cameraRefusal(err) : err.message);

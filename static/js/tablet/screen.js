@@ -1,7 +1,8 @@
 // What the tablet's screen shows: the last tap's status, the connection, the taps waiting in the
-// outbox, and the operation and downtime as they will be once those taps are saved. What each
+// waiting, and the operation and downtime as they will be once those taps are saved. What each
 // state offers comes from the server (the counters' data-actions and data-moves, the downtime
 // banner's data-opened-by and data-closed-by); this only applies it.
+import { typedNumber } from "../lib/numbers.js";
 
 const CLOCK = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
 
@@ -31,9 +32,9 @@ export function setStatus(state, text) {
 export function setConnection(isOnline) {
   const el = document.getElementById("connection");
   if (!el) return;
-  el.textContent = isOnline ? "Online" : "Offline";
+  el.textContent = isOnline ? gettext("Online") : gettext("Offline");
   el.className = "connection " + (isOnline ? "is-online" : "is-offline");
-  const box = document.getElementById("outbox");
+  const box = document.getElementById("waiting");
   if (box) box.classList.toggle("is-offline", !isOnline);
   const note = document.getElementById("offline-note");
   if (note) note.hidden = isOnline;
@@ -41,10 +42,10 @@ export function setConnection(isOnline) {
 
 // `taps`: every tap waiting on this tablet; `operator`: the person signed in (their taps count).
 export function render(taps, operator) {
-  const box = document.getElementById("outbox");
+  const box = document.getElementById("waiting");
   if (!box) return;
-  const count = document.getElementById("outbox-count");
-  const list = document.getElementById("outbox-list");
+  const count = document.getElementById("waiting-count");
+  const list = document.getElementById("waiting-list");
   box.dataset.count = String(taps.length);
   box.classList.toggle("has-waiting", taps.length > 0);
   count.textContent = String(taps.length);
@@ -52,13 +53,18 @@ export function render(taps, operator) {
   taps.forEach(function (t) {
     const li = document.createElement("li");
     const when = new Date(t.occurred_at).toLocaleTimeString([], CLOCK);
-    let note = "waiting to send";
-    if (t.user !== operator) note = "waits for " + (t.userName || "its operator") + " to sign in";
-    else if (t.error) note += " (" + t.error + ")";
+    let note = gettext("waiting to send");
+    if (t.user !== operator) {
+      note = t.userName
+        ? interpolate(gettext("waits for %(name)s to sign in"), { name: t.userName }, true)
+        : gettext("waits for its operator to sign in");
+    } else if (t.error) {
+      note = interpolate(gettext("waiting to send (%(problem)s)"), { problem: t.error }, true);
+    }
     li.textContent = when + " · " + t.label + " · " + note;
     list.appendChild(li);
   });
-  // Keep the end of the page clear of the fixed outbox bar, however tall its list grows.
+  // Keep the end of the page clear of the fixed waiting bar, however tall its list grows.
   const home = box.closest(".workstation-home");
   if (home) home.style.paddingBottom = box.offsetHeight + 16 + "px";
   const mine = taps.filter(function (t) { return t.user === operator; });
@@ -80,7 +86,7 @@ function renderOperation(taps) {
   taps.forEach(function (t) {
     if (t.operation !== op) return;
     if (moves[t.kind]) status = moves[t.kind];
-    if (t.quantity) pending[t.kind] = (pending[t.kind] || 0) + (Number(t.quantity) || 0);
+    if (t.quantity) pending[t.kind] = (pending[t.kind] || 0) + (typedNumber(t.quantity) || 0);
   });
   const offered = actions[status] || [];
   screen.dataset.eff = status;
@@ -89,7 +95,7 @@ function renderOperation(taps) {
   });
   counters.querySelectorAll("[data-pending]").forEach(function (el) {
     const n = pending[el.dataset.pending] || 0;
-    el.textContent = n ? "+" + fmt(n) + " waiting" : "";
+    el.textContent = n ? interpolate(gettext("+%(quantity)s waiting"), { quantity: fmt(n) }, true) : "";
   });
 }
 
@@ -110,7 +116,7 @@ function renderDowntime(taps) {
       note.className = "dt-note";
       banner.appendChild(note);
     }
-    note.textContent = open ? "Downtime reported: waiting to send" : "End of downtime: waiting to send";
+    note.textContent = open ? gettext("Downtime reported: waiting to send") : gettext("End of downtime: waiting to send");
   } else if (note) {
     note.remove();
   }
@@ -124,7 +130,8 @@ export function tickClocks(now) {
     const h = Math.floor(s / 3600);
     const m = Math.floor((s % 3600) / 60);
     const sec = s % 60;
-    el.textContent = "for " + h + ":" + (m < 10 ? "0" : "") + m + ":" + (sec < 10 ? "0" : "") + sec;
+    const span = h + ":" + (m < 10 ? "0" : "") + m + ":" + (sec < 10 ? "0" : "") + sec;
+    el.textContent = interpolate(gettext("for %(duration)s"), { duration: span }, true);
   });
 }
 

@@ -27,7 +27,7 @@ export function post(url, fields) {
     .then(function (res) {
       clearTimeout(timer);
       if (res.type === "opaqueredirect" || res.status === 401) {
-        return { outcome: "signed_out", status: res.status, message: "Signed out" };
+        return { outcome: "signed_out", status: res.status, message: gettext("Signed out") };
       }
       return res
         .json()
@@ -41,12 +41,12 @@ export function post(url, fields) {
           return {
             outcome: "retry",
             status: res.status,
-            message: (body && body.detail) || "the server answered " + res.status,
+            message: (body && body.detail) || interpolate(gettext("the server answered %(status)s"), { status: res.status }, true),
           };
         });
     })
     .catch(function () {
       clearTimeout(timer);
-      return { outcome: "retry", status: 0, network: true, message: "no connection" };
+      return { outcome: "retry", status: 0, network: true, message: gettext("no connection") };
     });
 }

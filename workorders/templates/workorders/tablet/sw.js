@@ -3,7 +3,7 @@
 // A tablet that reloads while the network is down still shows its last screen: pages under
 // /workstation/ are fetched from the network first and the last good copy is kept; without a
 // network the kept copy (or the queue's) answers. The taps themselves never pass through here:
-// they wait in the page's outbox (localStorage `mes.outbox.workstation.N`) and are sent by the
+// they wait in the page's waiting (localStorage `mes.waiting.workstation.N`) and are sent by the
 // page with their idempotency keys, so a kept page never replays anything.
 //
 // What is kept is forgotten when the operator signs out (the page says so), so the next person's
@@ -45,9 +45,14 @@ function isPage(request) {
   return request.mode === "navigate" && url.origin === self.location.origin && url.pathname.indexOf(SCOPE) === 0;
 }
 
+// The scripts' translations (Django's JavaScript catalog) are an asset too: a screen reloaded
+// offline still speaks its language.
+const CATALOG = "{% url 'javascript_catalog' %}";
+
 function isAsset(request) {
   const url = new URL(request.url);
-  return request.method === "GET" && url.origin === self.location.origin && url.pathname.indexOf("/static/") === 0;
+  if (request.method !== "GET" || url.origin !== self.location.origin) return false;
+  return url.pathname.indexOf("/static/") === 0 || url.pathname === CATALOG;
 }
 
 // A page: the network first (a good answer is kept), else the kept copy, else the kept queue.

@@ -1,0 +1,142 @@
+"""Plant content in several languages: a checklist item's prompt and help and an SOP version's
+text are read in the reader's language where the plant translated them, else in the site's
+default language; the approval signature covers every language; a new draft version carries the
+translations over; a language the site does not offer is refused, naming the field."""
+
+import pytest
+from django.utils import translation
+
+from mes.errors import ValidationFailed
+from mes.signatures import signature_is_intact, signatures_for
+from mes.tests.factories import signed_in
+from quality import services
+from quality.content import in_language
+from quality.models import ChecklistItem, ChecklistRun, OperationChecklist, SopVersion
+from quality.templatetags.quality_tags import instruction
+from quality.tests.conftest import PASSWORD
+
+GERMAN = {"de": {"prompt": "Arbeitsbereich sauber", "help_text": "Späne entfernt"}}
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A request in German leaves German active in the thread: later tests read English again."""
+    yield
+    translation.deactivate()
+
+
+def _draft_with_a_translated_item(site, author):
+    version = services.template_create(site=site, code="TR", title="Translated", user=author)
+    item = services.item_add(
+        version_id=version.pk,
+        user=author,
+        data={"kind": "check", "prompt": "Work area clean", "help_text": "No chips", "translations": GERMAN},
+    )
+    return version, item
+
+
+def _approved(version, user):
+    services.version_submit(version_id=version.pk, user=user)
+    services.version_approve(version_id=version.pk, user=user, password=PASSWORD)
+    version.refresh_from_db()
+    return version
+
+
+def test_an_item_is_read_in_the_readers_language_else_in_the_sites(site, quality_user):
+    _, item = _draft_with_a_translated_item(site, quality_user)
+    assert item.translations == GERMAN
+    with translation.override("de"):
+        assert in_language(item, "prompt") == "Arbeitsbereich sauber"
+        assert in_language(item, "help_text") == "Späne entfernt"
+    with translation.override("es"):  # no Spanish: the site's default language stands in
+        assert in_language(item, "prompt") == "Work area clean"
+
+
+def test_the_approval_signs_every_language_of_the_items(site, quality_user):
+    version, item = _draft_with_a_translated_item(site, quality_user)
+    version = _approved(version, quality_user)
+    signature = signatures_for(version).get()
+    assert signature_is_intact(signature, version)
+
+    ChecklistItem.objects.filter(pk=item.pk).update(translations={"de": {"prompt": "Anders"}})
+    assert not signature_is_intact(signature, version), "a changed translation breaks the signature"
+
+
+def test_a_new_draft_version_carries_the_translations_over(site, quality_user):
+    version, _ = _draft_with_a_translated_item(site, quality_user)
+    _approved(version, quality_user)
+    draft = services.version_new_draft(template_id=version.template_id, user=quality_user)
+    assert draft.pk != version.pk and draft.items.get().translations == GERMAN
+
+
+def test_a_language_the_site_does_not_offer_is_refused_and_nothing_is_written(site, quality_user):
+    version = services.template_create(site=site, code="TR", title="Translated", user=quality_user)
+    with pytest.raises(ValidationFailed) as refused:
+        services.item_add(
+            version_id=version.pk,
+            user=quality_user,
+            data={"kind": "check", "prompt": "Clean", "translations": {"xx": {"prompt": "?"}}},
+        )
+    assert refused.value.field == "translations"
+    assert not version.items.exists()
+
+
+def test_the_editor_keeps_the_translations_typed_beside_the_prompt(client_for, quality_user, site):
+    version = services.template_create(site=site, code="ED", title="Editor", user=quality_user)
+    desk = client_for(quality_user)
+    added = desk.post(
+        f"/quality/checklists/versions/{version.pk}/items/",
+        {"kind": "check", "prompt": "Clean", "prompt_de": " Sauber ", "help_text_ar": "", "required": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert added.status_code == 200
+    assert version.items.get().translations == {"de": {"prompt": "Sauber"}}
+    assert b'name="prompt_de" lang="de" dir="auto" value="Sauber"' in added.content
+
+
+def test_the_tablet_shows_the_operator_the_prompt_in_their_language(
+    site, quality_user, supervisor, client_for, workstation, operator, operation
+):
+    version, _ = _draft_with_a_translated_item(site, quality_user)
+    _approved(version, quality_user)
+    services.version_make_effective(version_id=version.pk, user=quality_user)
+    OperationChecklist.objects.create(
+        routing_operation=operation.routing_operation, template=version.template, trigger="at_start"
+    )
+    operator.language = "de"
+    operator.save()
+    tablet = client_for(supervisor)
+    assert tablet.post("/tablets/", {"workstation": workstation.pk, "name": "Tablet 1"}).status_code == 302
+    tablet.post("/logout/")
+    signed_in(tablet, operator, on_tablet=True)
+    started = tablet.post(
+        "/workstation/checklists/start/",
+        {"template": version.template_id, "operation": operation.pk, "trigger": "at_start", "next": "/"},
+    )
+    assert started.status_code == 302 and ChecklistRun.objects.exists()
+    page = tablet.get(started["Location"]).content.decode()
+    assert "Arbeitsbereich sauber" in page and "Späne entfernt" in page
+    assert "Work area clean" not in page
+
+
+def test_an_sop_is_read_in_the_readers_language_and_its_approval_covers_every_one(site, quality_user):
+    version = services.sop_create(
+        site=site, code="SOP-T", title="Setup", user=quality_user, body="# Set up the fixture"
+    )
+    services.sop_version_update(
+        version_id=version.pk, user=quality_user, translations={"de": {"body": "# Vorrichtung einrichten"}}
+    )
+    version.refresh_from_db()
+    with translation.override("de"):
+        assert "Vorrichtung einrichten" in instruction(version)
+    with translation.override("es"):
+        assert "Set up the fixture" in instruction(version)
+
+    services.sop_version_submit(version_id=version.pk, user=quality_user)
+    services.sop_version_approve(version_id=version.pk, user=quality_user, password=PASSWORD)
+    version.refresh_from_db()
+    signature = signatures_for(version).get()
+    assert signature_is_intact(signature, version)
+    SopVersion.objects.filter(pk=version.pk).update(translations={"de": {"body": "# Anders"}})
+    version.refresh_from_db()
+    assert not signature_is_intact(signature, version), "a changed translation breaks the signature"
