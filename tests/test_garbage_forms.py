@@ -217,7 +217,7 @@ FORMS: dict[str, Form] = {
     ),
     "lot_ship": Form(
         _at("/shipments/"),
-        ("lot", "customer", "reference", "quantity", "note"),
+        ("lot", "customer", "reference", "quantity", "note", "idempotency_key"),
         who=SUPERVISOR,
         choices={"lot": ("L-1",)},
     ),

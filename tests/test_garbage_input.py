@@ -112,7 +112,8 @@ ENDPOINTS: dict[tuple[str, str], Target] = {
         ("product", "site", "code", "quantity", "supplier", "supplier_lot", "reason"),
     ),
     ("api_shipments", "POST"): Target(
-        lambda p: "/api/v1/shipments/", ("lot", "customer", "reference", "quantity", "shipped_at", "note")
+        lambda p: "/api/v1/shipments/",
+        ("idempotency_key", "lot", "customer", "reference", "quantity", "shipped_at", "note"),
     ),
     ("api_operation_consume", "POST"): Target(
         lambda p: f"/api/v1/operations/{p['operation']}/consume/", (*PRODUCTION, "lot", "quantity")

@@ -163,7 +163,12 @@ def build_site(prefix: str, *, shared: dict) -> SiteRecords:
     )
     production.operation_consume(**common, lot_code=lot.code, quantity=5, key=_key())
     lot_ship(
-        code=lot.code, customer=f"{prefix}-CUSTOMER", reference=f"{prefix}-PO", quantity=10, user=supervisor
+        key=_key(),
+        code=lot.code,
+        customer=f"{prefix}-CUSTOMER",
+        reference=f"{prefix}-PO",
+        quantity=10,
+        user=supervisor,
     )
     production.operation_record_good(**common, quantity=3, key=_key())
     scrap = production.operation_record_scrap(

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from mes import idempotency
 from mes.permissions import HasPermission
 from mes.selectors import sites_visible_to
 from traceability.models import Shipment
@@ -22,6 +23,7 @@ VIEW = "traceability.view_shipment"
 
 
 class ShipRequestSerializer(serializers.Serializer):
+    idempotency_key = serializers.CharField(help_text=_("A UUID made by the client; a retry reuses it."))
     lot = serializers.CharField(max_length=64, help_text=_("The lot or serial number."))
     customer = serializers.CharField(max_length=200, help_text=_("Who it ships to."))
     reference = serializers.CharField(
@@ -69,14 +71,15 @@ class ShipmentListCreate(generics.ListAPIView):
 
     @extend_schema(
         request=ShipRequestSerializer,
-        responses={201: ShipmentSerializer},
+        responses={201: ShipmentSerializer, 200: ShipmentSerializer},
         summary="Ship a lot or serial unit to a customer",
     )
     def post(self, request):
         body = ShipRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        shipment = lot_ship(
+        shipped = lot_ship(
+            key=idempotency.parse_key(data["idempotency_key"]),
             code=data["lot"],
             customer=data["customer"],
             reference=data["reference"],
@@ -85,4 +88,6 @@ class ShipmentListCreate(generics.ListAPIView):
             note=data["note"],
             user=request.user,
         )
-        return Response(ShipmentSerializer(shipment).data, status=status.HTTP_201_CREATED)
+        # A retry answers like the first time, with 200: the lot shipped once.
+        answer = status.HTTP_200_OK if shipped.replayed else status.HTTP_201_CREATED
+        return Response(ShipmentSerializer(shipped.shipment).data, status=answer)

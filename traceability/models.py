@@ -210,6 +210,10 @@ class Shipment(models.Model):
     shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     shipped_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The client's key for the request that made it, and that request's fingerprint: a retried
+    # shipment (a double tap, an API retry) returns this one instead of shipping again.
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
     history = HistoricalRecords()
 
     class Meta:

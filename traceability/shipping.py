@@ -14,15 +14,16 @@ A lot may ship in parts; what shipped is no longer there to be consumed (see
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mes import hooks
+from mes import hooks, idempotency
 from mes.errors import Conflict, NotFound, ValidationFailed, full_clean
 from mes.models import User
 from mes.selectors import sites_visible_to
@@ -67,9 +68,15 @@ def _shipped_at(value: datetime | None) -> datetime:
     return value
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Shipped:
+    shipment: Shipment
+    replayed: bool  # a retry of a request already done: nothing shipped again
+
+
 def lot_ship(
     *,
+    key: uuid.UUID,
     code: str,
     customer: str,
     reference: str,
@@ -77,12 +84,41 @@ def lot_ship(
     quantity=None,
     shipped_at: datetime | None = None,
     note: str = "",
-) -> Shipment:
+) -> Shipped:
     """Ship `quantity` of lot `code` (all that is left when not given) to `customer` under
-    `reference`. Refused, naming the field, with nothing written: an unknown lot or one at a site
-    `user` does not work at (404 on `lot`), no customer or reference, a bad or too large quantity
+    `reference`, once per idempotency `key`: the same person sending the same request again gets
+    the first shipment back (`replayed`), the key with another request or from someone else is a
+    409 (`mes.idempotency.run_once`).
+
+    Refused, naming the field, with nothing written: an unknown lot or one at a site `user` does
+    not work at (404 on `lot`), no customer or reference, a bad or too large quantity
     (`quantity`), a lot that is not available (consumed, scrapped, shipped), a time in the future,
     and whatever a "lot_ship" guard refuses (an unreleased record, a quality hold: 409 on `lot`)."""
+    request = {
+        "lot": code, "customer": customer, "reference": reference, "quantity": idempotency.amount(quantity),
+        "shipped_at": shipped_at, "note": note,
+    }  # fmt: skip
+
+    def ship(fingerprint: str) -> int:
+        return _ship(
+            key=key, fingerprint=fingerprint, code=code, customer=customer, reference=reference,
+            user=user, quantity=quantity, shipped_at=shipped_at, note=note,
+        ).pk  # fmt: skip
+
+    once = idempotency.run_once(key=key, author=user, request=request, act=ship, recorded=_recorded)
+    shipment = Shipment.objects.select_related("lot__product", "site", "shipped_by").get(pk=once.result)
+    return Shipped(shipment, once.replayed)
+
+
+def _recorded(key: uuid.UUID) -> idempotency.Earlier[int] | None:
+    found = Shipment.objects.filter(idempotency_key=key).values_list(
+        "shipped_by_id", "request_fingerprint", "pk"
+    )
+    row = found.first()
+    return idempotency.Earlier(*row) if row is not None else None
+
+
+def _ship(*, key, fingerprint, code, customer, reference, user, quantity, shipped_at, note) -> Shipment:
     code = (code or "").strip()
     if not code:
         raise ValidationFailed(_("Scan or type the lot number."), field="lot", code="required")
@@ -126,7 +162,7 @@ def lot_ship(
     hooks.run_guards("lot_ship", lot=lot, user=user, quantity=qty)
     shipment = Shipment(
         lot=lot, site=lot.site, quantity=qty, customer=customer, reference=reference, note=note,
-        shipped_by=user, shipped_at=at,
+        shipped_by=user, shipped_at=at, idempotency_key=key, request_fingerprint=fingerprint,
     )  # fmt: skip
     full_clean(shipment, validate_unique=False)
     why = f"Shipped to {customer} ({reference})"[:100]

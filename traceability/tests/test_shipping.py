@@ -5,6 +5,7 @@ lot of an unreleased record where the site requires release; bad input writes no
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -58,6 +59,7 @@ def _release(order, quality) -> None:
 
 
 def _ship(client, **body):
+    body.setdefault("idempotency_key", str(key()))
     return client.post(API, body, content_type="application/json")
 
 
@@ -175,15 +177,45 @@ def test_the_desk_ships_and_refuses_at_the_field(client_for, supervisor, made):
     desk = client_for(supervisor)
 
     assert desk.get(f"/shipments/?lot={lot.code}").status_code == 200
-    refused = desk.post("/shipments/", {"lot": lot.code, "customer": "", "reference": "PO-1"})
+    refused = desk.post(
+        "/shipments/", {"lot": lot.code, "customer": "", "reference": "PO-1", "idempotency_key": str(key())}
+    )
     assert refused.status_code == 400 and 'data-field="customer"' in refused.content.decode()
     assert not Shipment.objects.exists()
 
-    shipped = desk.post(
-        "/shipments/", {"lot": lot.code, "customer": "Acme", "reference": "PO-9"}, follow=True
-    )
+    # The form carries its own key: a double tap on Ship ships once.
+    page = desk.get("/shipments/").content.decode()
+    form_key = re.search(r'name="idempotency_key" value="([0-9a-f-]{36})"', page).group(1)
+    body = {
+        "lot": lot.code,
+        "customer": "Acme",
+        "reference": "PO-9",
+        "quantity": "2",
+        "idempotency_key": form_key,
+    }
+    shipped = desk.post("/shipments/", body, follow=True)
     assert shipped.status_code == 200 and f"Lot {lot.code} shipped" in shipped.content.decode()
+    assert desk.post("/shipments/", body).status_code == 302
     assert Shipment.objects.get().reference == "PO-9"
+    assert Shipment.objects.get().quantity == 2
+
+
+def test_a_retried_shipment_ships_once_and_its_key_serves_no_other(client_for, supervisor, made):
+    _maker, lot, _later = made
+    api = client_for(supervisor)
+    tap = str(key())
+    first = _ship(api, lot=lot.code, customer="Acme", reference="PO-1", quantity="1", idempotency_key=tap)
+    again = _ship(api, lot=lot.code, customer="Acme", reference="PO-1", quantity="1.0", idempotency_key=tap)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Shipment.objects.filter(lot=lot).count() == 1
+    other = _ship(api, lot=lot.code, customer="Acme", reference="PO-2", quantity="1", idempotency_key=tap)
+    assert other.status_code == 409 and "idempotency_key" in other.json()["errors"]
+    missing = api.post(
+        API, {"lot": lot.code, "customer": "Acme", "reference": "PO-3"}, content_type="application/json"
+    )
+    assert missing.status_code == 400 and "idempotency_key" in missing.json()["errors"]
+    assert Shipment.objects.filter(lot=lot).count() == 1
 
 
 def test_the_epcis_trace_tells_the_shipping(client_for, supervisor, made):

@@ -6,13 +6,16 @@ record or a quality hold at the lot, 409); a shipment answers with what left and
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseLocation
 
-from mes.errors import MesError
+from mes import idempotency
+from mes.errors import MesError, ValidationFailed
 from mes.forms import answer_refused, refusal, refuse
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
@@ -30,12 +33,21 @@ class ShipForm(forms.Form):
     reference = forms.CharField(required=False)
     quantity = forms.CharField(required=False, strip=False)
     note = forms.CharField(required=False)
+    idempotency_key = forms.CharField(required=False)
+
+    def clean_idempotency_key(self):
+        try:
+            return idempotency.parse_key(self.cleaned_data["idempotency_key"])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def _context(request, form: ShipForm | None, error: MesError | None) -> dict:
     return {
         "form": form,
         "error": error,
+        # Each form shown gets its own key: a double tap ships once, a corrected form anew.
+        "ship_key": uuid.uuid4(),
         "lot": request.GET.get("lot", ""),
         "recent": Shipment.objects.filter(site__in=sites_visible_to(request.user))
         .select_related("lot__product", "shipped_by")
@@ -54,7 +66,8 @@ def ship(request):
         return _refused(request, form, refusal(form))
     data = form.cleaned_data
     try:
-        shipment = lot_ship(
+        shipped = lot_ship(
+            key=data["idempotency_key"],
             code=data["lot"],
             customer=data["customer"],
             reference=data["reference"],
@@ -65,7 +78,7 @@ def ship(request):
     except MesError as exc:
         refuse(form, exc)
         return _refused(request, form, exc)
-    messages.success(request, describe(shipment))
+    messages.success(request, describe(shipped.shipment))
     return HttpResponseLocation(request.path) if request.htmx else redirect(request.path)
 
 

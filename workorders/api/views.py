@@ -36,7 +36,7 @@ from workorders.api.serializers import (
 )
 from workorders.models import BomLine, Product, ProductionEvent, ReasonCode, Routing, WorkOrder
 from workorders.selectors.floor import workstation_visible_to
-from workorders.states import EventKind, ReasonKind, WorkOrderStatus
+from workorders.states import EventKind, ReasonKind, WorkOrderStatus, kind_of_word, kind_word
 
 # --- Master data -------------------------------------------------------------------------------
 
@@ -235,11 +235,18 @@ class EventFilter(filters.FilterSet):
     work_order = IdFilter()
     operation = IdFilter()
     workstation = IdFilter()
-    kind = filters.ChoiceFilter(choices=EventKind.choices)
+    # By the word the API answers with ("good"); the stored code ("complete") is understood too.
+    kind = filters.ChoiceFilter(
+        choices=[(kind_word(k), k.label) for k in EventKind] + [(EventKind.GOOD.value, EventKind.GOOD.label)],
+        method="filter_kind",
+    )
 
     class Meta:
         model = ProductionEvent
         fields = ["work_order", "operation", "workstation", "kind"]
+
+    def filter_kind(self, queryset, name, value):
+        return queryset.filter(kind=kind_of_word(value))
 
 
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

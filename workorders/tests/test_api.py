@@ -64,7 +64,9 @@ def test_a_completion_is_recorded_once_however_often_it_is_sent(api, order, stat
     assert op.quantity_good == 3
 
 
-def test_good_units_are_named_good_and_the_earlier_code_is_still_understood(api, order, station):
+def test_good_units_are_named_good_and_the_earlier_code_is_still_understood(
+    api, order, station, client_for, make_user
+):
     """The API says "good"; the ledger keeps its stored code, and a client written before the word
     (a tablet's queued tap, a machine) that sends "complete" is the same request, replay included."""
     op = started(api, order, station)
@@ -74,6 +76,12 @@ def test_good_units_are_named_good_and_the_earlier_code_is_still_understood(api,
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["kind"] == again.json()["kind"] == "good"
     assert ProductionEvent.objects.get(pk=first.json()["id"]).kind == "complete"
+    reader = client_for(make_user(roles.AUDITOR))
+    listed = reader.get("/api/v1/events/", {"operation": op.pk, "kind": "good"}).json()["results"]
+    assert [e["id"] for e in listed] == [first.json()["id"]]
+    assert listed[0]["kind"] == "good"
+    by_code = reader.get("/api/v1/events/", {"operation": op.pk, "kind": "complete"}).json()["results"]
+    assert [e["id"] for e in by_code] == [first.json()["id"]]
     refused = post_event(api, **{**body, "idempotency_key": str(key())}, kind="completion")
     assert refused.status_code == 400 and "kind" in refused.json()["errors"]
     op.refresh_from_db()
