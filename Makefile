@@ -23,10 +23,11 @@ install: $(UV) node_modules
 
 # The translations (<app>/locale and locale/: <lang>/LC_MESSAGES/django.po, djangojs.po) compiled to
 # the .mo files the app reads (build output, not committed). Needs GNU gettext's msgfmt; without it
-# the screens speak English only, and the catalog test of `make test` says why.
+# the screens speak English only, and the catalog test of `make test` says why. Compiling needs no
+# metrics: a caller's PROMETHEUS_MULTIPROC_DIR (`make plant` creates it only after this) is unset.
 catalogs:
 	@if command -v msgfmt >/dev/null; then \
-	  SECRET_KEY=$${SECRET_KEY:-compile-only} $(PY) manage.py compilemessages -v 0 \
+	  SECRET_KEY=$${SECRET_KEY:-compile-only} env -u PROMETHEUS_MULTIPROC_DIR $(PY) manage.py compilemessages -v 0 \
 	    --ignore '.venv' --ignore '.tools' --ignore 'node_modules' --ignore 'var'; \
 	else echo "msgfmt (GNU gettext) is missing: the translations are not compiled (apt-get install gettext)" >&2; fi
 
