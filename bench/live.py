@@ -7,16 +7,21 @@ With no arguments it
 2. starts two ASGI processes (uvicorn) sharing channels_redis;
 3. opens 200 dashboard websockets (line view), half on each process, spread over the lines;
    each applies deltas by sequence and re-reads the snapshot on a gap, like static/js/live.js;
-4. commits 100 good counts per second for 30 s through the services, from two processes of their
-   own (half of the lines each) that send their deltas like the MQTT ingestor does (line
-   publishers on a thread, through Redis to both servers), and measures commit -> receive
+4. commits good counts through the services from two processes of their own (half of the lines
+   each) that send their deltas like the MQTT ingestor does (line publishers on a thread, through
+   Redis to both servers): first back to back for 10 s, with the dashboards connected, to measure
+   the rate the producers can commit (their capacity); then, for 30 s, half of that rate, paced,
+   and measures commit -> receive
    latency of every delivery, deliveries missed after gap recovery (a client whose last sequence
    lags the database's after the run), the servers' memory per open connection, and what the
    production cost: the cores the whole machine kept busy meanwhile, and CPU per committed event
    in the producers and in the servers;
 5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
    for 20 s (cumulative counters of 10 workstations), and counts what reached the ledger.
-The last line is one JSON object. It measures; it exits 0 whatever the figures.
+The last line is one JSON object: the producers' capacity and the rate offered and committed
+(capacity_per_s, offered_per_s, event_rate_per_s), the dashboards connected, commit -> screen
+p50/p95/p99, missed, memory per connection, and MQTT's rate and lost. It measures; it exits 0
+whatever the figures.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ from _support import (
 DATABASE = "mes_bench_live"
 LINES, STATIONS = 4, 3
 CLIENTS = 200
-EVENT_RATE, EVENT_SECONDS = 100, 30.0
+CAPACITY_SECONDS, EVENT_SECONDS = 10.0, 30.0
+OFFERED_SHARE = 0.5  # of the producers' measured capacity, offered in the measured phase
 PRODUCERS = 2  # processes committing the events, each with its own lines
 MQTT_RATE, MQTT_SECONDS, MQTT_STATIONS = 500, 20.0, 10
 
@@ -171,8 +177,9 @@ class Dashboard:
                     await ws.send(json.dumps({"type": "snapshot"}))
 
 
-def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int:
-    """Commit `rate` good counts per second for `seconds`, from a few threads; returns how many."""
+def produce(ops, stations, seconds: float, rate: float | None, threads: int = 4) -> int:
+    """Commit `rate` good counts per second for `seconds`, from a few threads, or as many as they
+    can with `rate` None; returns how many."""
     from django.db import close_old_connections
 
     from workorders import services
@@ -185,7 +192,7 @@ def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int
     def worker(index: int) -> None:
         n = index
         while True:
-            due = start + n / rate
+            due = start + n / rate if rate else time.monotonic()
             if due - start >= seconds:
                 break
             delay = due - time.monotonic()
@@ -211,24 +218,29 @@ def produce(ops, stations, seconds: float, rate: float, threads: int = 4) -> int
     return count[0]
 
 
-def produce_elsewhere(db_url: str, ops_by_line: dict[int, list[int]]) -> tuple[int, float]:
+def produce_elsewhere(
+    db_url: str, ops_by_line: dict[int, list[int]], seconds: float, rate: float | None
+) -> tuple[int, float]:
     """`produce` in processes of their own, so the dashboards' clients here don't share their CPU
     time and the latency they see is the system's, not this script's. Two processes, each with
     half of the lines (as two ingestors or web workers would be): one process alone spends its
     time waiting for its own interpreter lock, and its deltas wait with it. Returns the events
-    committed and the CPU seconds the producers used (their services and their deltas)."""
+    committed and the CPU seconds the producers used (their services and their deltas). `rate`
+    is for all of them together; None commits back to back."""
     import multiprocessing
 
     lines = sorted(ops_by_line)
     shares = [[op for line in lines[i::PRODUCERS] for op in ops_by_line[line]] for i in range(PRODUCERS)]
     total = sum(len(share) for share in shares)
-    jobs = [(db_url, share, EVENT_SECONDS, EVENT_RATE * len(share) / total) for share in shares]
+    jobs = [(db_url, share, seconds, rate * len(share) / total if rate else None) for share in shares]
     with multiprocessing.get_context("spawn").Pool(PRODUCERS) as pool:
         results = pool.starmap(_producer_process, jobs)
     return sum(made for made, _ in results), sum(cpu for _, cpu in results)
 
 
-def _producer_process(db_url: str, op_ids: list[int], seconds: float, rate: float) -> tuple[int, float]:
+def _producer_process(
+    db_url: str, op_ids: list[int], seconds: float, rate: float | None
+) -> tuple[int, float]:
     setup_django(db_url, migrate=False)
     from workorders.live import broadcast
     from workorders.models import WorkOrderOperation
@@ -266,12 +278,24 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
             await asyncio.sleep(0.2)
         connected = sum(1 for c in clients if c.snapshots)
         memory_after = sum(rss_kb(s.pid) for s in servers)
-        log(f"{connected} dashboards connected; producing {EVENT_RATE}/s for {EVENT_SECONDS:.0f} s")
         ops_by_line: dict[int, list[int]] = {}
         for op in work_ops:
             ops_by_line.setdefault(op.workstation.line_id, []).append(op.pk)
+        log(f"{connected} dashboards connected; producers back to back for {CAPACITY_SECONDS:.0f} s")
+        t0 = time.monotonic()
+        most, _ = await asyncio.to_thread(produce_elsewhere, db_url, ops_by_line, CAPACITY_SECONDS, None)
+        capacity = most / (time.monotonic() - t0)
+        offered = round(capacity * OFFERED_SHARE, 1)
+        log(f"producers' capacity {capacity:.1f}/s; offering {offered}/s for {EVENT_SECONDS:.0f} s")
+        await asyncio.sleep(3)  # the capacity phase's last deltas arrive, then count afresh
+        for client in clients:
+            client.latencies.clear()
+            client.to_built.clear()
+            client.gaps = 0
         busy, servers_cpu, t0 = machine_busy_seconds(), cpu_of_servers(), time.monotonic()
-        made, producers_cpu = await asyncio.to_thread(produce_elsewhere, db_url, ops_by_line)
+        made, producers_cpu = await asyncio.to_thread(
+            produce_elsewhere, db_url, ops_by_line, EVENT_SECONDS, offered
+        )
         took = time.monotonic() - t0
         cpu = {
             "machine": machine_busy_seconds() - busy,
@@ -284,15 +308,17 @@ def websocket_phase(servers, db_url, stations, ops, cookie) -> dict:
         )
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        return clients, connected, made, took, finals, memory_after, cpu
+        return clients, connected, made, took, finals, memory_after, cpu, capacity, offered
 
-    clients, connected, made, took, finals, memory_after, cpu = asyncio.run(main())
+    clients, connected, made, took, finals, memory_after, cpu, capacity, offered = asyncio.run(main())
     latencies = [x for c in clients for x in c.latencies]
     p = percentiles(latencies)
     built = percentiles([x for c in clients for x in c.to_built])
     missed = sum(1 for c in clients if c.seq < finals.get(c.line_id, 0))
     return {
         "clients": connected,
+        "capacity_per_s": round(capacity, 1),
+        "offered_per_s": offered,
         "events": made,
         "event_rate_per_s": round(made / took, 1),
         "deliveries": len(latencies),
@@ -434,6 +460,9 @@ def main() -> int:
     result = {
         k: figures[k]
         for k in (
+            "capacity_per_s",
+            "offered_per_s",
+            "event_rate_per_s",
             "clients",
             "p50_ms",
             "p95_ms",
