@@ -16,7 +16,6 @@ from rest_framework.response import Response
 
 from mes.errors import ValidationFailed
 from mes.idempotency import key_from_request
-from mes.models import Workstation
 from mes.selectors import records_visible_to, sites_visible_to
 from mes.signatures import Signature
 from quality import services
@@ -43,6 +42,7 @@ from quality.serializers import (
 )
 from quality.states import HoldStatus, NonconformanceStatus
 from workorders.models import WorkOrder, WorkOrderOperation
+from workorders.selectors.floor import workstation_visible_to
 
 
 class Either(BasePermission):
@@ -110,12 +110,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         body.is_valid(raise_exception=True)
         data = body.validated_data
         key = key_from_request(request, {"idempotency_key": data.get("idempotency_key")})
-        station = Workstation.objects.filter(
-            pk=data["workstation"], line__site__in=_visible_sites(request)
-        ).first()
+        station = workstation_visible_to(request.user, data["workstation"])
         if station is None:
             raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
-        template = ChecklistTemplate.objects.filter(pk=data["template"], site=station.line.site).first()
+        template = ChecklistTemplate.objects.filter(pk=data["template"], site_id=station.line.site_id).first()
         if template is None:
             raise ValidationFailed(
                 _("No such checklist at this site."), field="template", code="unknown_template"

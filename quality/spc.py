@@ -8,8 +8,10 @@ template (the item's position, across the template's versions) at one workstatio
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -74,7 +76,11 @@ class SpcChart:
     lsl: float | None
     usl: float | None
     baseline: int
-    capability: Capability
+
+    @cached_property
+    def capability(self) -> Capability:
+        """Computed when asked: the pages show it, judging a submission does not need it."""
+        return capability([p.value for p in self.points], self.lsl, self.usl)
 
     @property
     def flagged(self) -> list[SpcPoint]:
@@ -90,15 +96,20 @@ class SpcChart:
         return next((p for p in self.points if p.response_id == response_id), None)
 
 
-def western_electric(values: list[float], centre: float, sigma: float) -> list[list[int]]:
+def western_electric(
+    values: list[float], centre: float, sigma: float, *, only: Iterable[int] | None = None
+) -> list[list[int]]:
     """Rules 1-4 per point: 1) beyond 3 sigma; 2) 2 of 3 in a row beyond 2 sigma on one side; 3) 4 of
     5 in a row beyond 1 sigma on one side; 4) 8 in a row on one side of the centre line. A point is flagged
-    with a rule when it completes (is the last of) a run that breaks it."""
+    with a rule when it completes (is the last of) a run that breaks it.
+
+    `only`: the indexes of the points to judge (the others keep no flags), as a submission judges
+    just the values it brings; every point when None."""
     flags: list[list[int]] = [[] for _ in values]
     if sigma <= 0:
         return flags
     z = [(v - centre) / sigma for v in values]
-    for i in range(len(z)):
+    for i in range(len(z)) if only is None else sorted(only):
         if abs(z[i]) > 3:
             flags[i].append(1)
         for side in (1, -1):
@@ -199,10 +210,16 @@ def series_rows(
 
 
 def chart_from_rows(
-    *, item: ChecklistItem, workstation: Workstation, rows: list[Row], baseline: int = BASELINE
+    *,
+    item: ChecklistItem,
+    workstation: Workstation,
+    rows: list[Row],
+    baseline: int = BASELINE,
+    judged: set[int] | None = None,
 ) -> SpcChart:
     """The chart of a series' rows (oldest first). Centre line and limits come from the first
-    `baseline` points (Phase I), so a drift after them shows against them."""
+    `baseline` points (Phase I), so a drift after them shows against them. `judged`: the response
+    ids whose points are judged against the rules (every point when None)."""
     values = [v for _, v, _ in rows]
     points = [
         SpcPoint(index=i, value=v, moving_range=abs(v - values[i - 1]) if i else None, at=at, response_id=pk)
@@ -216,7 +233,8 @@ def chart_from_rows(
         mr_bar = sum(ranges) / len(ranges)
         sigma = mr_bar / D2
         ucl, lcl, mr_ucl = centre + 3 * sigma, centre - 3 * sigma, D4 * mr_bar
-        for point, rules in zip(points, western_electric(values, centre, sigma), strict=True):
+        only = None if judged is None else [p.index for p in points if p.response_id in judged]
+        for point, rules in zip(points, western_electric(values, centre, sigma, only=only), strict=True):
             point.rules = rules
     lsl = float(item.lsl) if item.lsl is not None else None
     usl = float(item.usl) if item.usl is not None else None
@@ -233,7 +251,6 @@ def chart_from_rows(
         lsl=lsl,
         usl=usl,
         baseline=len(base),
-        capability=capability(values, lsl, usl),
     )
 
 

@@ -60,7 +60,10 @@ def spc_judge_responses(
     breaches = []
     for response in numeric:
         chart = chart_from_rows(
-            item=response.item, workstation=workstation, rows=rows[response.item.position]
+            item=response.item,
+            workstation=workstation,
+            rows=rows[response.item.position],
+            judged={response.pk},
         )
         point = chart.point_of(response.pk)
         if chart.established and point is not None and point.rules:

@@ -33,6 +33,17 @@ def test_rule_4_flags_eight_in_a_row_on_one_side():
     assert flags[7] == [4] and all(f == [] for f in flags[:7])
 
 
+def test_judging_only_some_points_flags_them_as_judging_every_point_does():
+    # A submission judges only the values it brings; the rules must see the runs before them.
+    values = [0.1, 2.5, 0.2, 2.6, 1.5, 1.4, 0.3, 1.6, 1.7, 3.4, 0.2, 0.1]
+    every = western_electric(values, centre=0, sigma=1)
+    for index in range(len(values)):
+        some = western_electric(values, centre=0, sigma=1, only=[index])
+        assert some[index] == every[index]
+        assert all(flags == [] for i, flags in enumerate(some) if i != index)
+    assert any(every), "the series must break some rule for the comparison to mean anything"
+
+
 def test_the_chart_takes_limits_from_the_baseline_and_flags_a_drift(
     site, quality_user, operator, workstation
 ):
