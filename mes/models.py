@@ -28,13 +28,17 @@ def validate_time_zone(value: str) -> None:
 
 
 class Site(models.Model):
-    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
-    name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -45,13 +49,15 @@ class Site(models.Model):
 
 
 class Line(models.Model):
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lines")
-    code = models.CharField(max_length=32, validators=[code_validator])
-    name = models.CharField(max_length=200)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lines", verbose_name=_("site"))
+    code = models.CharField(_("code"), max_length=32, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["site__code", "code"]
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
         constraints = [models.UniqueConstraint(fields=["site", "code"], name="line_code_unique_per_site")]
 
     def __str__(self) -> str:
@@ -59,14 +65,18 @@ class Line(models.Model):
 
 
 class Workstation(models.Model):
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="workstations")
-    code = models.CharField(max_length=32, validators=[code_validator])
-    name = models.CharField(max_length=200)
-    active = models.BooleanField(default=True)
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, related_name="workstations", verbose_name=_("line")
+    )
+    code = models.CharField(_("code"), max_length=32, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["line__site__code", "line__code", "code"]
+        verbose_name = _("workstation")
+        verbose_name_plural = _("workstations")
         constraints = [
             models.UniqueConstraint(fields=["line", "code"], name="workstation_code_unique_per_line")
         ]
@@ -90,11 +100,12 @@ class Shift(models.Model):
     weekdays and ends the next day.
     """
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shifts")
-    name = models.CharField(max_length=64)
-    start_time = models.TimeField()
-    end_time = models.TimeField()
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("site"))
+    name = models.CharField(_("name"), max_length=64)
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"))
     weekdays = models.CharField(
+        _("weekdays"),
         max_length=7,
         default="12345",
         validators=[RegexValidator(r"^[1-7]{1,7}$", _("ISO weekdays as digits, Monday=1 ... Sunday=7."))],
@@ -104,6 +115,8 @@ class Shift(models.Model):
 
     class Meta:
         ordering = ["site__code", "start_time"]
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
         constraints = [models.UniqueConstraint(fields=["site", "name"], name="shift_name_unique_per_site")]
 
     def __str__(self) -> str:
@@ -121,15 +134,22 @@ class Shift(models.Model):
 class User(AbstractUser):
     """A person. Operators may also sign in on a tablet with a badge number and a PIN."""
 
-    badge_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    badge_number = models.CharField(_("badge number"), max_length=32, unique=True, null=True, blank=True)
     pin_hash = models.CharField(max_length=128, blank=True, editable=False)
     sites = models.ManyToManyField(
-        Site, blank=True, related_name="users", help_text=_("The sites this person may see.")
+        Site,
+        blank=True,
+        related_name="users",
+        verbose_name=_("sites"),
+        help_text=_("The sites this person may see."),
     )
-    all_sites = models.BooleanField(default=False, help_text=_("May see every site (plant-wide roles)."))
+    all_sites = models.BooleanField(
+        _("all sites"), default=False, help_text=_("May see every site (plant-wide roles).")
+    )
     # The screens speak this once the person has signed in (mes.locale_middleware); blank: the
     # tablet's switch, the browser's languages or the site default.
     language = models.CharField(
+        _("language"),
         max_length=8,
         choices=settings.LANGUAGES,
         blank=True,
@@ -172,17 +192,23 @@ class Tablet(models.Model):
     """
 
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=100)
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="tablets")
-    bound_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    bound_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="tablets", verbose_name=_("workstation")
+    )
+    bound_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("bound by"))
+    bound_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("revoked by")
+    )
     history = HistoricalRecords(table_name="mes_historicalkiosk")
 
     class Meta:
         db_table = "mes_kiosk"
         ordering = ["workstation", "name"]
+        verbose_name = _("tablet")
+        verbose_name_plural = _("tablets")
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.workstation.code}"

@@ -42,7 +42,7 @@ from django.contrib.auth import authenticate
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -80,22 +80,37 @@ class Method(models.TextChoices):
 class Signature(models.Model):
     """One electronic signature on one record. Append-only."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.CharField(max_length=64)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", verbose_name=_("record type")
+    )
+    object_id = models.CharField(max_length=64, verbose_name=_("record id"))
     record = GenericForeignKey("content_type", "object_id")
-    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
-    printed_name = models.CharField(max_length=300, help_text=_("The signer's full name when they signed."))
-    meaning = models.CharField(max_length=16, choices=Meaning.choices)
-    method = models.CharField(max_length=16, choices=Method.choices)
-    signed_at = models.DateTimeField(help_text=_("UTC."))
-    content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the record's signed content."))
-    comment = models.CharField(max_length=500, blank=True)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        verbose_name=_("signer"),
+    )
+    printed_name = models.CharField(
+        max_length=300,
+        help_text=_("The signer's full name when they signed."),
+        verbose_name=_("printed name"),
+    )
+    meaning = models.CharField(max_length=16, choices=Meaning.choices, verbose_name=_("meaning"))
+    method = models.CharField(max_length=16, choices=Method.choices, verbose_name=_("method"))
+    signed_at = models.DateTimeField(help_text=_("UTC."), verbose_name=_("signed at"))
+    content_hash = models.CharField(
+        max_length=64, help_text=_("SHA-256 of the record's signed content."), verbose_name=_("content hash")
+    )
+    comment = models.CharField(max_length=500, blank=True, verbose_name=_("comment"))
     # A signature is append-only; its history row ("+") puts it in the sealed audit trail.
     history = HistoricalRecords()
 
     class Meta:
         app_label = "mes"
         ordering = ["signed_at", "id"]
+        verbose_name = _("electronic signature")
+        verbose_name_plural = _("electronic signatures")
         indexes = [models.Index(fields=["content_type", "object_id"], name="signature_record")]
 
     def __str__(self) -> str:
@@ -251,7 +266,11 @@ def signature_sign(
             comment=(comment or "")[:500],
         )
         signature._history_user = signer
-        signature._change_reason = f"{Meaning(meaning).label} {record._meta.verbose_name} {record.pk}"[:100]
+        # The sealed history keeps the system's reasons in English and shows them in the reader's
+        # language (`in_language`), so the reason is the meaning alone: what was signed is in the
+        # signature's own fields (record type and id).
+        with translation.override("en"):
+            signature._change_reason = str(Meaning(meaning).label)
         signature.save(force_insert=True)
         return signature
 

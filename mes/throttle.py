@@ -108,6 +108,8 @@ class SignInAttempt(models.Model):
     class Meta:
         app_label = "mes"
         ordering = ["-at"]
+        verbose_name = _("sign-in attempt")
+        verbose_name_plural = _("sign-in attempts")
         indexes = [models.Index(fields=["identifier", "at"], name="signin_identifier_at")]
 
     def __str__(self) -> str:
@@ -126,6 +128,8 @@ class SignInCounter(models.Model):
     class Meta:
         app_label = "mes"
         ordering = ["scope", "key"]
+        verbose_name = _("sign-in counter")
+        verbose_name_plural = _("sign-in counters")
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="sign_in_counter_unique")]
 
     def __str__(self) -> str:

@@ -45,14 +45,17 @@ class Transitions(Mapping[str, frozenset[str]]):
         table allows it; `record` names the record in the message ("Order WO-1")."""
         if self.allowed(current, target):
             return
-        can = ", ".join(sorted(self._moves.get(current, ()))) or gettext("nothing")
+        # States by their labels, in the reader's language and as written there (German nouns keep
+        # their capital), in the lifecycle's own order.
+        moves = self._moves.get(current, frozenset())
+        can = ", ".join(str(label) for value, label in self.states.choices if value in moves)
         raise IllegalTransition(
             gettext("%(record)s is %(current)s: it can't become %(target)s (it can become: %(can)s).")
             % {
                 "record": record,
-                "current": self.states(current).label.lower(),
-                "target": self.states(target).label.lower(),
-                "can": can,
+                "current": self.states(current).label,
+                "target": self.states(target).label,
+                "can": can or gettext("nothing"),
             },
             field="status",
         )

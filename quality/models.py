@@ -43,10 +43,13 @@ USER = settings.AUTH_USER_MODEL
 class QualitySettings(models.Model):
     """Quality rules of a site."""
 
-    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="quality_settings")
+    site = models.OneToOneField(
+        Site, on_delete=models.CASCADE, related_name="quality_settings", verbose_name=_("site")
+    )
     second_person_approval = models.BooleanField(
         default=False,
         help_text=_("A checklist or SOP version must be approved by someone other than its author."),
+        verbose_name=_("second person approval"),
     )
     spc_nonconformance = models.BooleanField(
         default=True,
@@ -54,14 +57,17 @@ class QualitySettings(models.Model):
             "A value that breaks a rule on an SPC chart (once its limits rest on 25 values) opens "
             "a nonconformance with the values as evidence, or adds them to the one still open for that chart."
         ),
+        verbose_name=_("SPC nonconformance"),
     )
     spc_andon = models.BooleanField(
         default=False,
         help_text=_("Such a value also raises a quality andon call at the workstation."),
+        verbose_name=_("SPC andon"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("quality settings")
         verbose_name_plural = _("quality settings")
 
     def __str__(self) -> str:
@@ -74,17 +80,23 @@ class QualitySettings(models.Model):
 class ChecklistTemplate(models.Model):
     """A checklist or form, identified by its code; its content lives in its versions."""
 
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="checklist_templates")
-    code = models.CharField(max_length=32, validators=[code_validator])
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    signature_required = models.BooleanField(
-        default=False, help_text=_("Each submission is signed by the person who filled it (performed).")
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="checklist_templates", verbose_name=_("site")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    code = models.CharField(max_length=32, validators=[code_validator], verbose_name=_("code"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    signature_required = models.BooleanField(
+        default=False,
+        help_text=_("Each submission is signed by the person who filled it (performed)."),
+        verbose_name=_("signature required"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("checklist template")
+        verbose_name_plural = _("checklist templates")
         ordering = ["site__code", "code"]
         constraints = [
             models.UniqueConstraint(fields=["site", "code"], name="checklist_code_unique_per_site")
@@ -96,20 +108,30 @@ class ChecklistTemplate(models.Model):
 
 
 class ChecklistTemplateVersion(models.Model):
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="versions")
-    version = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
-    change_note = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    approved_at = models.DateTimeField(null=True, blank=True)
-    effective_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
+    template = models.ForeignKey(
+        ChecklistTemplate, on_delete=models.PROTECT, related_name="versions", verbose_name=_("template")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    status = models.CharField(
+        max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT, verbose_name=_("status")
+    )
+    change_note = models.CharField(max_length=500, blank=True, verbose_name=_("change note"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    submitted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("submitted at"))
+    approved_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("approved by")
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
+    effective_at = models.DateTimeField(null=True, blank=True, verbose_name=_("effective at"))
+    retired_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retired at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("checklist template version")
+        verbose_name_plural = _("checklist template versions")
         ordering = ["template", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["template", "version"], name="checklist_version_unique"),
@@ -133,28 +155,41 @@ class ChecklistTemplateVersion(models.Model):
 
 
 class ChecklistItem(models.Model):
-    version = models.ForeignKey(ChecklistTemplateVersion, on_delete=models.CASCADE, related_name="items")
-    position = models.PositiveIntegerField(default=0)
-    kind = models.CharField(max_length=16, choices=ItemKind.choices)
-    prompt = models.CharField(max_length=300)
-    help_text = models.TextField(blank=True)
-    help_image = models.ImageField(upload_to="quality/help/%Y/%m/", blank=True)
-    required = models.BooleanField(default=True)
-    unit = models.CharField(max_length=16, blank=True)
+    version = models.ForeignKey(
+        ChecklistTemplateVersion, on_delete=models.CASCADE, related_name="items", verbose_name=_("version")
+    )
+    position = models.PositiveIntegerField(default=0, verbose_name=_("position"))
+    kind = models.CharField(max_length=16, choices=ItemKind.choices, verbose_name=_("kind"))
+    prompt = models.CharField(max_length=300, verbose_name=_("prompt"))
+    help_text = models.TextField(blank=True, verbose_name=_("help text"))
+    help_image = models.ImageField(upload_to="quality/help/%Y/%m/", blank=True, verbose_name=_("help image"))
+    required = models.BooleanField(default=True, verbose_name=_("required"))
+    unit = models.CharField(max_length=16, blank=True, verbose_name=_("unit"))
     lsl = models.DecimalField(**SPEC, verbose_name=_("lower spec limit"))
     usl = models.DecimalField(**SPEC, verbose_name=_("upper spec limit"))
-    target = models.DecimalField(**SPEC)
-    decimals = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(6)])
-    choices = models.JSONField(default=list, blank=True, help_text=_("The options of a choice item."))
-    multiple = models.BooleanField(default=False, help_text=_("A choice item may take several options."))
+    target = models.DecimalField(**SPEC, verbose_name=_("target"))
+    decimals = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(6)], verbose_name=_("decimal places")
+    )
+    choices = models.JSONField(
+        default=list, blank=True, help_text=_("The options of a choice item."), verbose_name=_("choices")
+    )
+    multiple = models.BooleanField(
+        default=False,
+        help_text=_("A choice item may take several options."),
+        verbose_name=_("multiple choice"),
+    )
     translations = models.JSONField(
         default=dict,
         blank=True,
         help_text=_('The prompt and help in other languages: {"de": {"prompt": "…", "help_text": "…"}}.'),
+        verbose_name=_("translations"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
         ordering = ["version", "position", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -202,14 +237,23 @@ class OperationChecklist(models.Model):
     """A checklist a routing operation requires, and when."""
 
     routing_operation = models.ForeignKey(
-        RoutingOperation, on_delete=models.CASCADE, related_name="checklists"
+        RoutingOperation,
+        on_delete=models.CASCADE,
+        related_name="checklists",
+        verbose_name=_("routing operation"),
     )
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="operations")
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    every_n_units = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    template = models.ForeignKey(
+        ChecklistTemplate, on_delete=models.PROTECT, related_name="operations", verbose_name=_("template")
+    )
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
+    every_n_units = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], verbose_name=_("every N units")
+    )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("operation checklist")
+        verbose_name_plural = _("operation checklists")
         ordering = ["routing_operation", "template__code"]
         constraints = [
             models.UniqueConstraint(
@@ -228,24 +272,39 @@ class OperationChecklist(models.Model):
 class FormAssignment(models.Model):
     """A template used as a form at a workstation or on a line, on a schedule or on demand."""
 
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="assignments")
+    template = models.ForeignKey(
+        ChecklistTemplate, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("template")
+    )
     workstation = models.ForeignKey(
-        Workstation, on_delete=models.CASCADE, null=True, blank=True, related_name="form_assignments"
+        Workstation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="form_assignments",
+        verbose_name=_("workstation"),
     )
     line = models.ForeignKey(
-        Line, on_delete=models.CASCADE, null=True, blank=True, related_name="form_assignments"
+        Line,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="form_assignments",
+        verbose_name=_("line"),
     )
-    schedule = models.CharField(max_length=16, choices=Schedule.choices)
+    schedule = models.CharField(max_length=16, choices=Schedule.choices, verbose_name=_("schedule"))
     weekday = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(7)],
         help_text=_("Weekly: ISO day."),
+        verbose_name=_("weekday"),
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("form assignment")
+        verbose_name_plural = _("form assignments")
         ordering = ["template__code"]
         constraints = [
             models.CheckConstraint(
@@ -270,29 +329,65 @@ class ChecklistRun(models.Model):
     run is in progress, `draft` keeps what has been typed so far (saved as the operator goes).
     """
 
-    version = models.ForeignKey(ChecklistTemplateVersion, on_delete=models.PROTECT, related_name="runs")
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="runs")
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="checklist_runs")
+    version = models.ForeignKey(
+        ChecklistTemplateVersion, on_delete=models.PROTECT, related_name="runs", verbose_name=_("version")
+    )
+    template = models.ForeignKey(
+        ChecklistTemplate, on_delete=models.PROTECT, related_name="runs", verbose_name=_("template")
+    )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="checklist_runs", verbose_name=_("workstation")
+    )
     work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="checklist_runs"
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checklist_runs",
+        verbose_name=_("work order"),
     )
     operation = models.ForeignKey(
-        WorkOrderOperation, on_delete=models.PROTECT, null=True, blank=True, related_name="checklist_runs"
+        WorkOrderOperation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checklist_runs",
+        verbose_name=_("operation"),
     )
-    trigger = models.CharField(max_length=16, choices=Trigger.choices, blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, blank=True, verbose_name=_("trigger"))
     assignment = models.ForeignKey(
-        FormAssignment, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
+        FormAssignment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name=_("assignment"),
     )
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS, verbose_name=_("status")
+    )
     draft = models.JSONField(default=dict, blank=True)
-    units_at_submission = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
-    started_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    started_at = models.DateTimeField()
-    completed_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    completed_at = models.DateTimeField(null=True, blank=True)
+    units_at_submission = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, verbose_name=_("units at submission")
+    )
+    started_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    completed_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("completed by"),
+    )
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
     history = HistoricalRecords(excluded_fields=["draft"])
 
     class Meta:
+        verbose_name = _("checklist run")
+        verbose_name_plural = _("checklist runs")
         ordering = ["-started_at", "-pk"]
         permissions = [("fill_checklist", "Fill checklists and forms")]
         indexes = [
@@ -336,23 +431,40 @@ def response_display(kind, *, decimals, unit, number, flag, choices, photo, text
 class ChecklistResponse(models.Model):
     """One answer to one item of a run. Immutable: a correction is a new row that supersedes it."""
 
-    run = models.ForeignKey(ChecklistRun, on_delete=models.PROTECT, related_name="responses")
-    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="responses")
-    value_text = models.TextField(blank=True)
-    value_number = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
-    value_bool = models.BooleanField(null=True, blank=True)
-    value_choices = models.JSONField(default=list, blank=True)
-    photo = models.FileField(upload_to="quality/photos/%Y/%m/", blank=True)
-    in_spec = models.BooleanField(null=True, blank=True, help_text=_("For numbers with spec limits."))
-    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField()
-    supersedes = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    run = models.ForeignKey(
+        ChecklistRun, on_delete=models.PROTECT, related_name="responses", verbose_name=_("run")
     )
-    correction_reason = models.CharField(max_length=500, blank=True)
+    item = models.ForeignKey(
+        ChecklistItem, on_delete=models.PROTECT, related_name="responses", verbose_name=_("item")
+    )
+    value_text = models.TextField(blank=True, verbose_name=_("text value"))
+    value_number = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, verbose_name=_("number value")
+    )
+    value_bool = models.BooleanField(null=True, blank=True, verbose_name=_("yes/no value"))
+    value_choices = models.JSONField(default=list, blank=True, verbose_name=_("chosen options"))
+    photo = models.FileField(upload_to="quality/photos/%Y/%m/", blank=True, verbose_name=_("photo"))
+    in_spec = models.BooleanField(
+        null=True, blank=True, help_text=_("For numbers with spec limits."), verbose_name=_("in spec")
+    )
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    correction_reason = models.CharField(max_length=500, blank=True, verbose_name=_("correction reason"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("checklist response")
+        verbose_name_plural = _("checklist responses")
         ordering = ["run", "item__position", "pk"]
         indexes = [models.Index(fields=["item", "recorded_at"], name="response_item_time")]
 
@@ -405,6 +517,8 @@ class QualityRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("quality request")
+        verbose_name_plural = _("quality requests")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -415,46 +529,93 @@ class QualityRequest(models.Model):
 
 
 class Nonconformance(models.Model):
-    number = models.CharField(max_length=32, unique=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="nonconformances")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    status = models.CharField(
-        max_length=16, choices=NonconformanceStatus.choices, default=NonconformanceStatus.OPEN
+    number = models.CharField(max_length=32, unique=True, verbose_name=_("number"))
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="nonconformances", verbose_name=_("site")
     )
-    automatic = models.BooleanField(default=False, help_text=_("Opened by an out-of-spec response."))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    status = models.CharField(
+        max_length=16,
+        choices=NonconformanceStatus.choices,
+        default=NonconformanceStatus.OPEN,
+        verbose_name=_("status"),
+    )
+    automatic = models.BooleanField(
+        default=False, help_text=_("Opened by an out-of-spec response."), verbose_name=_("automatic")
+    )
     work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="nonconformances",
+        verbose_name=_("work order"),
     )
     operation = models.ForeignKey(
-        WorkOrderOperation, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
+        WorkOrderOperation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="nonconformances",
+        verbose_name=_("operation"),
     )
     workstation = models.ForeignKey(
-        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
+        Workstation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="nonconformances",
+        verbose_name=_("workstation"),
     )
     # Lots arrive with traceability; until then the lot is named by its code.
-    lot_code = models.CharField(max_length=64, blank=True)
+    lot_code = models.CharField(max_length=64, blank=True, verbose_name=_("lot"))
     response = models.ForeignKey(
-        ChecklistResponse, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
+        ChecklistResponse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="nonconformances",
+        verbose_name=_("response"),
     )
     item = models.ForeignKey(
-        ChecklistItem, on_delete=models.PROTECT, null=True, blank=True, related_name="nonconformances"
+        ChecklistItem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="nonconformances",
+        verbose_name=_("item"),
     )
-    operator = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    opened_at = models.DateTimeField()
-    investigation_note = models.TextField(blank=True)
-    disposition = models.CharField(max_length=24, choices=Disposition.choices, blank=True)
-    disposition_note = models.TextField(blank=True)
+    operator = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("operator")
+    )
+    opened_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
+    investigation_note = models.TextField(blank=True, verbose_name=_("investigation note"))
+    disposition = models.CharField(
+        max_length=24, choices=Disposition.choices, blank=True, verbose_name=_("disposition")
+    )
+    disposition_note = models.TextField(blank=True, verbose_name=_("disposition note"))
     dispositioned_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dispositioned by"),
     )
-    dispositioned_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    closed_at = models.DateTimeField(null=True, blank=True)
+    dispositioned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispositioned at"))
+    closed_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("closed by")
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("nonconformance")
+        verbose_name_plural = _("nonconformances")
         ordering = ["-opened_at", "-pk"]
         permissions = [("disposition_nonconformance", "Disposition nonconformances")]
         indexes = [models.Index(fields=["status", "opened_at"], name="nc_status_opened")]
@@ -482,19 +643,36 @@ class SpcSignal(models.Model):
     Recorded once: a response breaks a rule once however often its chart is judged again, and
     `evidence` keeps the values that broke it and the limits they were judged against."""
 
-    response = models.ForeignKey(ChecklistResponse, on_delete=models.PROTECT, related_name="spc_signals")
-    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="spc_signals")
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="spc_signals")
-    rule = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(4)])
-    evidence = models.JSONField(default=dict, blank=True)
-    nonconformance = models.ForeignKey(
-        Nonconformance, on_delete=models.PROTECT, null=True, blank=True, related_name="spc_signals"
+    response = models.ForeignKey(
+        ChecklistResponse, on_delete=models.PROTECT, related_name="spc_signals", verbose_name=_("response")
     )
-    detected_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    detected_at = models.DateTimeField()
+    item = models.ForeignKey(
+        ChecklistItem, on_delete=models.PROTECT, related_name="spc_signals", verbose_name=_("item")
+    )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="spc_signals", verbose_name=_("workstation")
+    )
+    rule = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(4)], verbose_name=_("rule")
+    )
+    evidence = models.JSONField(default=dict, blank=True, verbose_name=_("evidence"))
+    nonconformance = models.ForeignKey(
+        Nonconformance,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="spc_signals",
+        verbose_name=_("nonconformance"),
+    )
+    detected_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("detected by")
+    )
+    detected_at = models.DateTimeField(verbose_name=_("detected at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("SPC signal")
+        verbose_name_plural = _("SPC signals")
         ordering = ["-detected_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["response", "rule"], name="spc_signal_once"),
@@ -510,25 +688,45 @@ class Hold(models.Model):
     """A hold on a work order or on a lot (or serial unit), the lot named by its code: while it is
     active nothing is recorded against the order and the lot is not consumed."""
 
-    target = models.CharField(max_length=16, choices=HoldTarget.choices, default=HoldTarget.WORK_ORDER)
+    target = models.CharField(
+        max_length=16, choices=HoldTarget.choices, default=HoldTarget.WORK_ORDER, verbose_name=_("target")
+    )
     work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="holds"
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holds",
+        verbose_name=_("work order"),
     )
-    lot_code = models.CharField(max_length=64, blank=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="holds")
-    reason = models.CharField(max_length=500)
-    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
+    lot_code = models.CharField(max_length=64, blank=True, verbose_name=_("lot"))
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="holds", verbose_name=_("site"))
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
+    status = models.CharField(
+        max_length=16, choices=HoldStatus.choices, default=HoldStatus.ACTIVE, verbose_name=_("status")
+    )
     nonconformance = models.ForeignKey(
-        Nonconformance, on_delete=models.PROTECT, null=True, blank=True, related_name="holds"
+        Nonconformance,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holds",
+        verbose_name=_("nonconformance"),
     )
-    placed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    placed_at = models.DateTimeField()
-    released_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    released_at = models.DateTimeField(null=True, blank=True)
-    release_reason = models.CharField(max_length=500, blank=True)
+    placed_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by")
+    )
+    placed_at = models.DateTimeField(verbose_name=_("placed at"))
+    released_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("released by")
+    )
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name=_("released at"))
+    release_reason = models.CharField(max_length=500, blank=True, verbose_name=_("release reason"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
         ordering = ["-placed_at", "-pk"]
         permissions = [("release_hold", "Release holds")]
         constraints = [
@@ -565,12 +763,16 @@ class Hold(models.Model):
 
 
 class SopDocument(models.Model):
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="sop_documents")
-    code = models.CharField(max_length=32, validators=[code_validator])
-    title = models.CharField(max_length=200)
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="sop_documents", verbose_name=_("site")
+    )
+    code = models.CharField(max_length=32, validators=[code_validator], verbose_name=_("code"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("SOP")
+        verbose_name_plural = _("SOPs")
         ordering = ["site__code", "code"]
         constraints = [models.UniqueConstraint(fields=["site", "code"], name="sop_code_unique_per_site")]
         permissions = [("author_sop", "Author SOP documents"), ("approve_sop", "Approve SOP versions")]
@@ -580,29 +782,43 @@ class SopDocument(models.Model):
 
 
 class SopVersion(models.Model):
-    document = models.ForeignKey(SopDocument, on_delete=models.PROTECT, related_name="versions")
-    version = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    document = models.ForeignKey(
+        SopDocument, on_delete=models.PROTECT, related_name="versions", verbose_name=_("document")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    status = models.CharField(
+        max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT, verbose_name=_("status")
+    )
     body = models.TextField(
         blank=True,
         help_text=_(
             "The instruction in Markdown: headings, lists, tables, bold; images as ![caption](image:N)."
         ),
+        verbose_name=_("text"),
     )
-    pdf = models.FileField(upload_to="quality/sop/%Y/%m/", blank=True)
+    pdf = models.FileField(upload_to="quality/sop/%Y/%m/", blank=True, verbose_name=_("PDF"))
     translations = models.JSONField(
-        default=dict, blank=True, help_text=_('The text in other languages: {"de": {"body": "…"}}.')
+        default=dict,
+        blank=True,
+        help_text=_('The text in other languages: {"de": {"body": "…"}}.'),
+        verbose_name=_("translations"),
     )
-    change_note = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    approved_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    approved_at = models.DateTimeField(null=True, blank=True)
-    effective_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
+    change_note = models.CharField(max_length=500, blank=True, verbose_name=_("change note"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    approved_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("approved by")
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
+    effective_at = models.DateTimeField(null=True, blank=True, verbose_name=_("effective at"))
+    retired_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retired at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("SOP version")
+        verbose_name_plural = _("SOP versions")
         ordering = ["document", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["document", "version"], name="sop_version_unique"),
@@ -636,15 +852,21 @@ class SopImage(models.Model):
 
     Added to drafts only; a new draft version carries its predecessor's images with it."""
 
-    version = models.ForeignKey(SopVersion, on_delete=models.PROTECT, related_name="images")
-    number = models.PositiveIntegerField()
-    image = models.FileField(upload_to="quality/sop/images/%Y/%m/")
-    caption = models.CharField(max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    version = models.ForeignKey(
+        SopVersion, on_delete=models.PROTECT, related_name="images", verbose_name=_("version")
+    )
+    number = models.PositiveIntegerField(verbose_name=_("number"))
+    image = models.FileField(upload_to="quality/sop/images/%Y/%m/", verbose_name=_("image"))
+    caption = models.CharField(max_length=200, blank=True, verbose_name=_("caption"))
+    uploaded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("uploaded at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("SOP image")
+        verbose_name_plural = _("SOP images")
         ordering = ["version", "number"]
         constraints = [models.UniqueConstraint(fields=["version", "number"], name="sop_image_number_unique")]
 
@@ -653,11 +875,17 @@ class SopImage(models.Model):
 
 
 class OperationSop(models.Model):
-    routing_operation = models.ForeignKey(RoutingOperation, on_delete=models.CASCADE, related_name="sops")
-    document = models.ForeignKey(SopDocument, on_delete=models.PROTECT, related_name="operations")
+    routing_operation = models.ForeignKey(
+        RoutingOperation, on_delete=models.CASCADE, related_name="sops", verbose_name=_("routing operation")
+    )
+    document = models.ForeignKey(
+        SopDocument, on_delete=models.PROTECT, related_name="operations", verbose_name=_("document")
+    )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("operation SOP")
+        verbose_name_plural = _("operation SOPs")
         ordering = ["routing_operation", "document__code"]
         constraints = [
             models.UniqueConstraint(fields=["routing_operation", "document"], name="operation_sop_once")
@@ -670,15 +898,24 @@ class OperationSop(models.Model):
 class SopAcknowledgement(models.Model):
     """An operator read this version. Append-only."""
 
-    version = models.ForeignKey(SopVersion, on_delete=models.PROTECT, related_name="acknowledgements")
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    acknowledged_at = models.DateTimeField()
+    version = models.ForeignKey(
+        SopVersion, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("version")
+    )
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"))
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"))
     workstation = models.ForeignKey(
-        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Workstation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("workstation"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("SOP acknowledgement")
+        verbose_name_plural = _("SOP acknowledgements")
         ordering = ["-acknowledged_at"]
         constraints = [models.UniqueConstraint(fields=["version", "user"], name="sop_acknowledged_once")]
 
@@ -704,17 +941,29 @@ class Qualification(models.Model):
     """A person may work at a workstation until a date, granted by quality with an e-signature
     (meaning "approved"). Revoked, it stays as the record of what was allowed when."""
 
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="qualifications")
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="qualifications")
-    valid_until = models.DateField(help_text=_("The last day the qualification holds (site's date)."))
-    granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    granted_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    revoke_reason = models.CharField(max_length=500, blank=True)
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("user")
+    )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("workstation")
+    )
+    valid_until = models.DateField(
+        help_text=_("The last day the qualification holds (site's date)."), verbose_name=_("valid until")
+    )
+    granted_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("granted by")
+    )
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    revoked_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("revoked by")
+    )
+    revoke_reason = models.CharField(max_length=500, blank=True, verbose_name=_("revoke reason"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
         ordering = ["workstation", "user", "-valid_until"]
         indexes = [models.Index(fields=["workstation", "user"], name="qualification_lookup")]
         permissions = [("grant_qualification", "Grant and revoke qualifications")]
@@ -742,20 +991,32 @@ class StartRefusal(models.Model):
         QUALIFICATION = "qualification", _("Not qualified")
         SOP = "sop", _("SOP not read")
 
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="+")
-    operation = models.ForeignKey(WorkOrderOperation, on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    guard = models.CharField(max_length=16, choices=Guard.choices)
-    code = models.CharField(max_length=32, help_text=_("The refusal's machine code (not_qualified...)."))
-    message = models.CharField(max_length=500, help_text=_("What the person was told."))
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="+", verbose_name=_("workstation")
+    )
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.PROTECT, related_name="+", verbose_name=_("work order")
+    )
+    operation = models.ForeignKey(
+        WorkOrderOperation, on_delete=models.PROTECT, related_name="+", verbose_name=_("operation")
+    )
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"))
+    guard = models.CharField(max_length=16, choices=Guard.choices, verbose_name=_("guard"))
+    code = models.CharField(
+        max_length=32, help_text=_("The refusal's machine code (not_qualified...)."), verbose_name=_("code")
+    )
+    message = models.CharField(
+        max_length=500, help_text=_("What the person was told."), verbose_name=_("message")
+    )
     idempotency_key = models.UUIDField(help_text=_("The refused tap's key: a resend is one refusal."))
-    refused_at = models.DateTimeField()
+    refused_at = models.DateTimeField(verbose_name=_("refused at"))
 
     # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
     sealed_directly = True
 
     class Meta:
+        verbose_name = _("start refusal")
+        verbose_name_plural = _("start refusals")
         ordering = ["-refused_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "idempotency_key"], name="start_refusal_once_per_tap")

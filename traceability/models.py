@@ -32,28 +32,45 @@ class ReportStatus(models.TextChoices):
 
 
 class ReportJob(models.Model):
-    kind = models.CharField(max_length=16, choices=ReportKind.choices)
+    kind = models.CharField(max_length=16, choices=ReportKind.choices, verbose_name=_("kind"))
     params = models.JSONField(
-        default=dict, blank=True, help_text=_("What to report on (lot, direction, filter).")
+        default=dict,
+        blank=True,
+        help_text=_("What to report on (lot, direction, filter)."),
+        verbose_name=_("parameters"),
     )
-    status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
-    file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
-    filename = models.CharField(max_length=200, blank=True)
-    content_type = models.CharField(max_length=64, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the report's data."))
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=ReportStatus.choices, default=ReportStatus.QUEUED, verbose_name=_("status")
+    )
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)], verbose_name=_("progress")
+    )
+    file = models.FileField(upload_to="reports/%Y/%m/", blank=True, verbose_name=_("file"))
+    filename = models.CharField(max_length=200, blank=True, verbose_name=_("filename"))
+    content_type = models.CharField(max_length=64, blank=True, verbose_name=_("record type"))
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the report's data."),
+        verbose_name=_("content hash"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
     language = models.CharField(
         max_length=16,
         blank=True,
         help_text=_("The language the report is written in (the requester's then)."),
+        verbose_name=_("language"),
     )
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["requested_by", "created_at"], name="reportjob_user_created")]
         constraints = [
@@ -99,21 +116,37 @@ can_transition_record = RECORD_TRANSITIONS.allowed
 
 
 class RecordReview(models.Model):
-    work_order = models.OneToOneField(WorkOrder, on_delete=models.PROTECT, related_name="record_review")
-    status = models.CharField(max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW)
+    work_order = models.OneToOneField(
+        WorkOrder, on_delete=models.PROTECT, related_name="record_review", verbose_name=_("work order")
+    )
+    status = models.CharField(
+        max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_REVIEW, verbose_name=_("status")
+    )
     record_hash = models.CharField(
-        max_length=64, blank=True, help_text=_("SHA-256 of the record when it was released or rejected.")
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the record when it was released or rejected."),
+        verbose_name=_("record hash"),
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=500, blank=True)
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    opened_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
+    decision_note = models.CharField(max_length=500, blank=True, verbose_name=_("decision note"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("record review")
+        verbose_name_plural = _("record reviews")
         ordering = ["-opened_at", "-pk"]
         indexes = [models.Index(fields=["status", "decided_at"], name="record_review_status")]
         permissions = [("review_record", "Review, release and reject production records")]
@@ -139,16 +172,22 @@ class RecordSnapshot(models.Model):
     what was signed stays checked and what was added since doesn't break the seal.
     Append-only: a record decided again gets a new snapshot."""
 
-    review = models.ForeignKey(RecordReview, on_delete=models.PROTECT, related_name="snapshots")
-    status = models.CharField(max_length=16, choices=RecordStatus.choices)
-    content = models.JSONField(help_text=_("The record as decided, as its JSON export."))
-    content_hash = models.CharField(max_length=64)
-    taken_at = models.DateTimeField()
+    review = models.ForeignKey(
+        RecordReview, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("review")
+    )
+    status = models.CharField(max_length=16, choices=RecordStatus.choices, verbose_name=_("status"))
+    content = models.JSONField(
+        help_text=_("The record as decided, as its JSON export."), verbose_name=_("content")
+    )
+    content_hash = models.CharField(max_length=64, verbose_name=_("content hash"))
+    taken_at = models.DateTimeField(verbose_name=_("taken at"))
 
     # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
     sealed_directly = True
 
     class Meta:
+        verbose_name = _("record snapshot")
+        verbose_name_plural = _("record snapshots")
         ordering = ["taken_at", "pk"]
 
     def __str__(self) -> str:
@@ -159,14 +198,20 @@ class RecordComment(models.Model):
     """A reviewer's comment on one exception of a record (by the exception's stable key).
     Append-only: a second thought is a new comment."""
 
-    review = models.ForeignKey(RecordReview, on_delete=models.PROTECT, related_name="comments")
-    exception_key = models.CharField(max_length=120)
-    text = models.CharField(max_length=1000)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
+    review = models.ForeignKey(
+        RecordReview, on_delete=models.PROTECT, related_name="comments", verbose_name=_("review")
+    )
+    exception_key = models.CharField(max_length=120, verbose_name=_("exception key"))
+    text = models.CharField(max_length=1000, verbose_name=_("text"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("record comment")
+        verbose_name_plural = _("record comments")
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["review", "exception_key"], name="record_comment_key")]
 
@@ -177,17 +222,21 @@ class RecordComment(models.Model):
 class RecordSettings(models.Model):
     """Production-record rules of a site, kept beside the record they govern."""
 
-    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="record_settings")
+    site = models.OneToOneField(
+        Site, on_delete=models.CASCADE, related_name="record_settings", verbose_name=_("site")
+    )
     requires_record_release = models.BooleanField(
         default=False,
         help_text=_(
             "Lots and serials an order made are consumed by a later order or shipped only once "
             "quality has released that order's production record."
         ),
+        verbose_name=_("record release required"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("record settings")
         verbose_name_plural = _("record settings")
 
     def __str__(self) -> str:
@@ -199,17 +248,23 @@ class Shipment(models.Model):
     (their order, our delivery note), when and by whom. A lot whose whole rest has shipped is
     `shipped`; a shipment is never edited, a return comes back as a received lot."""
 
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="shipments")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(**QTY)
-    customer = models.CharField(max_length=200, help_text=_("Who it was shipped to."))
-    reference = models.CharField(
-        max_length=100, help_text=_("The customer's order or our delivery note it shipped under.")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("lot"))
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    quantity = models.DecimalField(**QTY, verbose_name=_("quantity"))
+    customer = models.CharField(
+        max_length=200, help_text=_("Who it was shipped to."), verbose_name=_("customer")
     )
-    note = models.CharField(max_length=500, blank=True)
-    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    shipped_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    reference = models.CharField(
+        max_length=100,
+        help_text=_("The customer's order or our delivery note it shipped under."),
+        verbose_name=_("reference"),
+    )
+    note = models.CharField(max_length=500, blank=True, verbose_name=_("note"))
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("shipped by")
+    )
+    shipped_at = models.DateTimeField(verbose_name=_("shipped at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # The client's key for the request that made it, and that request's fingerprint: a retried
     # shipment (a double tap, an API retry) returns this one instead of shipping again.
     idempotency_key = models.UUIDField(unique=True, editable=False)
@@ -217,6 +272,8 @@ class Shipment(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
         ordering = ["-shipped_at", "-pk"]
         indexes = [models.Index(fields=["site", "shipped_at"], name="shipment_site_time")]
         permissions = [("ship_lot", "Ship lots and serial units to customers")]

@@ -51,18 +51,29 @@ identifier_validator = RegexValidator(
 
 
 class Product(models.Model):
-    part_number = models.CharField(max_length=64, unique=True, validators=[identifier_validator])
-    name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=16, default="pcs", help_text=_("Unit of measure: pcs, kg, m ..."))
-    tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE)
+    part_number = models.CharField(
+        max_length=64, unique=True, validators=[identifier_validator], verbose_name=_("part number")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    unit = models.CharField(
+        max_length=16, default="pcs", help_text=_("Unit of measure: pcs, kg, m ..."), verbose_name=_("unit")
+    )
+    tracking = models.CharField(
+        max_length=8, choices=Tracking.choices, default=Tracking.NONE, verbose_name=_("tracking")
+    )
     gtin = models.CharField(
         max_length=14,
         blank=True,
         validators=[validate_gtin],
         help_text=_("GS1 trade item number, for labels and EPCIS."),
+        verbose_name=_("GTIN"),
     )
     lot_scope = models.CharField(
-        max_length=8, choices=LotScope.choices, default=LotScope.ORDER, help_text=_("For lot tracking.")
+        max_length=8,
+        choices=LotScope.choices,
+        default=LotScope.ORDER,
+        help_text=_("For lot tracking."),
+        verbose_name=_("lot scope"),
     )
     # Numbering of lots and serials: <prefix><date><sequence>, the sequence restarting per date.
     number_prefix = models.CharField(
@@ -70,17 +81,24 @@ class Product(models.Model):
         blank=True,
         validators=[identifier_validator],
         help_text=_("Start of lot and serial numbers; the part number when blank."),
+        verbose_name=_("number prefix"),
     )
     number_date = models.CharField(
-        max_length=8, choices=NumberDate.choices, default=NumberDate.YYMMDD, blank=True
+        max_length=8,
+        choices=NumberDate.choices,
+        default=NumberDate.YYMMDD,
+        blank=True,
+        verbose_name=_("date in numbers"),
     )
     number_digits = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(3), MaxValueValidator(9)]
+        default=5, validators=[MinValueValidator(3), MaxValueValidator(9)], verbose_name=_("sequence digits")
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["part_number"]
 
     def __str__(self) -> str:
@@ -88,16 +106,23 @@ class Product(models.Model):
 
 
 class BomLine(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bom_lines")
-    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="used_in")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="bom_lines", verbose_name=_("product")
+    )
+    component = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="used_in", verbose_name=_("component")
+    )
     quantity = models.DecimalField(
         **QTY,
         validators=[MinValueValidator(Decimal("0.001"))],
         help_text=_("Quantity of the component per unit of the product."),
+        verbose_name=_("quantity"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("BOM line")
+        verbose_name_plural = _("BOM lines")
         ordering = ["product", "component__part_number"]
         constraints = [
             models.UniqueConstraint(fields=["product", "component"], name="bom_component_once"),
@@ -109,16 +134,22 @@ class BomLine(models.Model):
 
 
 class Routing(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="routings")
-    code = models.CharField(max_length=32, validators=[code_validator])
-    name = models.CharField(max_length=200)
-    allow_overlap = models.BooleanField(
-        default=False, help_text=_("Operations may start before the previous operation has started.")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="routings", verbose_name=_("product")
     )
-    active = models.BooleanField(default=True)
+    code = models.CharField(max_length=32, validators=[code_validator], verbose_name=_("code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    allow_overlap = models.BooleanField(
+        default=False,
+        help_text=_("Operations may start before the previous operation has started."),
+        verbose_name=_("allow overlap"),
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("routing")
+        verbose_name_plural = _("routings")
         ordering = ["product__part_number", "code"]
         constraints = [models.UniqueConstraint(fields=["product", "code"], name="routing_code_unique")]
 
@@ -127,17 +158,26 @@ class Routing(models.Model):
 
 
 class RoutingOperation(models.Model):
-    routing = models.ForeignKey(Routing, on_delete=models.CASCADE, related_name="operations")
-    sequence = models.PositiveIntegerField()
-    name = models.CharField(max_length=200)
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
-    setup_seconds = models.PositiveIntegerField(default=0)
+    routing = models.ForeignKey(
+        Routing, on_delete=models.CASCADE, related_name="operations", verbose_name=_("routing")
+    )
+    sequence = models.PositiveIntegerField(verbose_name=_("sequence"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="+", verbose_name=_("workstation")
+    )
+    setup_seconds = models.PositiveIntegerField(default=0, verbose_name=_("setup time (seconds)"))
     ideal_cycle_seconds = models.DecimalField(
-        max_digits=10, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+        max_digits=10,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        verbose_name=_("ideal cycle time (seconds)"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("routing operation")
+        verbose_name_plural = _("routing operations")
         ordering = ["routing", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["routing", "sequence"], name="routing_sequence_unique")
@@ -148,22 +188,27 @@ class RoutingOperation(models.Model):
 
 
 class ReasonCode(models.Model):
-    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=ReasonKind.choices)
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator], verbose_name=_("code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    kind = models.CharField(max_length=16, choices=ReasonKind.choices, verbose_name=_("kind"))
     loss = models.CharField(
         max_length=16,
         choices=Loss.choices,
         blank=True,
         help_text=_("For downtime: which of the six big losses it is."),
+        verbose_name=_("loss"),
     )
     planned = models.BooleanField(
-        default=False, help_text=_("For downtime: planned stops are not availability losses.")
+        default=False,
+        help_text=_("For downtime: planned stops are not availability losses."),
+        verbose_name=_("planned"),
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("reason code")
+        verbose_name_plural = _("reason codes")
         ordering = ["kind", "code"]
         constraints = [
             models.CheckConstraint(
@@ -176,33 +221,66 @@ class ReasonCode(models.Model):
         return f"{self.code} {self.name}"
 
 
+def order_progress_percent(good: Decimal, quantity: Decimal) -> int:
+    """How far an order is, in whole percent of its quantity (at most 100)."""
+    return min(100, int(good * 100 / quantity)) if quantity else 0
+
+
 class WorkOrder(models.Model):
     number = models.CharField(
-        max_length=64, unique=True, validators=[identifier_validator], help_text=_("The ERP's order number.")
+        max_length=64,
+        unique=True,
+        validators=[identifier_validator],
+        help_text=_("The ERP's order number."),
+        verbose_name=_("number"),
     )
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="work_orders")
-    routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="work_orders")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="work_orders")
-    quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
-    due = models.DateTimeField(null=True, blank=True)
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("product")
+    )
+    routing = models.ForeignKey(
+        Routing, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("routing")
+    )
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("line")
+    )
+    quantity = models.DecimalField(
+        **QTY, validators=[MinValueValidator(Decimal("0.001"))], verbose_name=_("quantity")
+    )
+    due = models.DateTimeField(null=True, blank=True, verbose_name=_("due date"))
     priority = models.IntegerField(
-        default=0, db_index=True, help_text=_("Lower runs first; the board moves orders up and down.")
+        default=0,
+        db_index=True,
+        help_text=_("Lower runs first; the board moves orders up and down."),
+        verbose_name=_("priority"),
     )
-    status = models.CharField(max_length=16, choices=WorkOrderStatus.choices, default=WorkOrderStatus.DRAFT)
-    status_before_hold = models.CharField(max_length=16, choices=WorkOrderStatus.choices, blank=True)
+    status = models.CharField(
+        max_length=16,
+        choices=WorkOrderStatus.choices,
+        default=WorkOrderStatus.DRAFT,
+        verbose_name=_("status"),
+    )
+    status_before_hold = models.CharField(
+        max_length=16, choices=WorkOrderStatus.choices, blank=True, verbose_name=_("status before hold")
+    )
     version = models.PositiveIntegerField(
-        default=1, help_text=_("Raised by every change; stale edits are refused.")
+        default=1, help_text=_("Raised by every change; stale edits are refused."), verbose_name=_("version")
     )
     # Projections of the ledger:
-    quantity_good = models.DecimalField(**QTY, default=ZERO, help_text=_("Good at the last operation."))
-    quantity_scrap = models.DecimalField(**QTY, default=ZERO, help_text=_("Scrap over all operations."))
-    released_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    quantity_good = models.DecimalField(
+        **QTY, default=ZERO, help_text=_("Good at the last operation."), verbose_name=_("good quantity")
+    )
+    quantity_scrap = models.DecimalField(
+        **QTY, default=ZERO, help_text=_("Scrap over all operations."), verbose_name=_("scrap quantity")
+    )
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name=_("released at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(excluded_fields=["quantity_good", "quantity_scrap"])
 
     class Meta:
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
         ordering = ["priority", "due", "number"]
         indexes = [models.Index(fields=["status", "priority"], name="workorder_status_priority")]
         permissions = [
@@ -219,28 +297,44 @@ class WorkOrder(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        return min(100, int(self.quantity_good * 100 / self.quantity)) if self.quantity else 0
+        return order_progress_percent(self.quantity_good, self.quantity)
 
 
 class WorkOrderOperation(models.Model):
     """An operation of a released order, copied from its routing so later edits don't rewrite it."""
 
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="operations")
-    sequence = models.PositiveIntegerField()
-    name = models.CharField(max_length=200)
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="operations")
-    setup_seconds = models.PositiveIntegerField(default=0)
-    ideal_cycle_seconds = models.DecimalField(max_digits=10, decimal_places=3)
-    allow_overlap = models.BooleanField(default=False)
-    routing_operation = models.ForeignKey(
-        RoutingOperation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.PROTECT, related_name="operations", verbose_name=_("work order")
     )
-    status = models.CharField(max_length=16, choices=OperationStatus.choices, default=OperationStatus.PENDING)
+    sequence = models.PositiveIntegerField(verbose_name=_("sequence"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="operations", verbose_name=_("workstation")
+    )
+    setup_seconds = models.PositiveIntegerField(default=0, verbose_name=_("setup time (seconds)"))
+    ideal_cycle_seconds = models.DecimalField(
+        max_digits=10, decimal_places=3, verbose_name=_("ideal cycle time (seconds)")
+    )
+    allow_overlap = models.BooleanField(default=False, verbose_name=_("allow overlap"))
+    routing_operation = models.ForeignKey(
+        RoutingOperation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("routing operation"),
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=OperationStatus.choices,
+        default=OperationStatus.PENDING,
+        verbose_name=_("status"),
+    )
     # Projections of the ledger:
-    quantity_good = models.DecimalField(**QTY, default=ZERO)
-    quantity_scrap = models.DecimalField(**QTY, default=ZERO)
-    started_at = models.DateTimeField(null=True, blank=True)
-    last_event_at = models.DateTimeField(null=True, blank=True)
+    quantity_good = models.DecimalField(**QTY, default=ZERO, verbose_name=_("good quantity"))
+    quantity_scrap = models.DecimalField(**QTY, default=ZERO, verbose_name=_("scrap quantity"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    last_event_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last event at"))
     history = HistoricalRecords(excluded_fields=["quantity_good", "quantity_scrap", "last_event_at"])
 
     class Meta:
@@ -279,25 +373,54 @@ class ProductionEvent(models.Model):
     tap. The audit seal covers the ledger table itself (`mes.seal.append_only_models`).
     """
 
-    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    kind = models.CharField(max_length=16, choices=EventKind.choices, verbose_name=_("kind"))
     idempotency_key = models.UUIDField(unique=True)
     request_fingerprint = models.CharField(max_length=64)
     work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("work order"),
     )
     operation = models.ForeignKey(
-        WorkOrderOperation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        WorkOrderOperation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("operation"),
     )
     workstation = models.ForeignKey(
-        Workstation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Workstation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("workstation"),
     )
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(**QTY, null=True, blank=True)
-    reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    note = models.CharField(max_length=500, blank=True)
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("line")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    quantity = models.DecimalField(**QTY, null=True, blank=True, verbose_name=_("quantity"))
+    reason = models.ForeignKey(
+        ReasonCode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reason"),
+    )
+    note = models.CharField(max_length=500, blank=True, verbose_name=_("note"))
     data = models.JSONField(
-        default=dict, blank=True, help_text=_("Kind-specific details (e.g. from/to status).")
+        default=dict,
+        blank=True,
+        help_text=_("Kind-specific details (e.g. from/to status)."),
+        verbose_name=_("data"),
     )
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -306,14 +429,17 @@ class ProductionEvent(models.Model):
         blank=True,
         related_name="+",
         help_text=_("Supervisor who allowed an over-completion."),
+        verbose_name=_("overridden by"),
     )
-    occurred_at = models.DateTimeField(db_index=True)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("recorded at"))
 
     # Sealed by the audit seal as it stands, row by row (see `mes.seal.append_only_models`).
     sealed_directly = True
 
     class Meta:
+        verbose_name = _("production event")
+        verbose_name_plural = _("production events")
         ordering = ["id"]
         permissions = [("record_production", "Record production at a workstation")]
         indexes = [
@@ -328,18 +454,31 @@ class ProductionEvent(models.Model):
 class Downtime(models.Model):
     """A stop of a workstation, opened and closed by ledger events (a projection of them)."""
 
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="downtimes")
-    reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="+")
-    planned = models.BooleanField(default=False)
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    start_event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="+")
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="downtimes", verbose_name=_("workstation")
+    )
+    reason = models.ForeignKey(
+        ReasonCode, on_delete=models.PROTECT, related_name="+", verbose_name=_("reason")
+    )
+    planned = models.BooleanField(default=False, verbose_name=_("planned"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    start_event = models.OneToOneField(
+        ProductionEvent, on_delete=models.PROTECT, related_name="+", verbose_name=_("start event")
+    )
     end_event = models.OneToOneField(
-        ProductionEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ProductionEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("end event"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("downtime")
+        verbose_name_plural = _("downtimes")
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
@@ -364,6 +503,8 @@ class NumberSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
         constraints = [models.UniqueConstraint(fields=["product", "period"], name="number_sequence_unique")]
 
     def __str__(self) -> str:
@@ -383,10 +524,13 @@ class Lot(models.Model):
         unique=True,
         validators=[identifier_validator],
         help_text=_("The lot or serial number."),
+        verbose_name=_("code"),
     )
-    kind = models.CharField(max_length=8, choices=LotKind.choices)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lots")
+    kind = models.CharField(max_length=8, choices=LotKind.choices, verbose_name=_("kind"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="lots", verbose_name=_("product")
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lots", verbose_name=_("site"))
     work_order = models.ForeignKey(
         WorkOrder,
         on_delete=models.PROTECT,
@@ -394,9 +538,13 @@ class Lot(models.Model):
         blank=True,
         related_name="lots",
         help_text=_("The order that made it; empty for a received lot."),
+        verbose_name=_("work order"),
     )
     shift_start = models.DateTimeField(
-        null=True, blank=True, help_text=_("For lots per shift: the start of the shift it belongs to.")
+        null=True,
+        blank=True,
+        help_text=_("For lots per shift: the start of the shift it belongs to."),
+        verbose_name=_("shift start"),
     )
     created_event = models.ForeignKey(
         ProductionEvent,
@@ -405,17 +553,26 @@ class Lot(models.Model):
         blank=True,
         related_name="lots_made",
         help_text=_("The ledger event that first made it."),
+        verbose_name=_("created event"),
     )
-    quantity = models.DecimalField(**QTY, default=ZERO, help_text=_("Made or received."))
-    quantity_consumed = models.DecimalField(**QTY, default=ZERO)
-    status = models.CharField(max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
-    supplier = models.CharField(max_length=200, blank=True)
-    supplier_lot = models.CharField(max_length=64, blank=True)
-    produced_at = models.DateTimeField(help_text=_("Made, or received for a supplier lot."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    quantity = models.DecimalField(
+        **QTY, default=ZERO, help_text=_("Made or received."), verbose_name=_("quantity")
+    )
+    quantity_consumed = models.DecimalField(**QTY, default=ZERO, verbose_name=_("quantity consumed"))
+    status = models.CharField(
+        max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE, verbose_name=_("status")
+    )
+    supplier = models.CharField(max_length=200, blank=True, verbose_name=_("supplier"))
+    supplier_lot = models.CharField(max_length=64, blank=True, verbose_name=_("supplier lot"))
+    produced_at = models.DateTimeField(
+        help_text=_("Made, or received for a supplier lot."), verbose_name=_("produced at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(excluded_fields=["quantity", "quantity_consumed"])
 
     class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
         ordering = ["-produced_at", "code"]
         indexes = [
             models.Index(fields=["product", "status"], name="lot_product_status"),
@@ -443,15 +600,25 @@ class Consumption(models.Model):
     (`quantity_allocated` counts what is linked so far), by the BOM quantity per unit.
     """
 
-    event = models.OneToOneField(ProductionEvent, on_delete=models.PROTECT, related_name="consumption")
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions")
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="consumptions")
-    operation = models.ForeignKey(WorkOrderOperation, on_delete=models.PROTECT, related_name="consumptions")
-    quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
-    quantity_allocated = models.DecimalField(**QTY, default=ZERO)
+    event = models.OneToOneField(
+        ProductionEvent, on_delete=models.PROTECT, related_name="consumption", verbose_name=_("event")
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("lot"))
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("work order")
+    )
+    operation = models.ForeignKey(
+        WorkOrderOperation, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("operation")
+    )
+    quantity = models.DecimalField(
+        **QTY, validators=[MinValueValidator(Decimal("0.001"))], verbose_name=_("quantity")
+    )
+    quantity_allocated = models.DecimalField(**QTY, default=ZERO, verbose_name=_("quantity allocated"))
     history = HistoricalRecords(excluded_fields=["quantity_allocated"])
 
     class Meta:
+        verbose_name = _("consumption")
+        verbose_name_plural = _("consumptions")
         ordering = ["id"]
         indexes = [models.Index(fields=["work_order", "lot"], name="consumption_order_lot")]
 
@@ -466,14 +633,22 @@ class GenealogyLink(models.Model):
     refuses a link whose child is already an ancestor of its parent.
     """
 
-    parent = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links")
-    child = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links")
-    quantity = models.DecimalField(**QTY)
-    event = models.ForeignKey(ProductionEvent, on_delete=models.PROTECT, related_name="genealogy_links")
-    created_at = models.DateTimeField(auto_now_add=True)
+    parent = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="child_links", verbose_name=_("parent")
+    )
+    child = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="parent_links", verbose_name=_("child")
+    )
+    quantity = models.DecimalField(**QTY, verbose_name=_("quantity"))
+    event = models.ForeignKey(
+        ProductionEvent, on_delete=models.PROTECT, related_name="genealogy_links", verbose_name=_("event")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("genealogy link")
+        verbose_name_plural = _("genealogy links")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=~Q(parent=models.F("child")), name="genealogy_not_self"),
@@ -497,7 +672,7 @@ class Handover(models.Model):
     acknowledges it.
     """
 
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="handovers")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="handovers", verbose_name=_("line"))
     workstation = models.ForeignKey(
         Workstation,
         on_delete=models.PROTECT,
@@ -505,13 +680,16 @@ class Handover(models.Model):
         blank=True,
         related_name="handovers",
         help_text=_("Empty: for every workstation of the line."),
+        verbose_name=_("workstation"),
     )
     open_issues = models.TextField(_("open issues"), max_length=2000, blank=True)
     material = models.TextField(_("material"), max_length=2000, blank=True)
     machine_condition = models.TextField(_("machine condition"), max_length=2000, blank=True)
     quality_watch_outs = models.TextField(_("quality watch-outs"), max_length=2000, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
     idempotency_key = models.UUIDField(unique=True, help_text=_("The tablet's key: a resend is kept once."))
     history = HistoricalRecords()
 
@@ -519,6 +697,8 @@ class Handover(models.Model):
     NOTES = ("open_issues", "material", "machine_condition", "quality_watch_outs")
 
     class Meta:
+        verbose_name = _("shift handover")
+        verbose_name_plural = _("shift handovers")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["line", "created_at"], name="handover_line_time")]
 
@@ -537,13 +717,21 @@ class HandoverAcknowledgement(models.Model):
     """Someone of the next shift read a handover, at a workstation. The first one clears it from
     the board; later ones are kept too (each person confirms once)."""
 
-    handover = models.ForeignKey(Handover, on_delete=models.PROTECT, related_name="acknowledgements")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="+")
-    acknowledged_at = models.DateTimeField()
+    handover = models.ForeignKey(
+        Handover, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("handover")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="+", verbose_name=_("workstation")
+    )
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("handover acknowledgement")
+        verbose_name_plural = _("handover acknowledgements")
         ordering = ["acknowledged_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["handover", "user"], name="handover_acknowledged_once")

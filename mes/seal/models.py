@@ -36,6 +36,8 @@ class AuditSeal(models.Model):
     class Meta:
         app_label = "mes"
         ordering = ["number"]
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
         permissions = [("seal_audit_trail", "Seal the audit trail on demand")]
 
     def __str__(self) -> str:
@@ -63,6 +65,8 @@ class AuditSealPart(models.Model):
     class Meta:
         app_label = "mes"
         ordering = ["seal", "table"]
+        verbose_name = _("audit seal part")
+        verbose_name_plural = _("audit seal parts")
         constraints = [models.UniqueConstraint(fields=["seal", "table"], name="audit_seal_part_once")]
         indexes = [models.Index(fields=["table", "low", "high"], name="audit_seal_part_table")]
 

@@ -227,7 +227,7 @@ def visible_workstation(user, pk: int) -> Workstation:
     """The workstation a production request names, if it is on a site `user` sees."""
     workstation = workstation_visible_to(user, pk)
     if workstation is None:
-        raise ValidationFailed("No such workstation.", field="workstation", code="unknown_workstation")
+        raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
     return workstation
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation
@@ -35,7 +36,8 @@ class LineStatus(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "line statuses"
+        verbose_name = _("line status")
+        verbose_name_plural = _("line statuses")
 
     def __str__(self) -> str:
         return f"{self.line_id} #{self.sequence}"
@@ -74,7 +76,8 @@ class WorkstationStatus(models.Model):
     last_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "workstation statuses"
+        verbose_name = _("workstation status")
+        verbose_name_plural = _("workstation statuses")
         indexes = [models.Index(fields=["line"], name="ws_status_line")]
 
     def __str__(self) -> str:
@@ -84,26 +87,48 @@ class WorkstationStatus(models.Model):
 class AndonCall(models.Model):
     """A call for help from a workstation: raised, acknowledged by a supervisor, resolved."""
 
-    workstation = models.ForeignKey(Workstation, on_delete=models.PROTECT, related_name="andon_calls")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="andon_calls")
-    kind = models.CharField(max_length=16, choices=AndonKind.choices)
-    status = models.CharField(max_length=16, choices=AndonStatus.choices, default=AndonStatus.OPEN)
-    note = models.CharField(max_length=500, blank=True)
-    source = models.CharField(max_length=16, default="tablet", help_text="tablet or machine")
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.PROTECT, related_name="andon_calls", verbose_name=_("workstation")
+    )
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, related_name="andon_calls", verbose_name=_("line")
+    )
+    kind = models.CharField(max_length=16, choices=AndonKind.choices, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=16, choices=AndonStatus.choices, default=AndonStatus.OPEN, verbose_name=_("status")
+    )
+    note = models.CharField(max_length=500, blank=True, verbose_name=_("note"))
+    source = models.CharField(
+        max_length=16, default="tablet", help_text=_("Tablet or machine."), verbose_name=_("source")
+    )
     idempotency_key = models.UUIDField(unique=True)
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    raised_at = models.DateTimeField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("raised by")
+    )
+    raised_at = models.DateTimeField(verbose_name=_("raised at"))
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("andon call")
+        verbose_name_plural = _("andon calls")
         ordering = ["-raised_at"]
         indexes = [models.Index(fields=["line", "status"], name="andon_line_status")]
         constraints = [
@@ -144,6 +169,10 @@ class MachineCounter(models.Model):
         **QTY, default=ZERO, help_text="Counted while no operation was running: not booked."
     )
     last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("machine counter")
+        verbose_name_plural = _("machine counters")
 
     def __str__(self) -> str:
         return f"{self.workstation_id} good={self.good_total} scrap={self.scrap_total}"

@@ -191,7 +191,9 @@ def record_status_change(
     supervisor's fresh re-authentication, completes over the overridable refusals: the event
     carries them and the overrider, and is signed "overridden" with `reason`.
     """
-    WORK_ORDER_TRANSITIONS.require(work_order.status, target, record=f"Order {work_order.number}")
+    WORK_ORDER_TRANSITIONS.require(
+        work_order.status, target, record=_("Order %(number)s") % {"number": work_order.number}
+    )
     previous = work_order.status
     data = {"from": previous, "to": target}
     overridden = _check_guards(work_order, target, user, override)

@@ -13,7 +13,7 @@ import re
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -77,7 +77,7 @@ def _page(request) -> dict:
 def live_home(request):
     site = sites_visible_to(request.user).order_by("code").first()
     if site is None:
-        raise Http404("You see no site.")
+        raise Http404(gettext("You see no site."))
     # The wall screen's settings (?wall=1&rotate=20) go along to the site's page.
     query = request.GET.urlencode()
     return redirect(reverse("live_site", args=[site.pk]) + (f"?{query}" if query else ""))
@@ -89,7 +89,7 @@ def live_home(request):
 def live_site(request, pk: int):
     site = sites_visible_to(request.user).filter(pk=pk).first()
     if site is None:
-        raise Http404("No such site.")
+        raise Http404(gettext("No such site."))
     context = {
         "site": site,
         "sites": sites_visible_to(request.user).order_by("code"),
@@ -104,7 +104,7 @@ def live_site(request, pk: int):
 def _visible_line(request, pk: int) -> Line:
     line = Line.objects.filter(pk=pk, site__in=sites_visible_to(request.user)).select_related("site").first()
     if line is None:
-        raise Http404("No such line.")
+        raise Http404(gettext("No such line."))
     return line
 
 

@@ -94,11 +94,11 @@ def labor_query(user, params) -> LaborQuery:
     if data["work_order"]:
         order = WorkOrder.objects.filter(number=data["work_order"], line__site__in=visible).first()
         if order is None:
-            raise Http404("No such order in your sites.")
+            raise Http404(_("No such order in your sites."))
         return LaborQuery(f"labor-{order.number}", labor_for_order(order))
     site = visible.filter(pk=data["site"]).first()
     if site is None:
-        raise Http404("No such site among yours.")
+        raise Http404(_("No such site among yours."))
     start = _local_midnight(site, data["start"])
     end = _local_midnight(site, data["end"] + timedelta(days=1))
     rows = labor_for_site(site, start, end)

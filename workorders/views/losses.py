@@ -87,7 +87,7 @@ def loss_report(user, params) -> Query:
             .first()
         )
         if subject is None:
-            raise Http404("No such workstation.")
+            raise Http404(_("No such workstation."))
         # The page sends the line with its workstation choice; the API may send either or both.
         if data.get("line") and subject.line_id != data["line"]:
             raise ValidationFailed(_("The workstation is not on this line."), field="workstation")
@@ -101,7 +101,7 @@ def loss_report(user, params) -> Query:
         )
         if subject is None:
             if data.get("line"):
-                raise Http404("No such line.")
+                raise Http404(_("No such line."))
             return Query(None, data.get("period") or "day", None, None, None)
         site = subject.site
     period = data.get("period") or "day"
@@ -284,7 +284,7 @@ def losses_csv(request):
             f"{exc.field}: {exc.message}", status=400, content_type="text/plain; charset=utf-8"
         )
     if query.report is None:
-        raise Http404("You see no line.")
+        raise Http404(_("You see no line."))
     report = query.report
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"losses-{query.subject.code}-{query.period}-{query.day:%Y-%m-%d}.csv"

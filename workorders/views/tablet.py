@@ -101,7 +101,7 @@ def queue(request, workstation):
 def operation(request, workstation, pk: int):
     op = operation_for_workstation(workstation, pk)
     if op is None:
-        raise Http404("No such operation at this workstation.")
+        raise Http404(_("No such operation at this workstation."))
     order = op.work_order
     is_last = not op.work_order.operations.filter(sequence__gt=op.sequence).exists()
     context = {
