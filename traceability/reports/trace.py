@@ -21,13 +21,17 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, SimpleDocTemplate, Spacer
 
 from mes.exports import csv_writer
+from mes.pdf_text import rtl, visual
 from traceability import selectors
 from traceability.reports.base import (
     MARGIN,
     PAGE,
+    WIDTH,
     Built,
     Progress,
     StreamedStory,
+    Visual,
+    clip,
     fmt_time,
     key_values,
     no_progress,
@@ -193,21 +197,28 @@ def build_csv(doc: TraceDocument, progress: Progress = no_progress) -> Built:
 # --- PDF -------------------------------------------------------------------------------------------
 
 
+_TREE_WIDTHS = [8, 52, 10, 40, 20, 22, 14, 26]
+
+
 def _tree_rows(trace: Trace) -> list[list]:
     """The genealogy as an indented table, depth first from the traced lot. A lot reached again
     on another path is listed again but not expanded twice."""
     rows: list[list] = []
     expanded: set[int] = set()
     stack = [(trace.root, 0)]
+    mirrored = rtl()
+    label_width = WIDTH * _TREE_WIDTHS[1] / sum(_TREE_WIDTHS)
     while stack:
         node, level = stack.pop()
         again = node.id in expanded
         label = (
             ("    " * level)
-            + ("└ " if level else "")
+            + (("┘ " if mirrored else "└ ") if level else "")
             + node.code
             + ("  " + gettext("(see above)") if again else "")
         )
+        if mirrored:  # indented from the right: laid out here, as a right-to-left line
+            label = Visual(visual(clip(label, label_width), right_to_left=True))
         if node.visible:
             rows.append([str(level), label, node.kind, f"{node.part_number} {node.product_name}",
                          node.work_order_number, node.status + (" · " + gettext("ON HOLD") if node.on_hold else ""),
@@ -385,7 +396,7 @@ def _story(doc: TraceDocument, progress: Progress):
         para(gettext("Genealogy"), "h2"),
     ]
     yield from tables([gettext("Level"), gettext("Lot / serial"), gettext("Kind"), gettext("Product"), gettext("Order"), gettext("Status"), gettext("Quantity"), gettext("Produced")],
-                      _tree_rows(trace), [8, 52, 10, 40, 20, 22, 14, 26])  # fmt: skip
+                      _tree_rows(trace), _TREE_WIDTHS)  # fmt: skip
     progress(45)
     if trace.direction == FORWARD:
         yield from [CondPageBreak(30 * mm), para(gettext("Affected units (recall list)"), "h2")]

@@ -19,6 +19,7 @@ from reportlab.pdfgen import canvas
 
 from mes.errors import MesError
 from mes.forms import answer_refused, refusal, refuse
+from mes.pdf_text import register_fonts, rtl, visual
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from workorders import gs1, services
@@ -33,24 +34,44 @@ MARGIN = 4 * mm
 def label_pdf(lot: Lot) -> bytes:
     """A 100 x 62 mm label: part number and name, the code, the quantity, and a GS1-128 barcode
     of the GS1 element string with its human-readable line (a plain Code 128 of the code when the
-    product has no GTIN)."""
+    product has no GTIN). In the shipped font, so that a label printed in Arabic reads; mirrored
+    right to left (the part number and code on the right)."""
+    font, bold = register_fonts()
     width, height = LABEL_SIZE
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=LABEL_SIZE, pageCompression=1)
+    pdf = canvas.Canvas(buffer, pagesize=LABEL_SIZE, pageCompression=1, initialFontName=font)
     pdf.setTitle(f"Label {lot.code}")
+    mirrored = rtl()
+
+    left, right = MARGIN, width - MARGIN
+
+    def start(y: float, text: str) -> None:
+        """A line's first item: at the left, or at the right in a right-to-left language."""
+        if mirrored:
+            pdf.drawRightString(right, y, visual(text))
+        else:
+            pdf.drawString(left, y, visual(text))
+
+    def end(y: float, text: str) -> None:
+        """A line's last item, at its other end."""
+        if mirrored:
+            pdf.drawString(left, y, visual(text))
+        else:
+            pdf.drawRightString(right, y, visual(text))
+
     product = lot.product
     y = height - MARGIN - 4 * mm
-    pdf.setFont("Helvetica-Bold", 12)
-    pdf.drawString(MARGIN, y, product.part_number)
-    pdf.setFont("Helvetica", 8)
-    pdf.drawRightString(width - MARGIN, y, f"{lot.get_kind_display()} · {lot.site.code}")
+    pdf.setFont(bold, 12)
+    start(y, product.part_number)
+    pdf.setFont(font, 8)
+    end(y, f"{lot.get_kind_display()} · {lot.site.code}")
     y -= 4.5 * mm
-    pdf.drawString(MARGIN, y, product.name[:60])
+    start(y, product.name[:60])
     y -= 6 * mm
-    pdf.setFont("Helvetica-Bold", 14)
-    pdf.drawString(MARGIN, y, lot.code)
-    pdf.setFont("Helvetica", 10)
-    pdf.drawRightString(width - MARGIN, y, f"{lot.quantity.normalize():f} {product.unit}")
+    pdf.setFont(bold, 14)
+    start(y, lot.code)
+    pdf.setFont(font, 10)
+    end(y, f"{lot.quantity.normalize():f} {product.unit}")
     try:
         data, text = gs1.element_string(lot, raw=True), gs1.element_string(lot)
     except MesError:
@@ -61,8 +82,8 @@ def label_pdf(lot: Lot) -> bytes:
         bar_width -= 0.02 * mm
         barcode = Code128(data, barWidth=bar_width, barHeight=16 * mm, humanReadable=False, quiet=True)
     barcode.drawOn(pdf, (width - barcode.width) / 2, MARGIN + 5 * mm)
-    pdf.setFont("Helvetica", 8)
-    pdf.drawCentredString(width / 2, MARGIN + 1 * mm, text)
+    pdf.setFont(font, 8)
+    pdf.drawCentredString(width / 2, MARGIN + 1 * mm, visual(text))
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
@@ -75,7 +96,7 @@ def _visible_lot(request, code: str) -> Lot:
         .first()
     )
     if lot is None:
-        raise Http404("No such lot.")
+        raise Http404(_("No such lot."))
     return lot
 
 
