@@ -180,18 +180,16 @@ def _checklists(record: ProductionRecord) -> list[RecordException]:
     for e in c["events"]:
         if e["kind"] == EventKind.GOOD and e["operation"]:
             completions.setdefault(e["operation"], []).append(e["occurred_at"])
+    completed: dict[tuple, list[dict]] = {}  # by operation and template
+    for r in c["checklist_runs"]:
+        if r["status"] == RunStatus.COMPLETED:
+            completed.setdefault((r["operation"], r["template"]), []).append(r)
     out = []
     for req in record.required_checklists:
         op = ops[req["operation"]]
         if op["started_at"] is None:
             continue  # never ran: nothing was due
-        runs = [
-            r
-            for r in c["checklist_runs"]
-            if r["operation"] == op["id"]
-            and r["template"] == req["template"]
-            and r["status"] == RunStatus.COMPLETED
-        ]
+        runs = completed.get((op["id"], req["template"]), [])
         key = f"{op['id']}:{req['template']}:{req['trigger']}"
         where = gettext("%(template)s at operation %(sequence)s %(name)s") % {
             "template": req["template"],

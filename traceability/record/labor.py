@@ -22,15 +22,16 @@ from django.utils.translation import gettext
 from reportlab.platypus import Flowable
 
 from traceability.reports.base import para, tables
-from workorders.models import WorkOrder
-from workorders.selectors.labor import labor_for_order
+from workorders.models import WorkOrderOperation
+from workorders.selectors.labor import labor_rows
 
 
-def labor_data(order: WorkOrder) -> list[dict]:
+def labor_data(operations: list[WorkOrderOperation]) -> list[dict]:
     """One entry per operation and person (person "" for unattended running time), in operation
-    order, most time first; whole seconds."""
+    order, most time first; whole seconds. `operations` are all of one order's, each with its
+    `work_order` and `workstation.line.site` loaded, as the record has read them."""
     seconds: dict[tuple, float] = defaultdict(float)
-    for row in labor_for_order(order):
+    for row in labor_rows(operations):
         key = (row.sequence, row.operation_id, row.operation, row.workstation, row.person, row.badge)
         seconds[key] += row.seconds
     entries = [

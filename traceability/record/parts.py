@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery, TextField
+from django.db.models.functions import Cast, Coalesce
 
 from mes.models import User
 from mes.signatures import Meaning, Signature
-from quality.models import ChecklistRun, response_display
+from quality.models import ChecklistRun, OperationSop, response_display
 from workorders.models import (
     BomLine,
     Consumption,
@@ -64,28 +65,43 @@ def with_instants(rows, fields: tuple[str, ...], times: tuple[str, ...]) -> list
     return found
 
 
-def person(user) -> str:
-    return user.printed_name if user is not None else ""
-
-
-def as_of(history_model, at, **filters):
-    """The newest history rows (one per object) at or before `at`, deleted ones left out."""
-    rows = history_model.objects.filter(**filters)
+def as_of(rows, at, *fields) -> list[dict]:
+    """The newest of the history `rows` (one per object) at or before `at`, deleted ones left
+    out, as dicts of `id`, `history_type` and `fields`."""
     if at is not None:
         rows = rows.filter(history_date__lte=at)
-    latest: dict[int, object] = {}
-    for row in rows.order_by("history_date", "history_id"):
-        latest[row.id] = row
-    return [r for r in latest.values() if r.history_type != "-"]
+    latest: dict[int, dict] = {}
+    for row in rows.order_by("history_date", "history_id").values("id", "history_type", *fields):
+        latest[row["id"]] = row
+    return [r for r in latest.values() if r["history_type"] != "-"]
+
+
+def with_routing_revision(orders):
+    """`orders` with `routing_revision`: the id of the history row of each one's routing current
+    when it was released (the newest if it wasn't; none if the routing was deleted by then), read
+    with the order rather than by a query of its own: `as_of` for the routing alone."""
+    newest = Routing.history.model.objects.filter(
+        id=OuterRef("routing_id"), history_date__lte=Coalesce(OuterRef("released_at"), F("history_date"))
+    ).order_by("-history_date", "-history_id")
+    return orders.annotate(
+        routing_revision=Subquery(newest.values("history_id")[:1]),
+        routing_revision_type=Subquery(newest.values("history_type")[:1]),
+    )
 
 
 def header(order: WorkOrder) -> dict:
-    routing_rows = as_of(Routing.history.model, order.released_at, id=order.routing_id)
-    bom_rows = as_of(BomLine.history.model, order.released_at, product_id=order.product_id)
-    parts = {}
-    if bom_rows:
-        ids = {r.component_id for r in bom_rows}
-        parts = dict(type(order.product).objects.filter(pk__in=ids).values_list("pk", "part_number"))
+    """The order's header; `order` as read by `with_routing_revision`."""
+    # Each line's component's part number read with it (none for a component since deleted).
+    part_number = type(order.product).objects.filter(pk=OuterRef("component_id")).values("part_number")[:1]
+    bom_rows = as_of(
+        BomLine.history.model.objects.filter(product_id=order.product_id).annotate(
+            part_number=Subquery(part_number)
+        ),
+        order.released_at,
+        "history_id",
+        "quantity",
+        "part_number",
+    )
     return {
         "id": order.pk,
         "number": order.number,
@@ -105,11 +121,11 @@ def header(order: WorkOrder) -> dict:
             "name": order.routing.name,
             # The routing and BOM as they stood when the order was released: the revision is the
             # id of the history row then current.
-            "revision": routing_rows[0].history_id if routing_rows else None,
+            "revision": order.routing_revision if order.routing_revision_type not in (None, "-") else None,
         },
         "bom": sorted(
             (
-                {"component": parts.get(r.component_id, ""), "quantity": r.quantity, "revision": r.history_id}
+                {"component": r["part_number"] or "", "quantity": r["quantity"], "revision": r["history_id"]}
                 for r in bom_rows
             ),
             key=lambda b: b["component"],
@@ -161,6 +177,7 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
         recorded_at,
         supersedes,
         correction_reason,
+        *_item,  # the item's own columns, read with the response: see `items`
     ) in run_responses:
         item = items[item_id]
         kind, unit = item["kind"], item["unit"]
@@ -290,37 +307,102 @@ def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datet
     return out
 
 
-def edits_data(records: dict[type, list[int]], names: dict[int, str]) -> list[dict]:
-    """History rows of the given records that changed one of their facts (one query per model,
-    read as values; one more for the people who made them if `names` doesn't know them), by time."""
+# The columns every history table has, in the order the rows of `_history_rows` give them.
+HISTORY_COLUMNS = (
+    "id",
+    "history_id",
+    "history_type",
+    "history_date",
+    "history_change_reason",
+    "history_user_id",
+)
+
+
+def _history_rows(records: dict[type, list[int]]) -> list[list]:
+    """The history rows of the given records, of every model in one UNION ALL query, ordered by
+    model (in the order of `records`), record id and time: lists of the model's index, the
+    `HISTORY_COLUMNS` and the facts of every model (`EDITED_FACTS`, a column each, empty on the
+    other models' rows, which keeps each fact's own type).
+
+    Written as SQL: built with the ORM, the many typed empty columns cost more to compile than
+    the queries per model it replaces. The values are converted as the ORM converts them."""
+    qn = connection.ops.quote_name
+    facts = [model.history.model._meta.get_field(fact) for model in records for fact in EDITED_FACTS[model]]
+    branches, params = [], []
+    for index, (model, ids) in enumerate(records.items()):
+        if not ids:
+            continue
+        history = model.history.model
+        columns = [str(index), *(qn(history._meta.get_field(name).column) for name in HISTORY_COLUMNS)]
+        columns += [
+            # A typed empty value: PostgreSQL matches the branches' types pairwise, and would take
+            # an untyped NULL in two branches as text.
+            qn(field.column) if field.model is history else f"CAST(NULL AS {field.db_type(connection)})"
+            for field in facts
+        ]
+        branches.append(
+            f"SELECT {', '.join(columns)} FROM {qn(history._meta.db_table)} "
+            f"WHERE {qn(history._meta.get_field('id').column)} IN ({', '.join(['%s'] * len(ids))})"
+        )
+        params += ids
+    if not branches:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches) + " ORDER BY 1, 2, 5, 3", params)
+        rows = cursor.fetchall()
+    any_history = next(model.history.model for model in records)
+    fields = [any_history._meta.get_field(name) for name in HISTORY_COLUMNS] + facts
+    converting = []
+    for position, field in enumerate(fields, start=1):
+        column = field.get_col(field.model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            converting.append((position, column, converters))
     out = []
-    for model, ids in records.items():
+    for row in rows:
+        row = list(row)
+        for position, column, converters in converting:
+            for convert in converters:
+                row[position] = convert(row[position], column, connection)
+        out.append(row)
+    return out
+
+
+def edits_data(records: dict[type, list[int]], names: dict[int, str]) -> list[dict]:
+    """History rows of the given records that changed one of their facts (one query for all of
+    them, read as values; one more for the people who made them if `names` doesn't know them), by
+    time."""
+    models = list(records)
+    # Where each model's facts sit in a row of `_history_rows`.
+    first_fact = {}
+    position = 1 + len(HISTORY_COLUMNS)
+    for model in models:
+        first_fact[model] = position
+        position += len(EDITED_FACTS[model])
+    out = []
+    previous: dict[tuple[int, int], tuple] = {}
+    for row in _history_rows(records):
+        index, pk, history_id, history_type, at, reason, user_id = row[: 1 + len(HISTORY_COLUMNS)]
+        model = models[index]
         facts = EDITED_FACTS[model]
-        rows = (
-            model.history.model.objects.filter(id__in=list(ids))
-            .order_by("id", "history_date", "history_id")
-            .values_list("id", "history_id", "history_type", "history_date", "history_change_reason",
-                         "history_user_id", *facts)
-        )  # fmt: skip
-        previous: dict[int, tuple] = {}
-        for row in rows:
-            before = previous.get(row[0])
-            previous[row[0]] = row
-            if before is None or row[2] != "~":
-                continue
-            changed = [(k, f) for k, f in enumerate(facts, start=6) if row[k] != before[k]]
-            if changed:
-                out.append(
-                    {
-                        "record": model._meta.label_lower,
-                        "record_id": row[0],
-                        "history_id": row[1],
-                        "fields": {f: [before[k], row[k]] for k, f in changed},
-                        "by": row[5],  # the person's id until the names are known (below)
-                        "at": row[3],
-                        "reason": row[4] or "",
-                    }
-                )
+        values = row[first_fact[model] : first_fact[model] + len(facts)]
+        before = previous.get((index, pk))
+        previous[(index, pk)] = values
+        if before is None or history_type != "~":
+            continue
+        changed = [(k, f) for k, f in enumerate(facts) if values[k] != before[k]]
+        if changed:
+            out.append(
+                {
+                    "record": model._meta.label_lower,
+                    "record_id": pk,
+                    "history_id": history_id,
+                    "fields": {f: [before[k], values[k]] for k, f in changed},
+                    "by": user_id,  # the person's id until the names are known (below)
+                    "at": at,
+                    "reason": reason or "",
+                }
+            )
     unknown = {e["by"] for e in out} - set(names) - {None}
     if unknown:
         names = names | {pk: u.printed_name for pk, u in User.objects.in_bulk(unknown).items()}
@@ -340,31 +422,93 @@ def scrap_by_reason(events: list[dict]) -> list[dict]:
     return [{"reason": code, "name": names[code], "quantity": qty} for code, qty in sorted(totals.items())]
 
 
+SOP_COLUMNS = (
+    "id", "routing_operation_id", "document_id", "document__code", "document__title", "effective__id",
+    "effective__version", "effective__effective_at", "effective__retired_at",
+)  # fmt: skip
+ACKNOWLEDGEMENT_COLUMNS = ("acknowledged__id", "acknowledged__user_id", "acknowledged__acknowledged_at")
+
+
+def operation_sops(
+    routing_operation_ids: list[int], people: set[int]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """The SOPs the routing operations require (in their own order), the versions of their
+    documents that ever took effect (by document and version) and the acknowledgements of these
+    versions by `people`, in one query."""
+    rows = OperationSop.objects.filter(routing_operation_id__in=routing_operation_ids).annotate(
+        effective=FilteredRelation(
+            "document__versions", condition=Q(document__versions__effective_at__isnull=False)
+        )
+    )
+    columns, order = SOP_COLUMNS, [*OperationSop._meta.ordering, "effective__version"]
+    if people:  # (an empty list in a join's condition would empty the whole query)
+        rows = rows.annotate(
+            acknowledged=FilteredRelation(
+                "effective__acknowledgements", condition=Q(effective__acknowledgements__user_id__in=people)
+            )
+        )
+        columns, order = columns + ACKNOWLEDGEMENT_COLUMNS, [*order, "acknowledged__id"]
+    op_sops: dict[int, dict] = {}
+    versions: dict[int, dict] = {}
+    acks: dict[int, dict] = {}
+    for row in rows.order_by(*order).values_list(*columns):
+        pk, routing_operation_id, document_id, code, title, version_id, version, effective_at, retired_at = (
+            row[:9]
+        )
+        op_sops.setdefault(
+            pk,
+            {
+                "routing_operation_id": routing_operation_id,
+                "document_id": document_id,
+                "code": code,
+                "title": title,
+            },
+        )
+        if version_id is not None:
+            versions[version_id] = {
+                "id": version_id,
+                "document_id": document_id,
+                "version": version,
+                "effective_at": effective_at,
+                "retired_at": retired_at,
+            }
+        if len(row) > 9 and row[9] is not None:
+            ack_id, user_id, acknowledged_at = row[9:]
+            acks[ack_id] = {"version_id": version_id, "user_id": user_id, "acknowledged_at": acknowledged_at}
+    return (
+        list(op_sops.values()),
+        sorted(versions.values(), key=lambda v: (v["document_id"], v["version"])),
+        list(acks.values()),  # by id: who acknowledged at the same time as another comes after
+    )
+
+
 def sops_data(op_sops, op_of_routing, versions, acks, by_op, names) -> list[dict]:
-    """Each SOP an operation required: the version in force when it started, who of the people
-    who worked it acknowledged that version and who did not."""
+    """Each SOP an operation required (`operation_sops`): the version in force when it started,
+    who of the people who worked it acknowledged that version and who did not."""
+    versions_of: dict[int, list[dict]] = defaultdict(list)
+    for v in versions:
+        versions_of[v["document_id"]].append(v)
     sops = []
     for s in op_sops:
-        op = op_of_routing[s.routing_operation_id]
+        op = op_of_routing[s["routing_operation_id"]]
         start = op.started_at
         in_force = [
             v
-            for v in versions
-            if v.document_id == s.document_id
-            and start is not None
-            and v.effective_at <= start
-            and (v.retired_at is None or v.retired_at > start)
+            for v in versions_of[s["document_id"]]
+            if start is not None
+            and v["effective_at"] <= start
+            and (v["retired_at"] is None or v["retired_at"] > start)
         ]
         version = in_force[-1] if in_force else None
-        acked = {a.user_id: a for a in acks if version is not None and a.version_id == version.pk}
+        acked = {a["user_id"]: a for a in acks if version is not None and a["version_id"] == version["id"]}
         sops.append(
             {
                 "operation": op.pk,
-                "document": s.document.code,
-                "title": s.document.title,
-                "version": version.version if version else None,
+                "document": s["code"],
+                "title": s["title"],
+                "version": version["version"] if version else None,
                 "acknowledged": sorted(
-                    ({"by": person(a.user), "at": a.acknowledged_at} for a in acked.values()),
+                    ({"by": names[user_id], "at": a["acknowledged_at"]} for user_id, a in acked.items()),
                     key=lambda a: a["at"],
                 ),
                 "not_acknowledged_by": sorted(

@@ -13,6 +13,7 @@ it and a later change to any fact it covers breaks the seal.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections import defaultdict
@@ -28,20 +29,15 @@ from mes.errors import NotFound
 from mes.models import User, Workstation
 from mes.selectors import records_visible_to
 from quality.models import (
-    ChecklistItem,
     ChecklistResponse,
     ChecklistRun,
     Hold,
     Nonconformance,
     OperationChecklist,
-    OperationSop,
-    SopAcknowledgement,
-    SopVersion,
 )
 from quality.states import ItemKind
 from traceability.models import RecordSnapshot
 from traceability.record import labor, parts
-from workorders.live.models import MachineCounter
 from workorders.models import (
     Consumption,
     Lot,
@@ -160,36 +156,65 @@ RESPONSE_FIELDS = (
     "id", "run_id", "item_id", "value_text", "value_number", "value_bool", "choices", "photo",
     "in_spec", "recorded_by_id", "recorded_at_text", "supersedes_id", "correction_reason",
 )  # fmt: skip
+# The item each response answers is read with it (the response query joins it anyway): a query of
+# its own for the few hundred items cost more than the repeated columns.
 ITEM_FIELDS = ("id", "prompt", "kind", "unit", "lsl", "usl", "decimals")
+RESPONSE_ITEM_FIELDS = tuple(f"item__{name}" for name in ITEM_FIELDS[1:])
+CONSUMPTION_FIELDS = (
+    "id", "lot__code", "lot__product__part_number", "quantity", "lot__product__unit", "operation_id",
+    "event__user_id", "event__occurred_at",
+)  # fmt: skip
+LOT_FIELDS = ("id", "code", "kind", "quantity", "produced_at", "status")
+NONCONFORMANCE_FIELDS = (
+    "id", "number", "title", "status", "operation_id", "response_id", "lot_code", "opened_by_id",
+    "opened_at", "disposition", "disposition_note", "dispositioned_by_id", "dispositioned_at", "closed_at",
+)  # fmt: skip
 
 
 def record_for(order: WorkOrder) -> ProductionRecord:
     """The production record of `order`, assembled from what is stored (see the module). Its
     words (a signature's meaning...) are the source language's whatever language is active: the
     record's hash must not depend on who reads it."""
-    with override(None):
-        return _assembled(order)
+    # Assembling a big record makes tens of thousands of objects at once: the cyclic collector would
+    # walk the whole heap several times meanwhile for nothing (none of them is garbage yet), as
+    # for a trace (see `traceability.selectors.graph.walk`).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with override(None):
+            return _assembled(order)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _assembled(order: WorkOrder) -> ProductionRecord:
-    order = WorkOrder.objects.select_related("product", "routing", "line__site").get(pk=order.pk)
+    order = parts.with_routing_revision(
+        WorkOrder.objects.select_related("product", "routing", "line__site")
+    ).get(pk=order.pk)
+    # With their workstations' sites, as the labor part reads them (see `labor.labor_data`), and
+    # their machine counters.
     operations = list(
-        WorkOrderOperation.objects.filter(work_order=order).select_related("workstation").order_by("sequence")
+        WorkOrderOperation.objects.filter(work_order=order)
+        .select_related("workstation__line__site", "workstation__machine_counter")
+        .order_by("sequence")
     )
+    for op in operations:
+        op.work_order = order
     events = parts.with_instants(
         ProductionEvent.objects.filter(work_order=order).order_by("id"), EVENT_FIELDS, EVENT_TIMES
     )
     consumptions = list(
-        Consumption.objects.filter(work_order=order)
-        .select_related("lot__product", "event__user")
-        .order_by("id")
+        Consumption.objects.filter(work_order=order).order_by("id").values_list(*CONSUMPTION_FIELDS)
     )
-    lots = list(Lot.objects.filter(work_order=order).order_by("produced_at", "code"))
+    lots = list(Lot.objects.filter(work_order=order).order_by("produced_at", "code").values(*LOT_FIELDS))
     runs = parts.with_instants(
         ChecklistRun.objects.filter(work_order=order).order_by("started_at", "pk"), RUN_FIELDS, RUN_TIMES
     )
     responses = list(
-        ChecklistResponse.objects.filter(run__work_order=order)
+        # By the runs' ids, already read: the planner finds them by the index on the run, where
+        # joining the runs to pick the order's made it read every response of the plant.
+        ChecklistResponse.objects.filter(run_id__in=[r["id"] for r in runs])
         # Only a choice item's answer is shown from its choices: the others' (an empty list each)
         # are left unread rather than decoded from JSON thousands of times.
         .annotate(
@@ -201,13 +226,48 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             recorded_at_text=parts.as_text("recorded_at"),
         )
         .order_by("pk")
-        .values_list(*RESPONSE_FIELDS)
+        .values_list(*RESPONSE_FIELDS, *RESPONSE_ITEM_FIELDS)
     )
-    # The items answered, by a subquery: hundreds of ids as parameters cost more to send than to find.
-    answered = ChecklistResponse.objects.filter(run__work_order=order).values("item_id")
-    items = {
-        i["id"]: i for i in ChecklistItem.objects.filter(pk__in=answered).order_by().values(*ITEM_FIELDS)
-    }
+    items: dict[int, dict] = {}
+    item_columns = len(RESPONSE_FIELDS)
+    for r in responses:
+        if r[2] not in items:  # by item_id
+            items[r[2]] = dict(zip(ITEM_FIELDS, (r[2], *r[item_columns:]), strict=True))
+    lot_codes = [lot["code"] for lot in lots]
+    ncs = list(
+        Nonconformance.objects.filter(work_order=order)
+        .order_by("opened_at", "pk")
+        .values(*NONCONFORMANCE_FIELDS)
+    )
+    holds = list(
+        Hold.objects.filter(
+            Q(work_order=order) | Q(lot_code__in=lot_codes, work_order__isnull=True)
+        ).order_by("placed_at", "pk")
+    )
+
+    by_op: dict[int, list[dict]] = defaultdict(list)
+    for e in events:
+        if e["operation_id"]:
+            by_op[e["operation_id"]].append(e)
+    last_at = {op_id: max(e["occurred_at"] for e in evs) for op_id, evs in by_op.items()}
+    routing_ops = [op.routing_operation_id for op in operations if op.routing_operation_id]
+    people_by_op = {op_id: {e["user_id"] for e in evs} for op_id, evs in by_op.items()}
+
+    required = list(
+        OperationChecklist.objects.filter(routing_operation_id__in=routing_ops).values_list(
+            "routing_operation_id", "template__code", "trigger", "every_n_units"
+        )
+    )
+    op_of_routing = {op.routing_operation_id: op for op in operations if op.routing_operation_id}
+    people = set().union(*people_by_op.values()) if people_by_op else set()
+    op_sops, versions, acks = parts.operation_sops(routing_ops, people)
+    counters = {}  # the workstations' counters that kept counts no operation was running for
+    for op in operations:
+        counter = getattr(op.workstation, "machine_counter", None)  # None: the machine has none
+        if counter is not None and counter.unassigned > 0:
+            counters[op.workstation_id] = counter
+
+    # Everyone the record names, in one query.
     users = User.objects.in_bulk(
         (
             {e["user_id"] for e in events}
@@ -215,6 +275,12 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             | {r[RESPONSE_FIELDS.index("recorded_by_id")] for r in responses}
             | {r["started_by_id"] for r in runs}
             | {r["completed_by_id"] for r in runs}
+            | {c[CONSUMPTION_FIELDS.index("event__user_id")] for c in consumptions}
+            | {nc["opened_by_id"] for nc in ncs}
+            | {nc["dispositioned_by_id"] for nc in ncs}
+            | {h.placed_by_id for h in holds}
+            | {h.released_by_id for h in holds}
+            | {a["user_id"] for a in acks}
         )
         - {None}
     )
@@ -227,47 +293,9 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
     responses_of: dict[int, list[tuple]] = defaultdict(list)
     for r in responses:
         responses_of[r[1]].append(r)  # by run_id
-    lot_codes = [lot.code for lot in lots]
-    ncs = list(
-        Nonconformance.objects.filter(work_order=order)
-        .select_related("opened_by", "dispositioned_by", "closed_by")
-        .order_by("opened_at", "pk")
-    )
-    holds = list(
-        Hold.objects.filter(Q(work_order=order) | Q(lot_code__in=lot_codes, work_order__isnull=True))
-        .select_related("placed_by", "released_by")
-        .order_by("placed_at", "pk")
-    )
 
-    by_op: dict[int, list[dict]] = defaultdict(list)
-    for e in events:
-        if e["operation_id"]:
-            by_op[e["operation_id"]].append(e)
-    last_at = {op_id: max(e["occurred_at"] for e in evs) for op_id, evs in by_op.items()}
-    routing_ops = [op.routing_operation_id for op in operations if op.routing_operation_id]
-    people_by_op = {op_id: {e["user_id"] for e in evs} for op_id, evs in by_op.items()}
-
-    required = list(
-        OperationChecklist.objects.filter(routing_operation_id__in=routing_ops).select_related("template")
-    )
-    op_of_routing = {op.routing_operation_id: op for op in operations if op.routing_operation_id}
-    op_sops = list(
-        OperationSop.objects.filter(routing_operation_id__in=routing_ops).select_related("document")
-    )
-    versions = list(
-        SopVersion.objects.filter(
-            document_id__in={s.document_id for s in op_sops}, effective_at__isnull=False
-        ).order_by("document_id", "version")
-    )
-    people = set().union(*people_by_op.values()) if people_by_op else set()
-    acks = list(
-        SopAcknowledgement.objects.filter(version__in=versions, user_id__in=people).select_related("user")
-    )
-    counters = list(
-        MachineCounter.objects.filter(
-            workstation_id__in={op.workstation_id for op in operations}, unassigned__gt=0
-        )
-    )
+    def name(user_id: int | None) -> str:
+        return names[user_id] if user_id is not None else ""
 
     sops = parts.sops_data(op_sops, op_of_routing, versions, acks, by_op, names)
     downtime = parts.downtime_data(operations, last_at)
@@ -291,38 +319,38 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         ],
         "events": [parts.event_data(e, names, usernames, stations) for e in events],
         "downtime": downtime,
-        "labor": labor.labor_data(order),
+        "labor": labor.labor_data(operations),
         "materials": [
             {
-                "id": c.pk,
-                "lot": c.lot.code,
-                "part_number": c.lot.product.part_number,
-                "quantity": c.quantity,
-                "unit": c.lot.product.unit,
-                "operation": c.operation_id,
-                "by": parts.person(c.event.user),
-                "at": c.event.occurred_at,
+                "id": pk,
+                "lot": lot_code,
+                "part_number": part_number,
+                "quantity": quantity,
+                "unit": unit,
+                "operation": operation_id,
+                "by": name(user_id),
+                "at": at,
             }
-            for c in consumptions
+            for pk, lot_code, part_number, quantity, unit, operation_id, user_id, at in consumptions
         ],
         "checklist_runs": [parts.run_data(r, responses_of[r["id"]], items, names) for r in runs],
         "sops": sops,
         "nonconformances": [
             {
-                "id": nc.pk,
-                "number": nc.number,
-                "title": nc.title,
-                "status": nc.status,
-                "operation": nc.operation_id,
-                "response": nc.response_id,
-                "lot": nc.lot_code,
-                "opened_by": parts.person(nc.opened_by),
-                "opened_at": nc.opened_at,
-                "disposition": nc.disposition,
-                "disposition_note": nc.disposition_note,
-                "dispositioned_by": parts.person(nc.dispositioned_by),
-                "dispositioned_at": nc.dispositioned_at,
-                "closed_at": nc.closed_at,
+                "id": nc["id"],
+                "number": nc["number"],
+                "title": nc["title"],
+                "status": nc["status"],
+                "operation": nc["operation_id"],
+                "response": nc["response_id"],
+                "lot": nc["lot_code"],
+                "opened_by": name(nc["opened_by_id"]),
+                "opened_at": nc["opened_at"],
+                "disposition": nc["disposition"],
+                "disposition_note": nc["disposition_note"],
+                "dispositioned_by": name(nc["dispositioned_by_id"]),
+                "dispositioned_at": nc["dispositioned_at"],
+                "closed_at": nc["closed_at"],
             }
             for nc in ncs
         ],
@@ -332,9 +360,9 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
                 "target": h.target_label if h.work_order_id is None else f"order {order.number}",
                 "reason": h.reason,
                 "status": h.status,
-                "placed_by": parts.person(h.placed_by),
+                "placed_by": name(h.placed_by_id),
                 "placed_at": h.placed_at,
-                "released_by": parts.person(h.released_by),
+                "released_by": name(h.released_by_id),
                 "released_at": h.released_at,
                 "release_reason": h.release_reason,
             }
@@ -343,7 +371,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         "signatures": parts.signatures_data(
             {
                 ChecklistRun: [r["id"] for r in runs],
-                Nonconformance: [n.pk for n in ncs],
+                Nonconformance: [nc["id"] for nc in ncs],
                 Hold: [h.pk for h in holds],
                 # An override is signed on its ledger event (see workorders.services.orders).
                 ProductionEvent: [e["id"] for e in events if e["override_by_id"]],
@@ -351,11 +379,11 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         ),
         "lots": [
             {
-                "id": lot.pk,
-                "code": lot.code,
-                "kind": lot.kind,
-                "quantity": lot.quantity,
-                "produced_at": lot.produced_at,
+                "id": lot["id"],
+                "code": lot["code"],
+                "kind": lot["kind"],
+                "quantity": lot["quantity"],
+                "produced_at": lot["produced_at"],
             }
             for lot in lots
         ],
@@ -363,8 +391,8 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             {
                 WorkOrder: [order.pk],
                 WorkOrderOperation: [op.pk for op in operations],
-                Consumption: [c.pk for c in consumptions],
-                Lot: [lot.pk for lot in lots],
+                Consumption: [c[0] for c in consumptions],
+                Lot: [lot["id"] for lot in lots],
                 ChecklistRun: [r["id"] for r in runs],
             },
             names,
@@ -374,19 +402,19 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         work_order=order,
         content=content,
         order_status=order.status,
-        lot_status={lot.code: lot.status for lot in lots},
+        lot_status={lot["code"]: lot["status"] for lot in lots},
         required_checklists=[
             {
-                "operation": op_of_routing[r.routing_operation_id].pk,
-                "template": r.template.code,
-                "trigger": r.trigger,
-                "every_n_units": r.every_n_units,
+                "operation": op_of_routing[routing_operation_id].pk,
+                "template": template,
+                "trigger": trigger,
+                "every_n_units": every_n_units,
             }
-            for r in required
+            for routing_operation_id, template, trigger, every_n_units in required
         ],
         workstation_codes={op.workstation_id: op.workstation.code for op in operations},
         machine_unassigned=[
             {"workstation_id": c.pk, "unassigned": c.unassigned, "last_message_at": c.last_message_at}
-            for c in counters
+            for c in counters.values()
         ],
     )

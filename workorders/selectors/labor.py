@@ -34,6 +34,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -84,7 +86,20 @@ class _Mark:
 # --- when operations run ------------------------------------------------------------------------
 
 
-def run_intervals(events: Sequence[ProductionEvent], order_quantity, now: datetime) -> list[Interval]:
+class RunEvent(NamedTuple):
+    """What of a ledger event tells when an operation ran: read as values, since a record or a
+    site's labor reads hundreds of them and model instances would cost more than the rest."""
+
+    pk: int
+    kind: str
+    occurred_at: datetime
+    quantity: Decimal | None
+    data: dict
+    operation_id: int | None
+    work_order_id: int
+
+
+def run_intervals(events: Sequence[RunEvent], order_quantity, now: datetime) -> list[Interval]:
     """When an operation ran, from its own events and its order's status events (in time order);
     still running, until `now`."""
     runs: list[Interval] = []
@@ -222,13 +237,13 @@ def labor_rows(
     if not operations:
         return []
     order_ids = {op.work_order_id for op in operations}
-    by_operation: dict[int, list[ProductionEvent]] = defaultdict(list)
-    by_order: dict[int, list[ProductionEvent]] = defaultdict(list)
-    events = ProductionEvent.objects.filter(
+    by_operation: dict[int, list[RunEvent]] = defaultdict(list)
+    by_order: dict[int, list[RunEvent]] = defaultdict(list)
+    rows = ProductionEvent.objects.filter(
         Q(operation__in=operations, kind__in=RUN_KINDS)
         | Q(work_order_id__in=order_ids, kind=EventKind.ORDER_STATUS)
-    ).only("id", "kind", "occurred_at", "quantity", "data", "operation_id", "work_order_id")
-    for event in events:
+    ).values_list(*RunEvent._fields)
+    for event in map(RunEvent._make, rows):
         if event.kind == EventKind.ORDER_STATUS:
             by_order[event.work_order_id].append(event)
         else:
