@@ -4,7 +4,8 @@
   to trace;
 - `context`: the production context of all nodes of a trace, in bulk;
 - `data`: a trace as plain data and its content hash, for the exports and the API;
-- `traces`: a trace as callers ask for it, the walk with its context when they want it.
+- `traces`: a trace as callers ask for it, the walk with its context when they want it;
+- `shipments`: what of a lot left the plant, to whom.
 """
 
 from traceability.selectors.context import TraceContext, trace_context
@@ -23,9 +24,11 @@ from traceability.selectors.graph import (
     trace_sql,
     walk,
 )
+from traceability.selectors.shipments import lot_shipments
 from traceability.selectors.traces import trace, trace_backward, trace_forward
 
 __all__ = [
+    "lot_shipments",
     "BACKWARD",
     "DIRECTIONS",
     "FORWARD",

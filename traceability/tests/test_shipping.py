@@ -231,3 +231,22 @@ def test_the_epcis_trace_tells_the_shipping(client_for, supervisor, made):
     assert shipping["destinationList"] == [
         {"type": "owning_party", "destination": "urn:mes:customer:Acme%20Pumps"}
     ]
+
+
+def test_the_lot_page_shows_its_partial_shipments_and_offers_to_ship_the_rest(client_for, supervisor, made):
+    _maker, lot, _later = made
+    client = client_for(supervisor)
+    page = client.get("/trace/", {"q": lot.code}).content.decode()
+    assert 'id="shipments"' not in page
+    assert f'href="/shipments/?lot={lot.code}"' in page
+
+    assert _ship(client, lot=lot.code, customer="Acme Pumps", reference="DN-17", quantity="4").status_code == 201
+
+    page = client.get("/trace/", {"q": lot.code}).content.decode()
+    shipped = page[page.index('id="shipments"') :]
+    assert "Acme Pumps" in shipped and "DN-17" in shipped and "4 " in shipped
+    assert f'href="/shipments/?lot={lot.code}"' in page  # 6 are left to ship
+    assert _ship(client, lot=lot.code, customer="Acme Pumps", reference="DN-18").status_code == 201
+    page = client.get("/trace/", {"q": lot.code}).content.decode()
+    assert f'href="/shipments/?lot={lot.code}"' not in page  # all of it has left
+    assert page.count("DN-1") == 2

@@ -92,6 +92,7 @@ def trace_page(request):
             if len(lots) == 1:
                 lot = lots[0]
                 context["lot"] = lot
+                context["shipments"] = list(selectors.lot_shipments(lot))
                 directions = ("backward", "forward") if direction == "both" else (direction,)
                 for d in directions:
                     if d not in selectors.DIRECTIONS:
@@ -115,7 +116,9 @@ def trace_export(request, code: str, fmt: str):
     report job with a progress bar)."""
     if fmt not in FORMATS:
         return HttpResponse(
-            f"Unknown format '{fmt}': pdf, csv, json or epcis.", status=404, content_type="text/plain"
+            gettext("Unknown format '%(format)s': pdf, csv, json or epcis.") % {"format": fmt},
+            status=404,
+            content_type="text/plain",
         )
     direction = request.GET.get("direction") or "backward"
     try:
