@@ -12,6 +12,7 @@ A snapshot runs a fixed number of queries per site or line, whatever the number 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,28 +26,100 @@ from workorders.extensions import line_figures
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
 from workorders.live.projection import OPEN_ANDON, Window, status_window
 from workorders.live.states import SEVERITY, LiveState
-from workorders.models import ProductionEvent, WorkOrderOperation
+from workorders.models import ProductionEvent, WorkOrderOperation, order_progress_percent
 from workorders.selectors.oee import Oee, oee_for_line
 from workorders.states import EventKind, OperationStatus, kind_word
 
 ZERO = Decimal("0")
 EVENTS_SHOWN = 15
-# What a summary shows of each workstation and what it works on: a busy line's summary is built
-# for every delta, and loading whole orders, products and operations for each station would
-# cost more than everything else in it.
-SUMMARY_COLUMNS = [
+# What a summary reads of each workstation and what it works on, as plain values: a busy line's
+# summary is built for every delta, and building model instances (stations, status rows, orders,
+# products, operations) for each station would cost more than everything else in it.
+_STATUS = "live_status__"
+SUMMARY_COLUMNS = (
+    "pk",
     "code",
     "name",
     "line_id",
-    *(f"live_status__{field.name}" for field in WorkstationStatus._meta.concrete_fields),
-    "live_status__work_order__number",
-    "live_status__work_order__quantity",
-    "live_status__work_order__quantity_good",
-    "live_status__work_order__product__part_number",
-    "live_status__operation__sequence",
-    "live_status__operation__name",
-    "live_status__downtime_reason__name",
-]
+    *(f"{_STATUS}{field.name}" for field in WorkstationStatus._meta.concrete_fields),
+    f"{_STATUS}work_order__number",
+    f"{_STATUS}work_order__quantity",
+    f"{_STATUS}work_order__quantity_good",
+    f"{_STATUS}work_order__product__part_number",
+    f"{_STATUS}operation__sequence",
+    f"{_STATUS}operation__name",
+    f"{_STATUS}downtime_reason__name",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryOrder:
+    """What a summary shows of the order a workstation counts for."""
+
+    number: str
+    quantity: Decimal
+    quantity_good: Decimal
+    part_number: str
+
+    @property
+    def progress_percent(self) -> int:
+        return order_progress_percent(self.quantity_good, self.quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    """A workstation's status row as a summary reads it (the fields `row_oee` and the summary use)."""
+
+    state: str
+    operation_state: str
+    window_start: datetime | None
+    good: Decimal
+    scrap: Decimal
+    ideal_seconds: float
+    stop_seconds: float
+    planned_down_seconds: float
+    downtime_since: datetime | None
+    downtime_planned: bool
+    downtime_reason_name: str
+    andon_open: int
+    last_event_at: datetime | None
+    order: SummaryOrder | None
+    operation_label: str
+
+    @classmethod
+    def from_values(cls, values: dict) -> StationRow | None:
+        """The row from one `SUMMARY_COLUMNS` values dict; None for a station without a status row."""
+        if values[f"{_STATUS}workstation"] is None:
+            return None
+        get = lambda name: values[_STATUS + name]  # noqa: E731
+        order = None
+        if get("work_order") is not None:
+            order = SummaryOrder(
+                get("work_order__number"),
+                get("work_order__quantity"),
+                get("work_order__quantity_good"),
+                get("work_order__product__part_number"),
+            )
+        operation = ""
+        if get("operation") is not None:
+            operation = f"{get('operation__sequence')} {get('operation__name')}"
+        return cls(
+            state=get("state"),
+            operation_state=get("operation_state"),
+            window_start=get("window_start"),
+            good=get("good"),
+            scrap=get("scrap"),
+            ideal_seconds=get("ideal_seconds"),
+            stop_seconds=get("stop_seconds"),
+            planned_down_seconds=get("planned_down_seconds"),
+            downtime_since=get("downtime_since"),
+            downtime_planned=get("downtime_planned"),
+            downtime_reason_name=get("downtime_reason__name") or "",
+            andon_open=get("andon_open"),
+            last_event_at=get("last_event_at"),
+            order=order,
+            operation_label=operation,
+        )
 
 
 def _num(value: Decimal) -> str:
@@ -92,24 +165,22 @@ def _oee_dict(oee: Oee) -> dict[str, Any]:
     }
 
 
-def _workstation(ws: Workstation, row: WorkstationStatus | None, window: Window, now: datetime) -> dict:
+def _workstation(ws: dict, row: StationRow | None, window: Window, now: datetime) -> dict:
     oee = row_oee(row, window, now)
-    order = row.work_order if row and row.work_order_id else None
-    op = row.operation if row and row.operation_id else None
     return {
-        "id": ws.pk,
-        "code": ws.code,
-        "name": ws.name,
+        "id": ws["pk"],
+        "code": ws["code"],
+        "name": ws["name"],
         "state": row.state if row else LiveState.OFFLINE,
-        "order": order.number if order else "",
-        "operation": f"{op.sequence} {op.name}" if op else "",
+        "order": row.order.number if row and row.order else "",
+        "operation": row.operation_label if row else "",
         "operation_state": row.operation_state if row else "",
         "good": _num(oee.good),
         "scrap": _num(oee.scrap),
         "oee": _oee_dict(oee),
         "downtime": (
             {
-                "reason": row.downtime_reason.name,
+                "reason": row.downtime_reason_name,
                 "since": row.downtime_since.isoformat(),
                 "planned": row.downtime_planned,
             }
@@ -119,7 +190,7 @@ def _workstation(ws: Workstation, row: WorkstationStatus | None, window: Window,
         "andon_open": row.andon_open if row else 0,
         "last_event_at": row.last_event_at.isoformat() if row and row.last_event_at else None,
         "_oee": oee,
-        "_order": order,
+        "_order": row.order if row else None,
         "_last": row.last_event_at if row else None,
     }
 
@@ -167,7 +238,7 @@ def _line(
         "order": (
             {
                 "number": order.number,
-                "product": order.product.part_number,
+                "product": order.part_number,
                 "quantity": _num(order.quantity),
                 "good": _num(order.quantity_good),
                 "progress": order.progress_percent,
@@ -191,18 +262,14 @@ def _open_orders(line_ids: list[int]) -> dict[int, list[dict]]:
         WorkOrderOperation.objects.filter(
             workstation__line_id__in=line_ids, status__in=[OperationStatus.RUNNING, OperationStatus.PAUSED]
         )
-        .select_related("work_order", "workstation")
-        .only("sequence", "name", "status", "work_order__number", "workstation__code", "workstation__line_id")
         .order_by("workstation__code", "started_at", "pk")
+        .values_list(
+            "workstation__line_id", "work_order__number", "workstation__code", "sequence", "name", "status"
+        )
     )
-    for op in ops:
-        found[op.workstation.line_id].append(
-            {
-                "number": op.work_order.number,
-                "workstation": op.workstation.code,
-                "operation": f"{op.sequence} {op.name}",
-                "state": op.status,
-            }
+    for line_id, number, workstation, sequence, name, status in ops:
+        found[line_id].append(
+            {"number": number, "workstation": workstation, "operation": f"{sequence} {name}", "state": status}
         )
     return found
 
@@ -227,21 +294,12 @@ def line_summaries(
     ids = [line.pk for line in lines]
     if statuses is None:
         statuses = LineStatus.objects.in_bulk(ids)
-    stations: dict[int, list[tuple[Workstation, WorkstationStatus | None]]] = defaultdict(list)
+    stations: dict[int, list[tuple[dict, StationRow | None]]] = defaultdict(list)
     workstations = (
-        Workstation.objects.filter(line_id__in=ids, active=True)
-        .select_related(
-            "live_status__work_order__product", "live_status__operation", "live_status__downtime_reason"
-        )
-        .only(*SUMMARY_COLUMNS)
-        .order_by("code")
+        Workstation.objects.filter(line_id__in=ids, active=True).order_by("code").values(*SUMMARY_COLUMNS)
     )
     for ws in workstations:
-        try:
-            row = ws.live_status
-        except WorkstationStatus.DoesNotExist:
-            row = None
-        stations[ws.line_id].append((ws, row))
+        stations[ws["line_id"]].append((ws, StationRow.from_values(ws)))
     andon: dict[int, list[dict]] = defaultdict(list)
     calls = AndonCall.objects.filter(line_id__in=ids, status__in=OPEN_ANDON).select_related(
         "workstation", "acknowledged_by"
