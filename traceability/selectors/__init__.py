@@ -28,7 +28,6 @@ from traceability.selectors.shipments import lot_shipments
 from traceability.selectors.traces import trace, trace_backward, trace_forward
 
 __all__ = [
-    "lot_shipments",
     "BACKWARD",
     "DIRECTIONS",
     "FORWARD",
@@ -40,6 +39,7 @@ __all__ = [
     "bare_walk_sql",
     "canonical_json",
     "lot_for_trace",
+    "lot_shipments",
     "node_data",
     "quantity_text",
     "trace",

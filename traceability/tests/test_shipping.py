@@ -240,7 +240,9 @@ def test_the_lot_page_shows_its_partial_shipments_and_offers_to_ship_the_rest(cl
     assert 'id="shipments"' not in page
     assert f'href="/shipments/?lot={lot.code}"' in page
 
-    assert _ship(client, lot=lot.code, customer="Acme Pumps", reference="DN-17", quantity="4").status_code == 201
+    assert (
+        _ship(client, lot=lot.code, customer="Acme Pumps", reference="DN-17", quantity="4").status_code == 201
+    )
 
     page = client.get("/trace/", {"q": lot.code}).content.decode()
     shipped = page[page.index('id="shipments"') :]
