@@ -40,6 +40,8 @@ ITEMS = [
         "decimals": 2,
     },
 ]
+# The scrap reason's names the plant gave it (its site name is "Scratched surface").
+SCRATCH_NAMES = {"de": {"name": "Kratzer auf der Fläche"}, "ar": {"name": "خدش على السطح"}}
 # What overflows the screen: a visible element reaching past the viewport's left or right edge.
 OVERFLOWING = """() => {
   const width = document.documentElement.clientWidth;
@@ -75,7 +77,9 @@ def flow(page, base, *, language, workstation, make_user):
     supervisor = make_user(roles.SUPERVISOR, username="sam")
     author = make_user(roles.QUALITY, username="quinn")
     operator = make_user(roles.OPERATOR, username="olga", badge=("1001", "2580"), language=language)
-    reasons()
+    scratch = reasons()["scrap"]
+    scratch.translations = SCRATCH_NAMES
+    scratch.save(update_fields=["translations"])
     order = released_order(user=supervisor, workstations=[workstation], quantity=10, number="WO-4711")
     operation = order.operations.get()
     template = effective_template(workstation.line.site, author)
@@ -103,7 +107,8 @@ def flow(page, base, *, language, workstation, make_user):
 
     page.click(".act-scrap")
     page.click("#dlg-scrap [data-key='1']")
-    page.click("#dlg-scrap label:has-text('Scratched surface')")
+    # The plant's own reason, by the name it gave it in the operator's language.
+    page.click(f"#dlg-scrap label:has-text('{SCRATCH_NAMES[language]['name']}')")
     page.click("#dlg-scrap button[type=submit]")
     expect(page.locator("[data-counter=scrap]")).to_have_text("1")
     screenshot(page, f"i18n-{language}-operation")
@@ -115,6 +120,7 @@ def flow(page, base, *, language, workstation, make_user):
     )
     assert kinds == [EventKind.START, EventKind.GOOD, EventKind.SCRAP]
     assert ProductionEvent.objects.get(operation=operation, kind=EventKind.GOOD).quantity == 5
+    assert ProductionEvent.objects.get(operation=operation, kind=EventKind.SCRAP).reason == scratch
 
     # The checklist: the keypad's decimal key is the language's, and 12,03 is typed with it.
     run = quality.checklist_run_start(template=template, workstation=workstation, user=operator)
@@ -161,3 +167,31 @@ def test_the_tablet_flow_in_arabic_reads_right_to_left_and_fits_the_screen(
         assert wide <= 0, f"{url} is {wide}px wider than the screen"
         assert page.evaluate(OVERFLOWING) == [], f"{url}: elements past the screen's edge"
         screenshot(page, f"i18n-ar-{url.strip('/').replace('/', '-')}")
+
+
+def test_a_german_dashboard_names_the_plants_reasons_in_german(asgi_server, browser, make_user, workstation):
+    from workorders import services
+    from workorders.tests.factories import key
+
+    make_user(roles.SUPERVISOR, username="sue", language="de")
+    operator = make_user(roles.OPERATOR, username="olga")
+    jam = reasons()["downtime"]
+    jam.translations = {"de": {"name": "Materialstau"}}
+    jam.save(update_fields=["translations"])
+    services.downtime_start(workstation=workstation, user=operator, reason="JAM", key=key())
+
+    desk = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = desk.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{asgi_server.url}/login/")
+        page.fill("input[name=username]", "sue")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{asgi_server.url}/live/lines/{workstation.line_id}/")
+        expect(page.locator("[data-conn]")).to_have_text(said("de", "Live"))
+        station = page.locator(f".station[data-workstation-id='{workstation.pk}']")
+        expect(station.locator("[data-field=downtime]")).to_have_text("Materialstau")
+        expect(page.locator("[data-events] .event").first).to_contain_text("Materialstau")
+    finally:
+        desk.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -20,6 +21,8 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from mes.content import clean_translations
+from mes.errors import ValidationFailed
 from mes.history import HistoricalRecords
 from mes.models import Line, Site, Workstation, code_validator
 from workorders.gs1 import validate_gtin
@@ -204,7 +207,17 @@ class ReasonCode(models.Model):
         verbose_name=_("planned"),
     )
     active = models.BooleanField(default=True, verbose_name=_("active"))
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'The name in other languages, as {"de": {"name": "…"}}; a language left out shows the name.'
+        ),
+        verbose_name=_("translations"),
+    )
     history = HistoricalRecords()
+
+    TRANSLATED_TEXTS = {"name": 200}
 
     class Meta:
         verbose_name = _("reason code")
@@ -219,6 +232,13 @@ class ReasonCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        """Translations keep the site's languages and the name's length (see `mes.content`)."""
+        try:
+            self.translations = clean_translations(self.translations, self.TRANSLATED_TEXTS)
+        except ValidationFailed as refused:
+            raise ValidationError({"translations": [refused.message]}) from None
 
 
 def order_progress_percent(good: Decimal, quantity: Decimal) -> int:

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.content import in_language
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User, Workstation
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
-from quality.content import in_language
 from quality.models import (
     ChecklistItem,
     ChecklistResponse,

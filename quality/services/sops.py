@@ -7,11 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from mes.content import clean_translations
 from mes.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mes.models import Site, User, Workstation
 from mes.selectors import site_is_visible_to
 from mes.signatures import Meaning, signature_reauthenticate, signature_sign
-from quality.content import SOP_TEXTS, clean_translations
+from quality.content import SOP_TEXTS
 from quality.models import SopAcknowledgement, SopDocument, SopImage, SopVersion
 from quality.services import versions
 from quality.services.records import lock, require, save

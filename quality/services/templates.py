@@ -9,9 +9,10 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from mes.content import clean_translations
 from mes.errors import Conflict, ValidationFailed, full_clean
 from mes.models import Site, User
-from quality.content import ITEM_TEXTS, clean_translations
+from quality.content import ITEM_TEXTS
 from quality.models import ChecklistItem, ChecklistTemplate, ChecklistTemplateVersion
 from quality.services import versions
 from quality.services.records import lock, require, save

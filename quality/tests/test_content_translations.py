@@ -6,11 +6,11 @@ translations over; a language the site does not offer is refused, naming the fie
 import pytest
 from django.utils import translation
 
+from mes.content import in_language
 from mes.errors import ValidationFailed
 from mes.signatures import signature_is_intact, signatures_for
 from mes.tests.factories import signed_in
 from quality import services
-from quality.content import in_language
 from quality.models import ChecklistItem, ChecklistRun, OperationChecklist, SopVersion
 from quality.templatetags.quality_tags import instruction
 from quality.tests.conftest import PASSWORD

@@ -7,7 +7,7 @@
    person may give; this script clones and fills them with the values of the messages. */
 import { csrfToken } from "./lib/csrf.js";
 import { drawChart } from "./live/chart.js";
-import { age, andonLabel, duration, eventLabel, fill, hm, setField, setTimer, show, windowLabel } from "./live/fill.js";
+import { age, andonLabel, duration, eventLabel, fill, hm, reasonName, setField, setTimer, show, windowLabel } from "./live/fill.js";
 
 const root = document.querySelector("[data-live]");
 if (root) start(root);
@@ -192,7 +192,7 @@ function start(root) {
     const li = clone("event");
     li.classList.add("event-" + e.kind);
     setField(li, "at", hm(e.at, tz));
-    setField(li, "what", " " + e.workstation + " · " + eventLabel(e) + (e.quantity ? " " + e.quantity : "") + (e.order ? " · " + e.order : "") + (e.reason ? " · " + e.reason : ""));
+    setField(li, "what", " " + e.workstation + " · " + eventLabel(e) + (e.quantity ? " " + e.quantity : "") + (e.order ? " · " + e.order : "") + (e.reason ? " · " + reasonName(e) : ""));
     return li;
   }
 

@@ -17,6 +17,7 @@ from traceability.record.forms import CommentForm, DecisionForm, RecordFilterFor
 from traceability.record.pdf import record_pdf
 from traceability.record.review import record_view, records_for
 from traceability.record.selectors import order_for_record
+from workorders.selectors.floor import reason_names
 
 VIEW_RECORD = "traceability.view_recordreview"
 REVIEW = services.REVIEW_PERMISSION
@@ -45,6 +46,8 @@ def _page(request, number: str, *, comment_form=None, decision_form=None, error:
         "order": order,
         "view": view,
         "record": view.record.content,
+        # The record holds reasons in the site's language (it is sealed); the page names them in the reader's.
+        "reason_names": reason_names(),
         "can_review": request.user.has_perm(REVIEW),
         "comment_form": comment_form,
         "decision_form": decision_form or DecisionForm(),

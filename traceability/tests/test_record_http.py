@@ -123,3 +123,22 @@ def test_pdf_export_is_paged_with_the_hash(client_for, quality, scenario):
         answer.content.startswith(b"%PDF")
         and answer["X-Content-SHA256"] == record_for(scenario.order).content_hash
     )
+
+
+def test_the_page_names_reasons_in_the_readers_language_and_the_record_keeps_the_sites(
+    client_for, quality, scenario
+):
+    from workorders.models import ReasonCode
+
+    dent = ReasonCode.objects.get(code="DENT")
+    dent.name, dent.translations = "Dented", {"de": {"name": "Delle"}}
+    dent.save()
+    quality.language = "de"
+    quality.save(update_fields=["language"])
+
+    html = client_for(quality).get(f"/records/{scenario.order.number}/").content.decode()
+    assert "DENT Delle 1" in html
+    assert "Dented" not in html
+    # The record itself (what a release seals) holds the site's name, whoever reads it.
+    (op,) = [op for op in record_for(scenario.order).content["operations"] if op["scrap"]]
+    assert op["scrap"] == [{"reason": "DENT", "name": "Dented", "quantity": 1}]

@@ -48,7 +48,7 @@ class BomLineSerializer(serializers.ModelSerializer):
 class ReasonCodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReasonCode
-        fields = ["id", "code", "name", "kind", "loss", "planned", "active"]
+        fields = ["id", "code", "name", "translations", "kind", "loss", "planned", "active"]
 
     def validate(self, attrs):
         kind = attrs.get("kind", getattr(self.instance, "kind", None))

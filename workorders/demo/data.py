@@ -40,6 +40,42 @@ REASONS = [
     ("CUSTOMER-HOLD", "Held at the customer's request", ReasonKind.HOLD, "", False),
 ]
 
+# The reasons' names in the demo's other languages, as a plant's master data would carry them.
+REASON_TRANSLATIONS = {
+    "SCRATCH": ("Oberfläche zerkratzt oder verbeult", "Superficie rayada o abollada", "سطح مخدوش أو منبعج"),
+    "DIM-OOT": ("Maß außerhalb der Toleranz", "Medida fuera de tolerancia", "بُعد خارج التفاوت"),
+    "BURR": ("Grat an der Kante", "Rebaba en el borde", "نتوء على الحافة"),
+    "MISSING-PART": ("Teil fehlt oder falsch", "Pieza faltante o incorrecta", "قطعة ناقصة أو خاطئة"),
+    "LEAK": ("Druck- oder Dichtheitsprüfung nicht bestanden", "Falla en la prueba de presión o fugas",
+             "فشل اختبار الضغط أو التسرب"),
+    "LABEL-ERR": ("Etikett falsch oder unlesbar", "Etiqueta incorrecta o ilegible", "ملصق خاطئ أو غير مقروء"),
+    "BREAK": ("Pause", "Descanso", "استراحة"),
+    "MATERIAL": ("Warten auf Material", "Esperando material", "بانتظار المواد"),
+    "SHIFT-HANDOVER": ("Schichtübergabe", "Relevo de turno", "تسليم الوردية"),
+    "QC-WAIT": ("Warten auf Qualitätsprüfung", "Esperando a calidad", "بانتظار فحص الجودة"),
+    "BREAKDOWN": ("Anlagenausfall", "Avería", "عطل"),
+    "TOOL-CHANGE": ("Ungeplanter Werkzeugwechsel", "Cambio de herramienta no planificado", "تغيير أداة غير مخطط"),
+    "JAM": ("Stau oder Kurzstopp", "Atasco o microparada", "انحشار أو توقف قصير"),
+    "SLOW": ("Unter Nenngeschwindigkeit", "Por debajo de la velocidad nominal", "تشغيل دون السرعة المقررة"),
+    "PM": ("Geplante Wartung", "Mantenimiento planificado", "صيانة مخططة"),
+    "CLEANING": ("Geplante Reinigung", "Limpieza planificada", "تنظيف مخطط"),
+    "QHOLD": ("Qualitätssperre", "Retención por calidad", "إيقاف للجودة"),
+    "CUSTOMER-HOLD": ("Gesperrt auf Kundenwunsch", "Retenido a petición del cliente", "إيقاف بطلب من العميل"),
+    "BLOCKED": ("Blockiert oder ohne Material (von der Maschine gemeldet)",
+                "Bloqueada o sin material (lo indica la máquina)", "محجوب أو بلا مواد (أبلغت عنه الآلة)"),
+    "OFFLINE": ("Maschine offline (keine Daten)", "Máquina desconectada (sin datos)", "الآلة غير متصلة (لا بيانات)"),
+    "MACHINE-REJECT": ("Von der Maschine ausgeschleust", "Rechazada por la máquina", "رفضته الآلة"),
+}  # fmt: skip
+
+
+def reason_translations(code: str) -> dict:
+    """A demo reason's `translations`, as `ReasonCode.translations` keeps them."""
+    return {
+        language: {"name": name}
+        for language, name in zip(("de", "es", "ar"), REASON_TRANSLATIONS[code], strict=True)
+    }
+
+
 # part number, name, unit, tracking
 PRODUCTS = [
     ("FG-100", "Hydraulic gear pump", "pcs", Tracking.SERIAL),

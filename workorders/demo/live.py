@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mes.demo import DEMO_SITE
 from mes.models import User, Workstation
-from workorders.demo.data import ADMIN
+from workorders.demo.data import ADMIN, reason_translations
 from workorders.live.models import AndonCall
 from workorders.live.projection import rebuild_line_status
 from workorders.live.states import AndonKind
@@ -41,7 +41,9 @@ def seed_machine_reasons(say: Callable[[str], None]) -> None:
     for code, name, kind, loss in MACHINE_REASONS:
         if not ReasonCode.objects.filter(code=code).exists():
             master_data_save(
-                instance=ReasonCode(code=code, name=name, kind=kind, loss=loss),
+                instance=ReasonCode(
+                    code=code, name=name, kind=kind, loss=loss, translations=reason_translations(code)
+                ),
                 user=author or machine_user(),
                 reason="Demo plant: a reason machines report",
             )

@@ -8,7 +8,16 @@ from decimal import Decimal
 from mes.demo import DEMO_SITE
 from mes.models import User, Workstation
 from workorders import services
-from workorders.demo.data import ADMIN, BOM, LABELS, PRODUCTS, REASONS, ROUTINGS, demo_gtin
+from workorders.demo.data import (
+    ADMIN,
+    BOM,
+    LABELS,
+    PRODUCTS,
+    REASONS,
+    ROUTINGS,
+    demo_gtin,
+    reason_translations,
+)
 from workorders.models import BomLine, Product, ReasonCode, Routing, RoutingOperation
 
 
@@ -29,7 +38,13 @@ def seed_master_data(say: Callable[[str], None]) -> dict[tuple[str, str], Routin
         _ensure(
             ReasonCode,
             {"code": code},
-            {"name": name, "kind": kind, "loss": loss, "planned": planned},
+            {
+                "name": name,
+                "kind": kind,
+                "loss": loss,
+                "planned": planned,
+                "translations": reason_translations(code),
+            },
             f"reason {code}",
         )
 

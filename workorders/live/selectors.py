@@ -48,6 +48,7 @@ SUMMARY_COLUMNS = (
     f"{_STATUS}work_order__product__part_number",
     f"{_STATUS}operation__sequence",
     f"{_STATUS}operation__name",
+    f"{_STATUS}downtime_reason__code",
     f"{_STATUS}downtime_reason__name",
 )
 
@@ -80,6 +81,7 @@ class StationRow:
     planned_down_seconds: float
     downtime_since: datetime | None
     downtime_planned: bool
+    downtime_reason_code: str
     downtime_reason_name: str
     andon_open: int
     last_event_at: datetime | None
@@ -114,6 +116,7 @@ class StationRow:
             planned_down_seconds=get("planned_down_seconds"),
             downtime_since=get("downtime_since"),
             downtime_planned=get("downtime_planned"),
+            downtime_reason_code=get("downtime_reason__code") or "",
             downtime_reason_name=get("downtime_reason__name") or "",
             andon_open=get("andon_open"),
             last_event_at=get("last_event_at"),
@@ -180,6 +183,7 @@ def _workstation(ws: dict, row: StationRow | None, window: Window, now: datetime
         "oee": _oee_dict(oee),
         "downtime": (
             {
+                "reason_code": row.downtime_reason_code,
                 "reason": row.downtime_reason_name,
                 "since": row.downtime_since.isoformat(),
                 "planned": row.downtime_planned,
@@ -332,6 +336,7 @@ def event_summary(event: ProductionEvent) -> dict:
         "workstation": event.workstation.code if event.workstation_id else "",
         "order": event.work_order.number if event.work_order_id else "",
         "quantity": format(event.quantity.normalize(), "f") if event.quantity is not None else None,
+        "reason_code": event.reason.code if event.reason_id else "",
         "reason": event.reason.name if event.reason_id else "",
         "at": event.occurred_at.isoformat(),
     }

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from mes.auth import access_version
+from mes.content import in_language, text_in_language
 from mes.models import Workstation
 from mes.selectors import sees_every_site, sites_visible_to
 from workorders.models import Downtime, ReasonCode, WorkOrder, WorkOrderOperation
@@ -84,8 +85,17 @@ def open_downtime(workstation: Workstation) -> Downtime | None:
     )
 
 
-def reasons_of(kind: str) -> QuerySet[ReasonCode]:
-    return ReasonCode.objects.filter(kind=kind, active=True).order_by("name")
+def reasons_of(kind: str) -> list[ReasonCode]:
+    """The active reasons of a kind, in the order of their names as the reader reads them."""
+    reasons = ReasonCode.objects.filter(kind=kind, active=True)
+    return sorted(reasons, key=lambda reason: in_language(reason, "name").casefold())
+
+
+def reason_names() -> dict[str, str]:
+    """Every reason code's name in the reader's language, by code: for reads that carry codes
+    (the live screens, the loss report, the order's record)."""
+    rows = ReasonCode.objects.values_list("code", "name", "translations")
+    return {code: text_in_language(name, translations, "name") for code, name, translations in rows}
 
 
 def board_orders(

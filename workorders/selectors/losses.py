@@ -33,6 +33,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.content import text_in_language
 from mes.models import Line, Shift, Site, Workstation
 from mes.selectors import shift_windows
 from workorders.models import Downtime, ProductionEvent
@@ -189,12 +190,14 @@ def _stops_by_reason(
             "reason__loss",
             "reason__code",
             "reason__name",
+            "reason__translations",
         )
     )
     open_until = min(end, now)
     planned: dict[int, list[Interval]] = defaultdict(list)
     unplanned: dict[int, list[tuple[Interval, tuple[str, str, str]]]] = defaultdict(list)
-    for workstation_id, is_planned, started_at, ended_at, loss, code, name in rows:
+    for workstation_id, is_planned, started_at, ended_at, loss, code, name, translations in rows:
+        name = text_in_language(name, translations, "name")
         interval = (max(started_at, start), min(ended_at or open_until, end))
         if is_planned:
             planned[workstation_id].append(interval)
@@ -222,13 +225,14 @@ def _scrap_by_reason(
             occurred_at__lt=end,
         )
         .order_by()
-        .values("reason__loss", "reason__code", "reason__name")
+        .values("reason__loss", "reason__code", "reason__name", "reason__translations")
         .annotate(qty=Sum("quantity"))
     )
     found: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for row in rows:
         loss = row["reason__loss"] if row["reason__loss"] in SCRAP_LOSSES else Loss.PROCESS_DEFECT
-        found[(loss, row["reason__code"] or "", row["reason__name"] or _("No reason"))] += row["qty"] or ZERO
+        name = text_in_language(row["reason__name"], row["reason__translations"], "name") or _("No reason")
+        found[(loss, row["reason__code"] or "", name)] += row["qty"] or ZERO
     return found
 
 

@@ -86,3 +86,18 @@ def test_a_refused_tap_says_why_in_the_operators_language(tablet_for, op):
     assert body["code"] == "unknown_reason"
     assert body["detail"] == "Wählen Sie einen Ausschussgrund aus der Liste."
     assert body["errors"] == {"reason": ["Wählen Sie einen Ausschussgrund aus der Liste."]}
+
+
+def test_the_plants_reasons_show_in_the_operators_language(tablet_for, op, reasons):
+    reasons["scrap"].translations = {"de": {"name": "Kratzer"}}
+    reasons["pause"].translations = {"de": {"name": "Frühstück"}}
+    for reason in (reasons["scrap"], reasons["pause"]):
+        reason.save(update_fields=["translations"])
+
+    german = tablet_for("de").get(f"/workstation/operations/{op.pk}/").content.decode()
+    assert 'value="SCRATCH" data-reason-name="Kratzer"> Kratzer' in german
+    assert 'data-label="Pause: Frühstück">Frühstück</button>' in german
+    assert "Scratched surface" not in german
+    # A language the plant has not named them in gets the site's names.
+    spanish = tablet_for("es").get(f"/workstation/operations/{op.pk}/").content.decode()
+    assert 'data-reason-name="Scratched surface"> Scratched surface' in spanish

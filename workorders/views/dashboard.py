@@ -28,6 +28,7 @@ from workorders.live.models import AndonCall
 from workorders.live.projection import OPEN_ANDON
 from workorders.live.selectors import hourly_chart
 from workorders.live.states import ANDON_TRANSITIONS, AndonKind, AndonStatus
+from workorders.selectors.floor import reason_names
 from workorders.services.andon import andon_acknowledge, andon_raise, andon_resolve
 
 VIEW = "workorders.view_linestatus"
@@ -69,7 +70,7 @@ def _andon_answers(user) -> list[dict]:
 
 
 def _page(request) -> dict:
-    return {**_wall(request), "andon_answers": _andon_answers(request.user)}
+    return {**_wall(request), "andon_answers": _andon_answers(request.user), "reason_names": reason_names()}
 
 
 @require_GET

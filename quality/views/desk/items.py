@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mes.content import posted_translations
 from mes.errors import MesError
 from mes.forms import typed_decimal
 from mes.permissions import permission_required
 from quality import services
-from quality.content import ITEM_TEXTS, posted_translations
+from quality.content import ITEM_TEXTS
 from quality.views._helpers import done, refused
 from quality.views.desk.common import AUTHOR
 from quality.views.desk.versions import PAGE, editor_context, version_or_404

@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mes.content import content_languages, posted_translations
 from mes.errors import MesError, ValidationFailed
 from mes.forms import posted_id
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from mes.signatures import manifestations
 from quality import services
-from quality.content import SOP_TEXTS, content_languages, posted_translations
+from quality.content import SOP_TEXTS
 from quality.models import SopDocument, SopVersion
 from quality.views._helpers import credentials, done, refused
 from quality.views.desk.common import refuse, site_of

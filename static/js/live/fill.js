@@ -26,6 +26,19 @@ const EVENT_KINDS = {
   downtime_end: gettext("Downtime ended"),
   consume: gettext("Material consumed"),
 };
+// Reason codes are plant content, named by the plant in each language: the page carries the names
+// in the reader's language; a reason it does not know yet keeps the name the message brought.
+const REASON_NAMES = pageReasonNames();
+
+function pageReasonNames() {
+  const script = document.getElementById("reason-names");
+  try { return script ? JSON.parse(script.textContent) : {}; } catch (e) { return {}; }
+}
+
+export function reasonName(r) {
+  return REASON_NAMES[r.reason_code] || r.reason;
+}
+
 const ANDON_KINDS = {
   help: gettext("Help"),
   material: gettext("Material"),
@@ -140,7 +153,7 @@ function tile(t, l, tz) {
     show(orders, l.orders.length > 1);
   }
   part(t, "downtime", !!l.downtime);
-  setField(t, "downtime", l.downtime ? l.downtime.reason : "");
+  setField(t, "downtime", l.downtime ? reasonName(l.downtime) : "");
   setTimer(t, l.downtime ? l.downtime.since : null);
   const fig = l.figures || {};
   const quality = [];
@@ -175,7 +188,7 @@ function station(c, w) {
   setField(c, "scrap", interpolate(gettext("Scrap %(quantity)s"), { quantity: w.scrap }, true));
   setField(c, "oee", interpolate(gettext("OEE %(value)s"), { value: pct(w.oee.oee) }, true));
   part(c, "downtime", !!w.downtime);
-  setField(c, "downtime", w.downtime ? w.downtime.reason : "");
+  setField(c, "downtime", w.downtime ? reasonName(w.downtime) : "");
   setTimer(c, w.downtime ? w.downtime.since : null);
 }
 
