@@ -23,6 +23,7 @@ more of shipping's own:
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext as _
 
 from mes.errors import Conflict
 from mes.hooks import register_guard
@@ -35,9 +36,12 @@ from workorders.states import LotKind
 
 class RecordNotReleased(Conflict):
     def __init__(self, lot: Lot, order_number: str):
-        what = "Serial" if lot.kind == LotKind.SERIAL else "Lot"
+        if lot.kind == LotKind.SERIAL:
+            message = _("Serial %(lot)s (made by order %(order)s): its production record is not released.")
+        else:
+            message = _("Lot %(lot)s (made by order %(order)s): its production record is not released.")
         super().__init__(
-            f"{what} {lot.code} (made by order {order_number}): its production record is not released.",
+            message % {"lot": lot.code, "order": order_number},
             field="lot",
             code="record_not_released",
         )
@@ -73,7 +77,8 @@ def no_shipping_on_hold(*, lot: Lot, **context) -> None:
     reason = Hold.objects.filter(held, status=HoldStatus.ACTIVE).values_list("reason", flat=True).first()
     if reason is not None:
         raise Conflict(
-            f"Lot {lot.code} is on quality hold ({reason}): it cannot be shipped.",
+            _("Lot %(lot)s is on quality hold (%(reason)s): it cannot be shipped.")
+            % {"lot": lot.code, "reason": reason},
             field="lot",
             code="lot_held",
         )
@@ -85,7 +90,8 @@ def shipped_quantity_left(*, lot: Lot, quantity, **context) -> None:
     if shipped and quantity > lot.quantity_left - shipped:
         left = max(lot.quantity_left - shipped, 0)
         raise Conflict(
-            f"Only {left.normalize():f} {lot.product.unit} of lot {lot.code} is left: the rest shipped.",
+            _("Only %(left)s %(unit)s of lot %(lot)s is left: the rest shipped.")
+            % {"left": f"{left.normalize():f}", "unit": lot.product.unit, "lot": lot.code},
             field="quantity",
             code="over_lot_quantity",
         )

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from pypdf import PdfReader
 
 from mes import roles
@@ -76,6 +77,11 @@ def test_a_lot_of_an_unreleased_record_is_not_consumed_where_the_site_requires_r
         f"Lot {lot.code} (made by order {maker.number}): its production record is not released."
     )
     assert not Consumption.objects.filter(lot=lot).exists()
+    with translation.override("de"), pytest.raises(Conflict) as in_german:
+        consume(later, operator, lot.code, "1")
+    assert in_german.value.message == (
+        f"Charge {lot.code} (aus Auftrag {maker.number}): Ihr Herstellprotokoll ist nicht freigegeben."
+    )
 
     _release(maker, quality)
     consume(later, operator, lot.code, "1")
