@@ -34,16 +34,28 @@ def text_in_language(text: str, translations: dict | None, name: str, language: 
     return (translations or {}).get(code, {}).get(name, "") or text
 
 
-def posted_translations(post, names) -> dict:
-    """The translations typed in a form, one field per text and language (`prompt_de`)."""
-    return {
-        code: {name: post.get(f"{name}_{code}", "") for name in names} for code, _n in content_languages()
-    }
+def posted_translations(post, limits: dict) -> dict:
+    """The translations typed in a form, one field per text and language (`prompt_de`); a list of
+    texts (an item's options) is typed one a line."""
+    typed = {}
+    for code, _n in content_languages():
+        typed[code] = {}
+        for name, limit in limits.items():
+            text = post.get(f"{name}_{code}", "")
+            typed[code][name] = (
+                [line for line in text.splitlines() if line.strip()] if _is_list(limit) else text
+            )
+    return typed
 
 
-def clean_translations(value, limits: dict[str, int]) -> dict:
+def _is_list(limit) -> bool:
+    return isinstance(limit, list)
+
+
+def clean_translations(value, limits: dict[str, int | list[int]]) -> dict:
     """Translations as stored: known languages and texts only, blanks left out (the default
-    language's text stands in for them), each text within its field's length."""
+    language's text stands in for them), each text within its field's length. A limit written
+    `[n]` is a list of texts (an item's options), each at most n long."""
     if not isinstance(value, dict):
         raise ValidationFailed(
             _("Translations are a text per language."), field="translations", code="invalid"
@@ -58,17 +70,32 @@ def clean_translations(value, limits: dict[str, int]) -> dict:
                 code="unknown_language",
             )
         for name, text in texts.items():
-            if name not in limits or not isinstance(text, str):
+            limit = limits.get(name)
+            as_list = _is_list(limit)
+            parts = text if as_list else [text]
+            if limit is None or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
                 raise ValidationFailed(
                     _("%(text)s cannot be translated.") % {"text": name}, field="translations", code="invalid"
                 )
-            text = text.strip()
-            if len(text) > limits[name]:
+            longest = limit[0] if as_list else limit
+            parts = [part.strip() for part in parts]
+            if any(len(part) > longest for part in parts):
                 raise ValidationFailed(
-                    _("At most %(count)s characters.") % {"count": limits[name]},
+                    _("At most %(count)s characters.") % {"count": longest},
                     field=f"{name}_{code}",
                     code="too_long",
                 )
-            if text:
-                cleaned.setdefault(code, {})[name] = text
+            if any(parts):
+                cleaned.setdefault(code, {})[name] = parts if as_list else parts[0]
     return cleaned
+
+
+def options_in_language(record, name: str = "choices", language: str | None = None) -> list[tuple[str, str]]:
+    """An item's options as (value, label): the value is the default language's option (what is
+    stored when it is chosen), the label the reader's, where every option is translated."""
+    options = getattr(record, name)
+    code = (language or get_language() or "").split("-")[0]
+    labels = (getattr(record, "translations", None) or {}).get(code, {}).get(name)
+    if not labels or len(labels) != len(options):
+        labels = options
+    return list(zip(options, labels, strict=True))

@@ -1,4 +1,5 @@
-"""The texts of quality content that carry translations (see `mes.content`), each with its longest."""
+"""The texts of quality content that carry translations (see `mes.content`), each with its longest;
+`[n]` is a list of texts (a choice item's options, in their order)."""
 
-ITEM_TEXTS = {"prompt": 300, "help_text": 2000}
+ITEM_TEXTS = {"prompt": 300, "help_text": 2000, "choices": [200]}
 SOP_TEXTS = {"body": 200_000}

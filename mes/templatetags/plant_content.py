@@ -13,6 +13,13 @@ def translated(record, name: str) -> str:
     return content.in_language(record, name)
 
 
+@register.filter
+def translated_options(record) -> list[tuple[str, str]]:
+    """`{% for value, label in item|translated_options %}`: an item's options, each with its label
+    in the reader's language."""
+    return content.options_in_language(record)
+
+
 @register.simple_tag
 def content_languages() -> list[tuple[str, str]]:
     """`{% content_languages as languages %}`: the languages content is translated into."""

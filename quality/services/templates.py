@@ -140,6 +140,26 @@ def _clean_item_fields(data: dict) -> dict:
     return cleaned
 
 
+def _validate_translated_options(item: ChecklistItem) -> None:
+    """A translation of the options names each option, in the same order: the reader picks from
+    the translated labels and the option in the site's language is what is stored."""
+    for code, texts in item.translations.items():
+        options = texts.get("choices")
+        if options is None:
+            continue
+        if item.kind != ItemKind.CHOICE:
+            raise ValidationFailed(
+                _("Only a choice item has options."), field=f"choices_{code}", code="not_choice"
+            )
+        if len(options) != len(item.choices):
+            raise ValidationFailed(
+                _("Give %(count)s options, one for each option of the item, in its order.")
+                % {"count": len(item.choices)},
+                field=f"choices_{code}",
+                code="options_mismatch",
+            )
+
+
 def _validate_item(item: ChecklistItem) -> None:
     if item.kind not in ItemKind.values:
         raise ValidationFailed(_("Choose the kind of item."), field="kind", code="unknown_kind")
@@ -150,6 +170,7 @@ def _validate_item(item: ChecklistItem) -> None:
             )
         if len(set(item.choices)) != len(item.choices):
             raise ValidationFailed(_("The options must differ."), field="choices", code="duplicate")
+    _validate_translated_options(item)
     if item.kind == ItemKind.NUMBER:
         for name in ("lsl", "usl", "target"):
             value = getattr(item, name)

@@ -3,10 +3,12 @@ text are read in the reader's language where the plant translated them, else in 
 default language; the approval signature covers every language; a new draft version carries the
 translations over; a language the site does not offer is refused, naming the field."""
 
+import re
+
 import pytest
 from django.utils import translation
 
-from mes.content import in_language
+from mes.content import in_language, options_in_language
 from mes.errors import ValidationFailed
 from mes.signatures import signature_is_intact, signatures_for
 from mes.tests.factories import signed_in
@@ -98,6 +100,16 @@ def test_the_tablet_shows_the_operator_the_prompt_in_their_language(
     site, quality_user, supervisor, client_for, workstation, operator, operation
 ):
     version, _ = _draft_with_a_translated_item(site, quality_user)
+    services.item_add(
+        version_id=version.pk,
+        user=quality_user,
+        data={
+            "kind": "choice",
+            "prompt": "Surface",
+            "choices": ["OK", "Scratched"],
+            "translations": {"de": {"prompt": "Oberfläche", "choices": ["In Ordnung", "Zerkratzt"]}},
+        },
+    )
     _approved(version, quality_user)
     services.version_make_effective(version_id=version.pk, user=quality_user)
     OperationChecklist.objects.create(
@@ -117,6 +129,9 @@ def test_the_tablet_shows_the_operator_the_prompt_in_their_language(
     page = tablet.get(started["Location"]).content.decode()
     assert "Arbeitsbereich sauber" in page and "Späne entfernt" in page
     assert "Work area clean" not in page
+    # The operator picks by the German label; the option in the site's language is what is stored.
+    assert re.search(r'value="OK"\s*>\s*<span>In Ordnung</span>', page)
+    assert re.search(r'value="Scratched"\s*>\s*<span>Zerkratzt</span>', page)
 
 
 def test_an_sop_is_read_in_the_readers_language_and_its_approval_covers_every_one(site, quality_user):
@@ -140,3 +155,69 @@ def test_an_sop_is_read_in_the_readers_language_and_its_approval_covers_every_on
     SopVersion.objects.filter(pk=version.pk).update(translations={"de": {"body": "# Anders"}})
     version.refresh_from_db()
     assert not signature_is_intact(signature, version), "a changed translation breaks the signature"
+
+
+def _choice_item(version, user, translations):
+    return services.item_add(
+        version_id=version.pk,
+        user=user,
+        data={
+            "kind": "choice",
+            "prompt": "Surface",
+            "choices": "OK\nScratched",
+            "translations": translations,
+        },
+    )
+
+
+def test_the_editor_keeps_translated_options_one_a_line(client_for, quality_user, site):
+    version = services.template_create(site=site, code="OPT", title="Options", user=quality_user)
+    desk = client_for(quality_user)
+    added = desk.post(
+        f"/quality/checklists/versions/{version.pk}/items/",
+        {
+            "kind": "choice",
+            "prompt": "Surface",
+            "choices": "OK\nScratched",
+            "choices_de": " In Ordnung \n\nZerkratzt\n",
+            "required": "on",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert added.status_code == 200
+    assert version.items.get().translations == {"de": {"choices": ["In Ordnung", "Zerkratzt"]}}
+    assert 'name="choices_de" lang="de" dir="auto" rows="3">In Ordnung\nZerkratzt\n</textarea>' in (
+        added.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "code", "field"),
+    [
+        ("choice", ["In Ordnung"], "options_mismatch", "choices_de"),  # one option of two named
+        ("choice", "In Ordnung", "invalid", "translations"),  # a text where options are a list
+        ("check", ["In Ordnung", "Zerkratzt"], "not_choice", "choices_de"),  # an item without options
+    ],
+)
+def test_translated_options_that_do_not_match_are_refused_and_nothing_is_written(
+    site, quality_user, kind, options, code, field
+):
+    version = services.template_create(site=site, code="OPT", title="Options", user=quality_user)
+    data = {"kind": kind, "prompt": "Surface", "translations": {"de": {"choices": options}}}
+    if kind == "choice":
+        data["choices"] = ["OK", "Scratched"]
+    with pytest.raises(ValidationFailed) as refused:
+        services.item_add(version_id=version.pk, user=quality_user, data=data)
+
+    assert refused.value.code == code
+    assert refused.value.field == field
+    assert not version.items.exists()
+
+
+def test_options_fall_back_to_the_sites_where_a_language_has_none(site, quality_user):
+    version = services.template_create(site=site, code="OPT", title="Options", user=quality_user)
+    item = _choice_item(version, quality_user, {"de": {"choices": ["In Ordnung", "Zerkratzt"]}})
+    with translation.override("de"):
+        assert options_in_language(item) == [("OK", "In Ordnung"), ("Scratched", "Zerkratzt")]
+    with translation.override("es"):
+        assert options_in_language(item) == [("OK", "OK"), ("Scratched", "Scratched")]
