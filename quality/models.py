@@ -86,6 +86,12 @@ class ChecklistTemplate(models.Model):
     code = models.CharField(max_length=32, validators=[code_validator], verbose_name=_("code"))
     title = models.CharField(max_length=200, verbose_name=_("title"))
     description = models.TextField(blank=True, verbose_name=_("description"))
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The title in other languages: {"de": {"title": "…"}}.'),
+        verbose_name=_("translations"),
+    )
     signature_required = models.BooleanField(
         default=False,
         help_text=_("Each submission is signed by the person who filled it (performed)."),
@@ -768,6 +774,12 @@ class SopDocument(models.Model):
     )
     code = models.CharField(max_length=32, validators=[code_validator], verbose_name=_("code"))
     title = models.CharField(max_length=200, verbose_name=_("title"))
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The title in other languages: {"de": {"title": "…"}}.'),
+        verbose_name=_("translations"),
+    )
     history = HistoricalRecords()
 
     class Meta:

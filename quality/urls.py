@@ -39,6 +39,7 @@ desk = [
     path("quality/checklists/new/", templates.template_create, name="quality_template_create"),
     path(f"{VERSION}/", versions.version_detail, name="quality_version"),
     path(f"{VERSION}/submit/", versions.version_submit, name="quality_version_submit"),
+    path(f"{VERSION}/titles/", versions.version_titles, name="quality_version_titles"),
     path(f"{VERSION}/return/", versions.version_return, name="quality_version_return"),
     path(f"{VERSION}/approve/", versions.version_approve, name="quality_version_approve"),
     path(f"{VERSION}/effective/", versions.version_effective, name="quality_version_effective"),
@@ -54,6 +55,7 @@ desk = [
     path("quality/sops/new/", sops.sop_create, name="quality_sop_create"),
     path("quality/sops/versions/<int:pk>/", sops.sop_version, name="quality_sop_version"),
     path("quality/sops/versions/<int:pk>/act/", sops.sop_act, name="quality_sop_act"),
+    path("quality/sops/versions/<int:pk>/titles/", sops.sop_titles, name="quality_sop_titles"),
     path("quality/sops/unread/", qualifications.sops_unread, name="quality_sops_unread"),
     path("quality/qualifications/", qualifications.qualifications, name="quality_qualifications"),
     path(

@@ -300,6 +300,9 @@ FORMS: dict[str, Form] = {
     ),
     "quality_version": Form(_at("/quality/checklists/versions/{version}/"), who=QUALITY),
     "quality_version_submit": Form(_at(VERSION + "submit/"), who=QUALITY),
+    "quality_version_titles": Form(
+        _at(VERSION + "titles/"), ("title_de", "title_es", "title_ar"), who=QUALITY
+    ),
     "quality_version_return": Form(_at(VERSION + "return/"), ("reason",), who=QUALITY),
     "quality_version_approve": Form(
         _at(VERSION + "approve/"), ("comment", *CREDENTIALS), who=QUALITY, logs=SIGN_IN
@@ -353,6 +356,9 @@ FORMS: dict[str, Form] = {
         choices={"site": ("{site}",)},
     ),
     "quality_sop_version": Form(_at("/quality/sops/versions/{sop}/"), who=QUALITY),
+    "quality_sop_titles": Form(
+        _at("/quality/sops/versions/{sop}/titles/"), ("title_de", "title_es", "title_ar"), who=QUALITY
+    ),
     "quality_sop_act": Form(
         _at("/quality/sops/versions/{sop_draft}/act/"),
         SOP_ACT,

@@ -46,6 +46,7 @@ from quality.services.templates import (
     version_return_to_draft,
     version_submit,
 )
+from quality.services.titles import title_translate
 
 __all__ = [
     "Done",
@@ -82,6 +83,7 @@ __all__ = [
     "spc_judge_series",
     "start_refusal_record",
     "template_create",
+    "title_translate",
     "version_approve",
     "version_make_effective",
     "version_new_draft",

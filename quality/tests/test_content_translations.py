@@ -9,11 +9,18 @@ import pytest
 from django.utils import translation
 
 from mes.content import in_language, options_in_language
-from mes.errors import ValidationFailed
+from mes.errors import Forbidden, ValidationFailed
 from mes.signatures import signature_is_intact, signatures_for
 from mes.tests.factories import signed_in
 from quality import services
-from quality.models import ChecklistItem, ChecklistRun, OperationChecklist, SopVersion
+from quality.models import (
+    ChecklistItem,
+    ChecklistRun,
+    ChecklistTemplate,
+    OperationChecklist,
+    SopDocument,
+    SopVersion,
+)
 from quality.templatetags.quality_tags import instruction
 from quality.tests.conftest import PASSWORD
 
@@ -221,3 +228,58 @@ def test_options_fall_back_to_the_sites_where_a_language_has_none(site, quality_
         assert options_in_language(item) == [("OK", "In Ordnung"), ("Scratched", "Zerkratzt")]
     with translation.override("es"):
         assert options_in_language(item) == [("OK", "OK"), ("Scratched", "Scratched")]
+
+
+def test_a_checklists_title_is_translated_at_the_desk_with_history(client_for, quality_user, site):
+    version = services.template_create(site=site, code="TT", title="Bore check", user=quality_user)
+    desk = client_for(quality_user)
+
+    saved = desk.post(
+        f"/quality/checklists/versions/{version.pk}/titles/",
+        {"title_de": " Bohrungsprüfung ", "title_es": ""},
+    )
+    assert saved.status_code == 302
+    template = ChecklistTemplate.objects.get(pk=version.template_id)
+    assert template.translations == {"de": {"title": "Bohrungsprüfung"}}
+    latest = template.history.latest("history_id")
+    assert (latest.history_user, latest.history_change_reason) == (quality_user, "Title translated")
+    with translation.override("de"):
+        assert in_language(template, "title") == "Bohrungsprüfung"
+    with translation.override("es"):
+        assert in_language(template, "title") == "Bore check"
+
+    too_long = desk.post(f"/quality/checklists/versions/{version.pk}/titles/", {"title_de": "x" * 201})
+    assert too_long.status_code == 400
+    html = too_long.content.decode()
+    assert (
+        'name="title_de" lang="de" dir="auto" maxlength="200" value="' + "x" * 201 + '" aria-invalid="true"'
+        in html
+    )
+    template.refresh_from_db()
+    assert template.translations == {"de": {"title": "Bohrungsprüfung"}}, "a refused title changes nothing"
+
+
+def test_an_sops_title_is_translated_and_read_in_the_readers_language(client_for, quality_user, site):
+    version = services.sop_create(site=site, code="SOP-T", title="Setup", user=quality_user, body="# Set up")
+    desk = client_for(quality_user)
+
+    saved = desk.post(f"/quality/sops/versions/{version.pk}/titles/", {"title_de": "Rüsten"})
+    assert saved.status_code == 302
+    assert SopDocument.objects.get(pk=version.document_id).translations == {"de": {"title": "Rüsten"}}
+    assert "SOP-T · Setup" in desk.get(f"/quality/sops/versions/{version.pk}/").content.decode()
+    quality_user.language = "de"
+    quality_user.save(update_fields=["language"])
+    german = client_for(quality_user).get(f"/quality/sops/versions/{version.pk}/").content.decode()
+    assert "SOP-T · Rüsten" in german
+
+
+def test_only_an_author_translates_a_title(site, quality_user, operator):
+    version = services.template_create(site=site, code="TT", title="Bore check", user=quality_user)
+    with pytest.raises(Forbidden):
+        services.title_translate(
+            model=ChecklistTemplate,
+            pk=version.template_id,
+            user=operator,
+            translations={"de": {"title": "X"}},
+        )
+    assert ChecklistTemplate.objects.get(pk=version.template_id).translations == {}

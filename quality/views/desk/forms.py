@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 
+from mes.content import content_languages
 from mes.errors import MesError
 from mes.forms import checked, refuse
 
@@ -124,3 +125,21 @@ class SopCreateForm(DeskForm):
     code = _text()
     title = _text()
     body = _text()
+
+
+# --- titles in other languages -------------------------------------------------------------------
+
+
+class TitleTranslationsForm(DeskForm):
+    """A checklist's or an SOP's title in each of the site's other languages (`title_de`...)."""
+
+    def __init__(self, data=None, *, document=None):
+        super().__init__(data)
+        stored = (document.translations if document is not None else None) or {}
+        for code, language in content_languages():
+            self.fields[f"title_{code}"] = _text(label=language)
+            self.initial[f"title_{code}"] = stored.get(code, {}).get("title", "")
+
+    def translations(self) -> dict:
+        data = self.checked()
+        return {code: {"title": data[f"title_{code}"]} for code, _language in content_languages()}

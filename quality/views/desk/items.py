@@ -69,7 +69,7 @@ def item_save(request, pk: int, item_pk: int | None = None):
         )
     if request.htmx:
         return render(request, ITEMS, editor_context(request, version))
-    return done(request, "Saved.", reverse("quality_version", args=[pk]))
+    return done(request, _("Saved."), reverse("quality_version", args=[pk]))
 
 
 @require_POST

@@ -19,10 +19,11 @@ from quality.content import SOP_TEXTS
 from quality.models import SopDocument, SopVersion
 from quality.views._helpers import credentials, done, refused
 from quality.views.desk.common import refuse, site_of
-from quality.views.desk.forms import SopCreateForm
+from quality.views.desk.forms import SopCreateForm, TitleTranslationsForm
 from workorders.models import RoutingOperation
 
 PAGE = "quality/sops.html"
+VERSION_PAGE = "quality/sop.html"
 
 
 def _context(request, **forms) -> dict:
@@ -61,15 +62,38 @@ def sop_create(request):
     return done(request, _("SOP created."), reverse("quality_sop_version", args=[version.pk]))
 
 
-@permission_required("quality.view_sopdocument")
-def sop_version(request, pk: int):
-    version = get_object_or_404(
+def _sop_version_or_404(request, pk: int) -> SopVersion:
+    return get_object_or_404(
         SopVersion.objects.filter(document__site__in=sites_visible_to(request.user)).select_related(
             "document"
         ),
         pk=pk,
     )
-    context = {
+
+
+@permission_required("quality.view_sopdocument")
+def sop_version(request, pk: int):
+    return render(request, VERSION_PAGE, _version_context(_sop_version_or_404(request, pk)))
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_titles(request, pk: int):
+    """The SOP's title in other languages; a refusal comes back at its field, as typed."""
+    version = _sop_version_or_404(request, pk)
+    form = TitleTranslationsForm(request.POST)
+    try:
+        services.title_translate(
+            model=SopDocument, pk=version.document_id, user=request.user, translations=form.translations()
+        )
+    except MesError as exc:
+        context = _version_context(version, titles_form=form)
+        return refuse(request, form, exc, page=VERSION_PAGE, partial="titles_form", context=context)
+    return done(request, _("Titles saved."), reverse("quality_sop_version", args=[pk]))
+
+
+def _version_context(version: SopVersion, **forms) -> dict:
+    return {
         "version": version,
         "signatures": manifestations(version),
         "versions": version.document.versions.all(),
@@ -78,8 +102,9 @@ def sop_version(request, pk: int):
             workstation__line__site=version.document.site
         ).select_related("routing__product"),
         "attached": version.document.operations.select_related("routing_operation__routing__product"),
+        "titles_form": TitleTranslationsForm(document=version.document),
+        **forms,
     }
-    return render(request, "quality/sop.html", context)
 
 
 @require_POST
@@ -129,4 +154,4 @@ def sop_act(request, pk: int):
             raise ValidationFailed(_("Unknown action."), field="action")
     except MesError as exc:
         return refused(request, exc, to)
-    return done(request, "Done.", to)
+    return done(request, _("Done."), to)

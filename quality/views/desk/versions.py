@@ -18,11 +18,18 @@ from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from mes.signatures import manifestations
 from quality import services
-from quality.models import ChecklistTemplateVersion, OperationChecklist
+from quality.models import ChecklistTemplate, ChecklistTemplateVersion, OperationChecklist
 from quality.states import ItemKind, Schedule, Trigger
 from quality.views._helpers import done
 from quality.views.desk.common import refuse
-from quality.views.desk.forms import ApproveForm, AssignForm, AttachForm, DeskForm, ReasonForm
+from quality.views.desk.forms import (
+    ApproveForm,
+    AssignForm,
+    AttachForm,
+    DeskForm,
+    ReasonForm,
+    TitleTranslationsForm,
+)
 from workorders.models import RoutingOperation
 
 PAGE = "quality/version.html"
@@ -68,6 +75,7 @@ def editor_context(request, version, **extra) -> dict:
         "detach_form": DeskForm(),
         "attach_form": AttachForm(),
         "assign_form": AssignForm(),
+        "titles_form": TitleTranslationsForm(document=version.template),
         **extra,
     }
 
@@ -92,7 +100,7 @@ def _verb(request, pk: int, form: DeskForm, partial: str, act: Act):
     except MesError as exc:
         context = editor_context(request, version)
         return refuse(request, form, exc, page=PAGE, partial=partial, context=context)
-    return done(request, "Done.", to)
+    return done(request, _("Done."), to)
 
 
 @require_POST
@@ -102,6 +110,20 @@ def version_submit(request, pk: int):
         services.version_submit(version_id=version.pk, user=request.user)
 
     return _verb(request, pk, DeskForm(request.POST), "submit_form", act)
+
+
+@require_POST
+@permission_required(VIEW)
+def version_titles(request, pk: int):
+    def act(request, version, data, form):
+        services.title_translate(
+            model=ChecklistTemplate,
+            pk=version.template_id,
+            user=request.user,
+            translations=form.translations(),
+        )
+
+    return _verb(request, pk, TitleTranslationsForm(request.POST), "titles_form", act)
 
 
 @require_POST
