@@ -20,8 +20,9 @@ With no arguments it
    - `pdf_s`: the record PDF (assembly, review view and PDF), and `trace_pdf_s`: the trace PDF of
      the same lot (trace, context, PDF), for comparison.
 
-`--reuse` measures again on the database a previous run built. The last line is one JSON object;
-it exits 0 whether or not the target is met, non-zero when the setup itself fails.
+`--reuse` measures again on the database a previous run built (migrated first: the tree may have
+gained a migration since). The last line is one JSON object; it exits 0 whether or not the target
+is met, non-zero when the setup itself fails.
 """
 
 from __future__ import annotations
@@ -488,7 +489,7 @@ def main() -> int:
     try:
         log(f"cpu probe {cpu_speed_probe():.0f} ms, load {load_average()}")
         if "--reuse" in sys.argv:
-            setup_django(database_url(DATABASE), migrate=False)
+            setup_django(database_url(DATABASE))
         else:
             setup_django(recreate_database(DATABASE))
             log(f"building {BACKGROUND_ORDERS:,} background orders and the measured one in {DATABASE} ...")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -137,24 +138,43 @@ def header(order: WorkOrder) -> dict:
     }
 
 
-def event_data(e: dict, names: dict[int, str], usernames: dict[int, str], stations: dict[int, str]) -> dict:
-    """A ledger event read as values (see `selectors.EVENT_FIELDS`), people and workstations
-    looked up by id."""
+def json_value(text: str | None):
+    """A JSON column read as text (`as_text`): most events' data is an empty object, which needs
+    no decoding; the rest is decoded as Django would."""
+    if text == "{}":
+        return {}
+    return None if text is None else json.loads(text)
+
+
+# The columns of a ledger event as `selectors` reads them (`values_list(named=True)`): its own
+# columns, then its data and times as text.
+EVENT_COLUMNS = (
+    "id", "kind", "operation_id", "workstation_id", "user_id", "override_by_id", "quantity",
+    "reason__code", "reason__name", "note", "data_text", "occurred_at_text", "recorded_at_text",
+)  # fmt: skip
+EVENT_TEXTS = {"data_text": "data", "occurred_at_text": "occurred_at", "recorded_at_text": "recorded_at"}
+
+
+def event_data(
+    e, occurred_at: datetime, names: dict[int, str], usernames: dict[int, str], stations: dict[int, str]
+) -> dict:
+    """A ledger event read as a row of `EVENT_COLUMNS` (its occurrence already parsed), people and
+    workstations looked up by id."""
     return {
-        "id": e["id"],
-        "kind": e["kind"],
-        "operation": e["operation_id"],
-        "workstation": stations[e["workstation_id"]] if e["workstation_id"] else "",
-        "by": names[e["user_id"]],
-        "username": usernames[e["user_id"]],
-        "occurred_at": e["occurred_at"],
-        "recorded_at": e["recorded_at"],
-        "quantity": e["quantity"],
-        "reason": e["reason__code"] or "",
-        "reason_name": e["reason__name"] or "",
-        "note": e["note"],
-        "data": e["data"],
-        "override_by": names[e["override_by_id"]] if e["override_by_id"] else "",
+        "id": e.id,
+        "kind": e.kind,
+        "operation": e.operation_id,
+        "workstation": stations[e.workstation_id] if e.workstation_id else "",
+        "by": names[e.user_id],
+        "username": usernames[e.user_id],
+        "occurred_at": occurred_at,
+        "recorded_at": instant(e.recorded_at_text),
+        "quantity": e.quantity,
+        "reason": e.reason__code or "",
+        "reason_name": e.reason__name or "",
+        "note": e.note,
+        "data": json_value(e.data_text),
+        "override_by": names[e.override_by_id] if e.override_by_id else "",
     }
 
 
@@ -163,6 +183,7 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
     (`run_responses`, tuples of `selectors.RESPONSE_FIELDS` in id order, their time as text) and
     their items by id."""
     responses = []
+    at_of: dict[str, datetime | None] = {}  # a run's values are mostly recorded at one time
     for (
         pk,
         _run,
@@ -181,6 +202,8 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
     ) in run_responses:
         item = items[item_id]
         kind, unit = item["kind"], item["unit"]
+        if recorded_at not in at_of:
+            at_of[recorded_at] = instant(recorded_at)
         responses.append(
             {
                 "id": pk,
@@ -192,7 +215,7 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
                     unit=unit,
                     number=number,
                     flag=flag,
-                    choices=choices,
+                    choices=json_value(choices),
                     photo=photo,
                     text=text,
                 ),
@@ -202,7 +225,7 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
                 "usl": item["usl"],
                 "in_spec": in_spec,
                 "by": names[recorded_by] if recorded_by is not None else "",
-                "at": instant(recorded_at),
+                "at": at_of[recorded_at],
                 "supersedes": supersedes,
                 "correction_reason": correction_reason,
             }
@@ -318,20 +341,19 @@ HISTORY_COLUMNS = (
 )
 
 
-def _history_rows(records: dict[type, list[int]]) -> list[list]:
-    """The history rows of the given records, of every model in one UNION ALL query, ordered by
-    model (in the order of `records`), record id and time: lists of the model's index, the
-    `HISTORY_COLUMNS` and the facts of every model (`EDITED_FACTS`, a column each, empty on the
-    other models' rows, which keeps each fact's own type).
+# Each model's SELECT of `_history_rows` up to its list of ids, by database and models: the same
+# for every record, and the typed empty columns cost more to write than the query takes to run.
+_HISTORY_SELECTS: dict[tuple, list[str]] = {}
 
-    Written as SQL: built with the ORM, the many typed empty columns cost more to compile than
-    the queries per model it replaces. The values are converted as the ORM converts them."""
+
+def _history_selects(models: tuple[type, ...]) -> list[str]:
+    key = (connection.vendor, models)
+    if key in _HISTORY_SELECTS:
+        return _HISTORY_SELECTS[key]
     qn = connection.ops.quote_name
-    facts = [model.history.model._meta.get_field(fact) for model in records for fact in EDITED_FACTS[model]]
-    branches, params = [], []
-    for index, (model, ids) in enumerate(records.items()):
-        if not ids:
-            continue
+    facts = [model.history.model._meta.get_field(fact) for model in models for fact in EDITED_FACTS[model]]
+    selects = []
+    for index, model in enumerate(models):
         history = model.history.model
         columns = [str(index), *(qn(history._meta.get_field(name).column) for name in HISTORY_COLUMNS)]
         columns += [
@@ -340,16 +362,34 @@ def _history_rows(records: dict[type, list[int]]) -> list[list]:
             qn(field.column) if field.model is history else f"CAST(NULL AS {field.db_type(connection)})"
             for field in facts
         ]
-        branches.append(
+        selects.append(
             f"SELECT {', '.join(columns)} FROM {qn(history._meta.db_table)} "
-            f"WHERE {qn(history._meta.get_field('id').column)} IN ({', '.join(['%s'] * len(ids))})"
+            f"WHERE {qn(history._meta.get_field('id').column)} IN"
         )
-        params += ids
+    _HISTORY_SELECTS[key] = selects
+    return selects
+
+
+def _history_rows(records: dict[type, list[int]]) -> list[list]:
+    """The history rows of the given records, of every model in one UNION ALL query, ordered by
+    model (in the order of `records`), record id and time: lists of the model's index, the
+    `HISTORY_COLUMNS` and the facts of every model (`EDITED_FACTS`, a column each, empty on the
+    other models' rows, which keeps each fact's own type).
+
+    Written as SQL: built with the ORM, the many typed empty columns cost more to compile than
+    the queries per model it replaces. The values are converted as the ORM converts them."""
+    selects = _history_selects(tuple(records))
+    branches, params = [], []
+    for select, ids in zip(selects, records.values(), strict=True):
+        if ids:
+            branches.append(f"{select} ({', '.join(['%s'] * len(ids))})")
+            params += ids
     if not branches:
         return []
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(branches) + " ORDER BY 1, 2, 5, 3", params)
         rows = cursor.fetchall()
+    facts = [model.history.model._meta.get_field(fact) for model in records for fact in EDITED_FACTS[model]]
     any_history = next(model.history.model for model in records)
     fields = [any_history._meta.get_field(name) for name in HISTORY_COLUMNS] + facts
     converting = []
@@ -412,13 +452,14 @@ def edits_data(records: dict[type, list[int]], names: dict[int, str]) -> list[di
 
 
 def scrap_by_reason(events: list[dict]) -> list[dict]:
+    """Scrap per reason of an operation's events (as `event_data` gives them)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     names: dict[str, str] = {}
     for e in events:
         if e["kind"] == EventKind.SCRAP and e["quantity"]:
-            code = e["reason__code"] or ""
+            code = e["reason"]
             totals[code] += e["quantity"]
-            names[code] = e["reason__name"] or ""
+            names[code] = e["reason_name"]
     return [{"reason": code, "name": names[code], "quantity": qty} for code, qty in sorted(totals.items())]
 
 
@@ -482,9 +523,10 @@ def operation_sops(
     )
 
 
-def sops_data(op_sops, op_of_routing, versions, acks, by_op, names) -> list[dict]:
+def sops_data(op_sops, op_of_routing, versions, acks, people_by_op, names) -> list[dict]:
     """Each SOP an operation required (`operation_sops`): the version in force when it started,
-    who of the people who worked it acknowledged that version and who did not."""
+    who of the people who worked it (`people_by_op`: user ids by operation id) acknowledged that
+    version and who did not."""
     versions_of: dict[int, list[dict]] = defaultdict(list)
     for v in versions:
         versions_of[v["document_id"]].append(v)
@@ -512,7 +554,7 @@ def sops_data(op_sops, op_of_routing, versions, acks, by_op, names) -> list[dict
                     key=lambda a: a["at"],
                 ),
                 "not_acknowledged_by": sorted(
-                    names[user_id] for user_id in {e["user_id"] for e in by_op.get(op.pk, [])} - set(acked)
+                    names[user_id] for user_id in people_by_op.get(op.pk, set()) - set(acked)
                 ),
             }
         )

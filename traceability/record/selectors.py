@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Case, F, JSONField, Q, When
+from django.db.models import Case, Q, TextField, When
 from django.utils.translation import gettext, override
 
 from mes.errors import NotFound
@@ -142,18 +142,15 @@ def order_for_record(*, user, number: str) -> WorkOrder:
 # model instances was most of what assembling a record cost.
 # Their times are read as the database's text and parsed in bulk (`parts.instant`): Django's own
 # conversion of each timestamp, thousands per record, cost more than the rest of reading them.
-EVENT_TIMES = ("occurred_at", "recorded_at")
-EVENT_FIELDS = (
-    "id", "kind", "operation_id", "workstation_id", "user_id", "override_by_id", "quantity",
-    "reason__code", "reason__name", "note", "data",
-)  # fmt: skip
+# Ledger events are read as rows of `parts.EVENT_COLUMNS` and made into the record's dicts once;
+# their data (an empty object for most) is read as text too and decoded only when it holds something.
 RUN_TIMES = ("started_at", "completed_at")
 RUN_FIELDS = (
     "id", "template__code", "template__title", "version__version", "operation_id", "workstation__code",
     "trigger", "status", "started_by_id", "completed_by_id", "units_at_submission",
 )  # fmt: skip
 RESPONSE_FIELDS = (
-    "id", "run_id", "item_id", "value_text", "value_number", "value_bool", "choices", "photo",
+    "id", "run_id", "item_id", "value_text", "value_number", "value_bool", "choices_text", "photo",
     "in_spec", "recorded_by_id", "recorded_at_text", "supersedes_id", "correction_reason",
 )  # fmt: skip
 # The item each response answers is read with it (the response query joins it anyway): a query of
@@ -201,8 +198,11 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
     )
     for op in operations:
         op.work_order = order
-    events = parts.with_instants(
-        ProductionEvent.objects.filter(work_order=order).order_by("id"), EVENT_FIELDS, EVENT_TIMES
+    events = list(
+        ProductionEvent.objects.filter(work_order=order)
+        .annotate(**{text: parts.as_text(name) for text, name in parts.EVENT_TEXTS.items()})
+        .order_by("id")
+        .values_list(*parts.EVENT_COLUMNS, named=True)
     )
     consumptions = list(
         Consumption.objects.filter(work_order=order).order_by("id").values_list(*CONSUMPTION_FIELDS)
@@ -216,12 +216,13 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         # joining the runs to pick the order's made it read every response of the plant.
         ChecklistResponse.objects.filter(run_id__in=[r["id"] for r in runs])
         # Only a choice item's answer is shown from its choices: the others' (an empty list each)
-        # are left unread rather than decoded from JSON thousands of times.
+        # are left unread, and the choices are read as text, decoded for a choice item only
+        # (`parts.run_data`): a JSON column would have Django convert every row.
         .annotate(
-            choices=Case(
-                When(item__kind=ItemKind.CHOICE, then=F("value_choices")),
+            choices_text=Case(
+                When(item__kind=ItemKind.CHOICE, then=parts.as_text("value_choices")),
                 default=None,
-                output_field=JSONField(),
+                output_field=TextField(),
             ),
             recorded_at_text=parts.as_text("recorded_at"),
         )
@@ -245,13 +246,15 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         ).order_by("placed_at", "pk")
     )
 
-    by_op: dict[int, list[dict]] = defaultdict(list)
-    for e in events:
-        if e["operation_id"]:
-            by_op[e["operation_id"]].append(e)
-    last_at = {op_id: max(e["occurred_at"] for e in evs) for op_id, evs in by_op.items()}
+    occurred = [parts.instant(e.occurred_at_text) for e in events]
+    last_at: dict[int, datetime] = {}
+    people_by_op: dict[int, set[int]] = defaultdict(set)
+    for e, at in zip(events, occurred, strict=True):
+        if e.operation_id:
+            people_by_op[e.operation_id].add(e.user_id)
+            if e.operation_id not in last_at or at > last_at[e.operation_id]:
+                last_at[e.operation_id] = at
     routing_ops = [op.routing_operation_id for op in operations if op.routing_operation_id]
-    people_by_op = {op_id: {e["user_id"] for e in evs} for op_id, evs in by_op.items()}
 
     required = list(
         OperationChecklist.objects.filter(routing_operation_id__in=routing_ops).values_list(
@@ -270,8 +273,8 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
     # Everyone the record names, in one query.
     users = User.objects.in_bulk(
         (
-            {e["user_id"] for e in events}
-            | {e["override_by_id"] for e in events}
+            {e.user_id for e in events}
+            | {e.override_by_id for e in events}
             | {r[RESPONSE_FIELDS.index("recorded_by_id")] for r in responses}
             | {r["started_by_id"] for r in runs}
             | {r["completed_by_id"] for r in runs}
@@ -287,7 +290,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
     names = {pk: u.printed_name for pk, u in users.items()}
     usernames = {pk: u.username for pk, u in users.items()}
     stations = {op.workstation_id: op.workstation.code for op in operations}
-    elsewhere = {e["workstation_id"] for e in events} - set(stations) - {None}
+    elsewhere = {e.workstation_id for e in events} - set(stations) - {None}
     if elsewhere:  # an event at a workstation none of the order's operations runs at
         stations |= dict(Workstation.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
     responses_of: dict[int, list[tuple]] = defaultdict(list)
@@ -297,7 +300,14 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
     def name(user_id: int | None) -> str:
         return names[user_id] if user_id is not None else ""
 
-    sops = parts.sops_data(op_sops, op_of_routing, versions, acks, by_op, names)
+    sops = parts.sops_data(op_sops, op_of_routing, versions, acks, people_by_op, names)
+    event_rows = [
+        parts.event_data(e, at, names, usernames, stations) for e, at in zip(events, occurred, strict=True)
+    ]
+    by_op: dict[int, list[dict]] = defaultdict(list)
+    for e in event_rows:
+        if e["operation"]:
+            by_op[e["operation"]].append(e)
     downtime = parts.downtime_data(operations, last_at)
     content = {
         "order": parts.header(order),
@@ -317,7 +327,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             }
             for op in operations
         ],
-        "events": [parts.event_data(e, names, usernames, stations) for e in events],
+        "events": event_rows,
         "downtime": downtime,
         "labor": labor.labor_data(operations),
         "materials": [
@@ -374,7 +384,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
                 Nonconformance: [nc["id"] for nc in ncs],
                 Hold: [h.pk for h in holds],
                 # An override is signed on its ledger event (see workorders.services.orders).
-                ProductionEvent: [e["id"] for e in events if e["override_by_id"]],
+                ProductionEvent: [e.id for e in events if e.override_by_id],
             }
         ),
         "lots": [

@@ -101,7 +101,9 @@ def record_comment(*, work_order: WorkOrder, user: User, exception_key: str, tex
 
 def _move(review: RecordReview, target: str, *, user: User, reason: str) -> None:
     RECORD_TRANSITIONS.require(
-        review.status, target, record=gettext("The record of %(number)s") % {"number": review.work_order.number}
+        review.status,
+        target,
+        record=gettext("The record of %(number)s") % {"number": review.work_order.number},
     )
     review.status = target
     review._history_user = user
