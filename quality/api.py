@@ -42,7 +42,7 @@ from quality.serializers import (
 )
 from quality.states import HoldStatus, NonconformanceStatus
 from workorders.models import WorkOrder, WorkOrderOperation
-from workorders.selectors.floor import workstation_visible_to
+from workorders.selectors.floor import require_visible_workstation
 
 
 class Either(BasePermission):
@@ -110,9 +110,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         body.is_valid(raise_exception=True)
         data = body.validated_data
         key = key_from_request(request, {"idempotency_key": data.get("idempotency_key")})
-        station = workstation_visible_to(request.user, data["workstation"])
-        if station is None:
-            raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
+        station = require_visible_workstation(request.user, data["workstation"])
         template = ChecklistTemplate.objects.filter(pk=data["template"], site_id=station.line.site_id).first()
         if template is None:
             raise ValidationFailed(

@@ -22,8 +22,8 @@ from workorders.api.lot_serializers import (
     LotSerializer,
 )
 from workorders.api.serializers import EventSerializer
-from workorders.api.views import visible_workstation
 from workorders.models import Lot, Product
+from workorders.selectors.floor import require_visible_workstation
 from workorders.selectors.lots import lots_visible
 from workorders.states import LotKind, LotStatus
 
@@ -112,7 +112,7 @@ def operation_consume(request, pk: int):
     body = ConsumeRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     data = body.validated_data
-    workstation = visible_workstation(request.user, data["workstation"])
+    workstation = require_visible_workstation(request.user, data["workstation"])
     recorded = services.operation_consume(
         operation_id=pk,
         workstation=workstation,

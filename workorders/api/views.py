@@ -35,7 +35,7 @@ from workorders.api.serializers import (
     WorkOrderUpdateSerializer,
 )
 from workorders.models import BomLine, Product, ProductionEvent, ReasonCode, Routing, WorkOrder
-from workorders.selectors.floor import workstation_visible_to
+from workorders.selectors.floor import require_visible_workstation
 from workorders.states import EventKind, ReasonKind, WorkOrderStatus, kind_of_word, kind_word
 
 # --- Master data -------------------------------------------------------------------------------
@@ -223,14 +223,6 @@ class WorkOrderViewSet(
 # --- Ledger events -----------------------------------------------------------------------------
 
 
-def visible_workstation(user, pk: int) -> Workstation:
-    """The workstation a production request names, if it is on a site `user` sees."""
-    workstation = workstation_visible_to(user, pk)
-    if workstation is None:
-        raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
-    return workstation
-
-
 class EventFilter(filters.FilterSet):
     work_order = IdFilter()
     operation = IdFilter()
@@ -276,7 +268,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         body = EventRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        workstation = visible_workstation(request.user, data["workstation"])
+        workstation = require_visible_workstation(request.user, data["workstation"])
         recorded = services.event_record(user=request.user, workstation=workstation, data=data)
         code = status.HTTP_200_OK if recorded.replayed else status.HTTP_201_CREATED
         return Response(EventSerializer(recorded.event).data, status=code)

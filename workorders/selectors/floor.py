@@ -6,9 +6,11 @@ import copy
 from datetime import datetime
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from mes.auth import access_version
 from mes.content import in_language, text_in_language
+from mes.errors import ValidationFailed
 from mes.models import Workstation
 from mes.selectors import sees_every_site, sites_visible_to
 from workorders.models import Downtime, ReasonCode, WorkOrder, WorkOrderOperation
@@ -42,6 +44,15 @@ def workstation_visible_to(user, pk) -> Workstation | None:
         if len(_reached) >= _REACHED_MOST:
             _reached.clear()
         _reached[key] = (version, _own_copy(workstation))
+    return workstation
+
+
+def require_visible_workstation(user, pk) -> Workstation:
+    """The workstation a production request names, if it is on a site `user` sees; else refused at
+    the request's `workstation` field."""
+    workstation = workstation_visible_to(user, pk)
+    if workstation is None:
+        raise ValidationFailed(_("No such workstation."), field="workstation", code="unknown_workstation")
     return workstation
 
 
