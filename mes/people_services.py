@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from mes import roles, throttle
 from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
@@ -324,7 +324,7 @@ def person_change_own_pin(
             gettext("Choose a new PIN, not the current one."), field="new_pin", code="same_pin"
         )
     try:
-        user_set_pin(user=user, pin=new_pin, by=user, reason="PIN changed by its holder")
+        user_set_pin(user=user, pin=new_pin, by=user, reason=gettext_noop("PIN changed by its holder"))
     except ValidationFailed as exc:
         if exc.field != "pin":
             raise
@@ -345,7 +345,7 @@ def person_set_own_language(*, user: User, language: str) -> bool:
     if person.language == language:
         return False
     person.language = language
-    _say(person, by=user, reason="Language chosen by the person")
+    _say(person, by=user, reason=gettext_noop("Language chosen by the person"))
     _save(person, update_fields=["language"])
     user.language = language
     return True

@@ -77,7 +77,7 @@ LANGUAGES = ("en", "de", "es", "ar", "")
 TAP = ("kind", "idempotency_key", "occurred_at", "quantity", "reason", "note", "lot", "operation")
 ITEM = ("kind", "prompt", "help_text", "unit", "lsl", "usl", "target", "decimals", "choices", "required")
 VERSION = "/quality/checklists/versions/{version}/"
-SOP_ACT = ("action", "body", "caption", "reason", "routing_operation", *CREDENTIALS)
+SOP = "/quality/sops/versions/{sop_draft}/"
 REPORT = ("kind", "code", "direction", "model", "record", "user", "start", "end")
 
 FORMS: dict[str, Form] = {
@@ -359,15 +359,19 @@ FORMS: dict[str, Form] = {
     "quality_sop_titles": Form(
         _at("/quality/sops/versions/{sop}/titles/"), ("title_de", "title_es", "title_ar"), who=QUALITY
     ),
-    "quality_sop_act": Form(
-        _at("/quality/sops/versions/{sop_draft}/act/"),
-        SOP_ACT,
+    "quality_sop_update": Form(
+        _at(SOP + "update/"), ("body", "body_de", "body_es", "body_ar", "reason"), who=QUALITY
+    ),
+    "quality_sop_image_add": Form(_at(SOP + "images/"), ("caption",), who=QUALITY),
+    "quality_sop_submit": Form(_at(SOP + "submit/"), who=QUALITY),
+    "quality_sop_approve": Form(_at(SOP + "approve/"), ("comment", *CREDENTIALS), who=QUALITY, logs=SIGN_IN),
+    "quality_sop_effective": Form(_at(SOP + "effective/"), who=QUALITY),
+    "quality_sop_new_draft": Form(_at(SOP + "new-draft/"), ("reason",), who=QUALITY),
+    "quality_sop_attach": Form(
+        _at(SOP + "attach/"),
+        ("routing_operation",),
         who=QUALITY,
-        logs=SIGN_IN,
-        choices={
-            "action": ("update", "image", "submit", "approve", "effective", "new_draft", "attach"),
-            "routing_operation": ("{routing_operation}",),
-        },
+        choices={"routing_operation": ("{routing_operation}",)},
     ),
     "quality_qualification_grant": Form(
         _at("/quality/qualifications/grant/"),
@@ -742,7 +746,7 @@ FOUND = [
     ("quality_version_detach", {"attachment": "²"}, "attachment"),
     ("quality_version_assign", {"schedule": "on_demand", "workstation": "1.5"}, "workstation"),
     ("quality_version_assign", {"schedule": "weekly", "line": "{line}", "weekday": "²"}, "weekday"),
-    ("quality_sop_act", {"action": "attach", "routing_operation": "1.5"}, "routing_operation"),
+    ("quality_sop_attach", {"routing_operation": "1.5"}, "routing_operation"),
     ("quality_qualification_grant", {"person": "²", "workstation": "{workstation}"}, "person"),
     ("quality_qualification_grant", {"person": "{person}", "workstation": "1.5"}, "workstation"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import ValidationFailed
 from mes.models import User
@@ -47,7 +48,7 @@ def operation_checklist_attach(
     attachment = OperationChecklist(
         routing_operation=routing_operation, template=template, trigger=trigger, every_n_units=every_n_units
     )
-    save(attachment, user=user, reason="Checklist attached")
+    save(attachment, user=user, reason=gettext_noop("Checklist attached"))
     return attachment
 
 
@@ -56,7 +57,7 @@ def operation_checklist_detach(*, attachment_id: int, user: User) -> None:
     require(user, "quality.delete_operationchecklist", _("Only quality may detach checklists."))
     attachment = lock(OperationChecklist, attachment_id)
     attachment._history_user = user
-    attachment._change_reason = "Checklist detached"
+    attachment._change_reason = gettext_noop("Checklist detached")
     attachment.delete()
 
 
@@ -68,5 +69,5 @@ def operation_sop_attach(
     link = OperationSop.objects.filter(routing_operation=routing_operation, document=document).first()
     if link is None:
         link = OperationSop(routing_operation=routing_operation, document=document)
-        save(link, user=user, reason="SOP attached")
+        save(link, user=user, reason=gettext_noop("SOP attached"))
     return link

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import ValidationFailed
 from mes.models import Line, User, Workstation
@@ -37,5 +38,5 @@ def form_assign(
         line=line,
         weekday=weekday if schedule == Schedule.WEEKLY else None,
     )
-    save(assignment, user=user, reason="Form assigned")
+    save(assignment, user=user, reason=gettext_noop("Form assigned"))
     return assignment

@@ -12,6 +12,7 @@ import uuid
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
@@ -70,7 +71,7 @@ def hold_place(
             placed_by=user,
             placed_at=timezone.now(),
         )
-        save(hold, user=user, reason="Hold placed")
+        save(hold, user=user, reason=gettext_noop("Hold placed"))
         announce(hold)
         if order.status in HOLDABLE:
             production.workorder_transition(

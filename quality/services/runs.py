@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.content import in_language
 from mes.errors import Conflict, Forbidden, ValidationFailed
@@ -237,7 +238,7 @@ def checklist_run_start(
         started_by=user,
         started_at=timezone.now(),
     )
-    save(run, user=user, reason="Checklist started", clean=False)
+    save(run, user=user, reason=gettext_noop("Checklist started"), clean=False)
     return run
 
 
@@ -367,7 +368,7 @@ def checklist_run_submit(
             run.units_at_submission = WorkOrderOperation.objects.values_list("quantity_good", flat=True).get(
                 pk=run.operation_id
             )
-        save(run, user=user, reason="Checklist submitted", clean=False)
+        save(run, user=user, reason=gettext_noop("Checklist submitted"), clean=False)
         for response in responses:
             if response.in_spec is False:
                 open_for_response(response=response, run=run, user=user)

@@ -48,12 +48,10 @@ def sop_create(*, site: Site, code: str, title: str, user: User, body: str = "",
         )
     document = SopDocument(site=site, code=(code or "").strip(), title=(title or "").strip())
     save(document, user=user, reason=gettext_noop("SOP created"))
-    version = SopVersion(
-        document=document, version=1, body=body or "", created_by=user, change_note="First version"
-    )
+    version = SopVersion(document=document, version=1, body=body or "", created_by=user)
     if pdf is not None:
         version.pdf.save(pdf.name, pdf, save=False)
-    save(version, user=user, reason="First version")
+    save(version, user=user, reason=gettext_noop("First version"))
     return version
 
 
@@ -74,7 +72,7 @@ def sop_version_new_draft(*, document_id: int, user: User, change_note: str = ""
         pdf=latest.pdf.name if latest and latest.pdf else "",
         change_note=(change_note or "")[:500],
     )
-    save(version, user=user, reason=change_note or "New draft version")
+    save(version, user=user, reason=change_note or gettext_noop("New draft version"))
     for image in latest.images.all() if latest else []:
         copy = SopImage(
             version=version,
@@ -89,10 +87,20 @@ def sop_version_new_draft(*, document_id: int, user: User, change_note: str = ""
 
 @transaction.atomic
 def sop_version_update(
-    *, version_id: int, user: User, body: str | None = None, pdf=None, translations: dict | None = None
+    *,
+    version_id: int,
+    user: User,
+    reason: str,
+    body: str | None = None,
+    pdf=None,
+    translations: dict | None = None,
 ) -> SopVersion:
-    """Change a draft's text, PDF or translations (`{"de": {"body": ...}}`; None keeps them)."""
+    """Change a draft's text, PDF or translations (`{"de": {"body": ...}}`; None keeps them), saying
+    why: the reason is the history row's."""
     require(user, AUTHOR, _("Only quality may author SOPs."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give a reason for the change."), field="reason", code="reason_required")
     version = lock(SopVersion, version_id)
     versions.check_editable(version)
     _check_pdf(pdf)
@@ -102,7 +110,7 @@ def sop_version_update(
         version.translations = clean_translations(translations, SOP_TEXTS)
     if pdf is not None:
         version.pdf.save(pdf.name, pdf, save=False)
-    save(version, user=user, reason="Content changed")
+    save(version, user=user, reason=reason)
     return version
 
 
@@ -139,7 +147,7 @@ def sop_version_submit(*, version_id: int, user: User) -> SopVersion:
     version = lock(SopVersion, version_id)
     if not version.body.strip() and not version.pdf:
         raise ValidationFailed(_("Write the instruction or upload a PDF first."), field="body", code="empty")
-    versions.move(version, target=V.IN_REVIEW, user=user, reason="Sent to review")
+    versions.move(version, target=V.IN_REVIEW, user=user, reason=gettext_noop("Sent to review"))
     return version
 
 

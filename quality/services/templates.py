@@ -54,10 +54,8 @@ def template_create(
         signature_required=signature_required,
     )
     save(template, user=user, reason=gettext_noop("Checklist created"))
-    version = ChecklistTemplateVersion(
-        template=template, version=1, created_by=user, change_note="First version"
-    )
-    save(version, user=user, reason="First version")
+    version = ChecklistTemplateVersion(template=template, version=1, created_by=user)
+    save(version, user=user, reason=gettext_noop("First version"))
     return version
 
 
@@ -197,7 +195,7 @@ def item_add(*, version_id: int, user: User, data: dict, help_image=None) -> Che
     if help_image is not None:
         item.help_image = help_image
     _validate_item(item)
-    save(item, user=user, reason="Item added", clean=False)
+    save(item, user=user, reason=gettext_noop("Item added"), clean=False)
     return item
 
 
@@ -218,7 +216,7 @@ def item_update(*, item_id: int, user: User, data: dict, help_image=None) -> Che
     if help_image is not None:
         item.help_image = help_image
     _validate_item(item)
-    save(item, user=user, reason="Item changed", clean=False)
+    save(item, user=user, reason=gettext_noop("Item changed"), clean=False)
     return item
 
 
@@ -229,7 +227,7 @@ def item_remove(*, item_id: int, user: User) -> ChecklistTemplateVersion:
     versions.check_editable(item.version)
     version = item.version
     item._history_user = user
-    item._change_reason = "Item removed"
+    item._change_reason = gettext_noop("Item removed")
     item.delete()
     return version
 
@@ -250,7 +248,7 @@ def item_move(*, item_id: int, direction: str, user: User) -> ChecklistItem:
     for position, sibling in enumerate(siblings, start=1):
         if sibling.position != position:
             sibling.position = position
-            save(sibling, user=user, reason="Items reordered", fields=["position"], clean=False)
+            save(sibling, user=user, reason=gettext_noop("Items reordered"), fields=["position"], clean=False)
     return item
 
 
@@ -264,7 +262,7 @@ def version_submit(*, version_id: int, user: User) -> ChecklistTemplateVersion:
         raise ValidationFailed(_("Add at least one item before review."), field="items", code="empty")
     for item in items:
         _validate_item(item)
-    versions.move(version, target=V.IN_REVIEW, user=user, reason="Sent to review")
+    versions.move(version, target=V.IN_REVIEW, user=user, reason=gettext_noop("Sent to review"))
     return version
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.models import User
@@ -117,5 +118,5 @@ def make_effective(*, model: type[models.Model], version_id: int, parent_field: 
         )
         if current is not None:
             move(current, target=V.RETIRED, user=user, reason=f"Superseded by version {version.version}")
-        move(version, target=V.EFFECTIVE, user=user, reason="Made effective")
+        move(version, target=V.EFFECTIVE, user=user, reason=gettext_noop("Made effective"))
     return version

@@ -146,7 +146,10 @@ def test_an_sop_is_read_in_the_readers_language_and_its_approval_covers_every_on
         site=site, code="SOP-T", title="Setup", user=quality_user, body="# Set up the fixture"
     )
     services.sop_version_update(
-        version_id=version.pk, user=quality_user, translations={"de": {"body": "# Vorrichtung einrichten"}}
+        version_id=version.pk,
+        user=quality_user,
+        translations={"de": {"body": "# Vorrichtung einrichten"}},
+        reason="German for the night shift",
     )
     version.refresh_from_db()
     with translation.override("de"):

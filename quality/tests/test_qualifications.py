@@ -206,7 +206,9 @@ def test_an_attached_sop_must_be_read_and_a_new_version_read_again(tablet, op, q
     assert tablet.post(body["url"], {"badge_number": "1001", "pin": "1234"}).status_code == 302
     # A new effective version asks again (checked before the start goes through).
     draft = services.sop_version_new_draft(document_id=version.document_id, user=quality_user)
-    services.sop_version_update(version_id=draft.pk, user=quality_user, body="Clamp it twice.")
+    services.sop_version_update(
+        version_id=draft.pk, user=quality_user, body="Clamp it twice.", reason="Clamp twice"
+    )
     newer = _approve(quality_user, draft)
     body = _refused_start(tablet, op, "sop")
     assert f"/sops/{newer.pk}/" in body["url"]

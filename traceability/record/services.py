@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from mes.errors import Conflict, Forbidden, ValidationFailed, full_clean
 from mes.models import User
@@ -54,7 +54,7 @@ def _lock_review(*, work_order: WorkOrder, user: User) -> RecordReview:
         )
         full_clean(review)
         review._history_user = user
-        review._change_reason = "Review opened"
+        review._change_reason = gettext_noop("Review opened")
         review.save()
     return review
 
@@ -88,13 +88,13 @@ def record_comment(*, work_order: WorkOrder, user: User, exception_key: str, tex
                 code="released",
             )
         if review.status == RecordStatus.REJECTED:
-            _move(review, RecordStatus.IN_REVIEW, user=user, reason="Back in review")
+            _move(review, RecordStatus.IN_REVIEW, user=user, reason=gettext_noop("Back in review"))
         comment = RecordComment(
             review=review, exception_key=exception_key, text=text, author=user, created_at=timezone.now()
         )
         full_clean(comment)
         comment._history_user = user
-        comment._change_reason = "Comment"
+        comment._change_reason = gettext_noop("Comment")
         comment.save()
         return comment
 

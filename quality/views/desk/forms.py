@@ -127,6 +127,36 @@ class SopCreateForm(DeskForm):
     body = _text()
 
 
+class SopUpdateForm(DeskForm):
+    """A draft's text, its translations (`body_de`...) and why it changed; the PDF comes as a file."""
+
+    body = _text()
+    reason = _text()
+
+    def __init__(self, data=None, *, version=None):
+        super().__init__(data)
+        stored = (version.translations if version is not None else None) or {}
+        self.initial["body"] = version.body if version is not None else ""
+        for code, language in content_languages():
+            self.fields[f"body_{code}"] = _text(label=language)
+            self.initial[f"body_{code}"] = stored.get(code, {}).get("body", "")
+
+    def translations(self) -> dict | None:
+        """The translations typed, or None (kept as they are) when the post did not show them."""
+        if not any(f"body_{code}" in self.data for code, _language in content_languages()):
+            return None
+        data = self.checked()
+        return {code: {"body": data[f"body_{code}"]} for code, _language in content_languages()}
+
+
+class SopImageForm(DeskForm):
+    caption = _text()
+
+
+class SopAttachForm(DeskForm):
+    routing_operation = _text()
+
+
 # --- titles in other languages -------------------------------------------------------------------
 
 

@@ -1,25 +1,35 @@
-"""SOP documents at the desk: the list, a new SOP, one version and its lifecycle (update, images,
-review, approval with an e-signature, effective, new draft, attach to an operation)."""
+"""SOP documents at the desk: the list, a new SOP, one version and its lifecycle, one view per verb
+(update, add an image, send to review, approve with an e-signature, make effective, new draft,
+show at an operation, the title in other languages)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mes.content import content_languages, posted_translations
-from mes.errors import MesError, ValidationFailed
+from mes.errors import MesError
 from mes.forms import posted_id
 from mes.permissions import permission_required
 from mes.selectors import sites_visible_to
 from mes.signatures import manifestations
 from quality import services
-from quality.content import SOP_TEXTS
 from quality.models import SopDocument, SopVersion
-from quality.views._helpers import credentials, done, refused
+from quality.views._helpers import done
 from quality.views.desk.common import refuse, site_of
-from quality.views.desk.forms import SopCreateForm, TitleTranslationsForm
+from quality.views.desk.forms import (
+    ApproveForm,
+    DeskForm,
+    ReasonForm,
+    SopAttachForm,
+    SopCreateForm,
+    SopImageForm,
+    SopUpdateForm,
+    TitleTranslationsForm,
+)
 from workorders.models import RoutingOperation
 
 PAGE = "quality/sops.html"
@@ -103,55 +113,119 @@ def _version_context(version: SopVersion, **forms) -> dict:
         ).select_related("routing__product"),
         "attached": version.document.operations.select_related("routing_operation__routing__product"),
         "titles_form": TitleTranslationsForm(document=version.document),
+        "update_form": SopUpdateForm(version=version),
+        "image_form": SopImageForm(),
+        "submit_form": DeskForm(),
+        "approve_form": ApproveForm(),
+        "effective_form": DeskForm(),
+        "new_draft_form": ReasonForm(),
+        "attach_form": SopAttachForm(),
         **forms,
     }
 
 
+# What a verb does with the version and the form's data; the page to go to next, if not this one.
+Act = Callable[..., str | None]
+
+
+def _verb(request, pk: int, form: DeskForm, partial: str, act: Act):
+    """Do one verb on the SOP version: back to its page (or the page `act` names) with a message,
+    or the verb's form again as it was typed with the refusal at its field."""
+    version = _sop_version_or_404(request, pk)
+    try:
+        to = act(version, form.checked(), form) or reverse("quality_sop_version", args=[pk])
+    except MesError as exc:
+        context = _version_context(version)
+        return refuse(request, form, exc, page=VERSION_PAGE, partial=partial, context=context)
+    return done(request, _("Done."), to)
+
+
 @require_POST
 @permission_required("quality.view_sopdocument")
-def sop_act(request, pk: int):
-    version = get_object_or_404(
-        SopVersion.objects.filter(document__site__in=sites_visible_to(request.user)), pk=pk
-    )
-    post, user, to = request.POST, request.user, reverse("quality_sop_version", args=[pk])
-    try:
-        action = post.get("action")
-        if action == "update":
-            # The translations change only from a form that shows them.
-            shown = any(f"body_{code}" in post for code, _name in content_languages())
-            services.sop_version_update(
-                version_id=pk,
-                user=user,
-                body=post.get("body"),
-                pdf=request.FILES.get("pdf"),
-                translations=posted_translations(post, SOP_TEXTS) if shown else None,
-            )
-        elif action == "image":
-            services.sop_image_add(
-                version_id=pk, user=user, image=request.FILES.get("image"), caption=post.get("caption", "")
-            )
-        elif action == "submit":
-            services.sop_version_submit(version_id=pk, user=user)
-        elif action == "approve":
-            services.sop_version_approve(version_id=pk, user=user, request=request, **credentials(post))
-        elif action == "effective":
-            services.sop_version_make_effective(version_id=pk, user=user)
-        elif action == "new_draft":
-            draft = services.sop_version_new_draft(
-                document_id=version.document_id, user=user, change_note=post.get("reason", "")
-            )
-            to = reverse("quality_sop_version", args=[draft.pk])
-        elif action == "attach":
-            services.operation_sop_attach(
-                routing_operation=get_object_or_404(
-                    RoutingOperation,
-                    pk=posted_id(request, "routing_operation", message=_("Choose an operation.")),
-                ),
-                document=version.document,
-                user=user,
-            )
-        else:
-            raise ValidationFailed(_("Unknown action."), field="action")
-    except MesError as exc:
-        return refused(request, exc, to)
-    return done(request, _("Done."), to)
+def sop_update(request, pk: int):
+    def act(version, data, form):
+        services.sop_version_update(
+            version_id=version.pk,
+            user=request.user,
+            body=data["body"],
+            pdf=request.FILES.get("pdf"),
+            translations=form.translations(),
+            reason=data["reason"],
+        )
+
+    return _verb(request, pk, SopUpdateForm(request.POST), "update_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_image(request, pk: int):
+    def act(version, data, form):
+        services.sop_image_add(
+            version_id=version.pk,
+            user=request.user,
+            image=request.FILES.get("image"),
+            caption=data["caption"],
+        )
+
+    return _verb(request, pk, SopImageForm(request.POST), "image_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_submit(request, pk: int):
+    def act(version, data, form):
+        services.sop_version_submit(version_id=version.pk, user=request.user)
+
+    return _verb(request, pk, DeskForm(request.POST), "submit_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_approve(request, pk: int):
+    def act(version, data, form):
+        services.sop_version_approve(
+            version_id=version.pk,
+            user=request.user,
+            request=request,
+            comment=data["comment"],
+            **form.credentials(),
+        )
+
+    return _verb(request, pk, ApproveForm(request.POST), "approve_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_effective(request, pk: int):
+    def act(version, data, form):
+        services.sop_version_make_effective(version_id=version.pk, user=request.user)
+
+    return _verb(request, pk, DeskForm(request.POST), "effective_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_new_draft(request, pk: int):
+    def act(version, data, form):
+        draft = services.sop_version_new_draft(
+            document_id=version.document_id, user=request.user, change_note=data["reason"]
+        )
+        return reverse("quality_sop_version", args=[draft.pk])
+
+    return _verb(request, pk, ReasonForm(request.POST), "new_draft_form", act)
+
+
+@require_POST
+@permission_required("quality.view_sopdocument")
+def sop_attach(request, pk: int):
+    def act(version, data, form):
+        services.operation_sop_attach(
+            routing_operation=get_object_or_404(
+                RoutingOperation,
+                pk=posted_id(request, "routing_operation", message=_("Choose an operation.")),
+            ),
+            document=version.document,
+            user=request.user,
+        )
+
+    return _verb(request, pk, SopAttachForm(request.POST), "attach_form", act)
