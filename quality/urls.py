@@ -29,9 +29,24 @@ desk = [
         name="quality_nonconformance",
     ),
     path(
-        "quality/nonconformances/<int:pk>/act/",
-        nonconformances.nonconformance_act,
-        name="quality_nonconformance_act",
+        "quality/nonconformances/<int:pk>/investigate/",
+        nonconformances.nonconformance_investigate,
+        name="quality_nonconformance_investigate",
+    ),
+    path(
+        "quality/nonconformances/<int:pk>/disposition/",
+        nonconformances.nonconformance_disposition,
+        name="quality_nonconformance_disposition",
+    ),
+    path(
+        "quality/nonconformances/<int:pk>/close/",
+        nonconformances.nonconformance_close,
+        name="quality_nonconformance_close",
+    ),
+    path(
+        "quality/nonconformances/<int:pk>/hold/",
+        nonconformances.nonconformance_hold,
+        name="quality_nonconformance_hold",
     ),
     path("quality/holds/new/", holds.hold_place, name="quality_hold_place"),
     path("quality/holds/<int:pk>/release/", holds.hold_release, name="quality_hold_release"),

@@ -269,15 +269,21 @@ FORMS: dict[str, Form] = {
         choices={"work_order": ("{order}",), "site": ("{site}",)},
     ),
     "quality_nonconformance": Form(_at("/quality/nonconformances/{nonconformance}/"), who=QUALITY),
-    "quality_nonconformance_act": Form(
-        _at("/quality/nonconformances/{nonconformance}/act/"),
-        ("action", "note", "disposition", "reason", "idempotency_key", *CREDENTIALS),
+    "quality_nonconformance_investigate": Form(
+        _at("/quality/nonconformances/{nonconformance}/investigate/"), ("note",), who=QUALITY
+    ),
+    "quality_nonconformance_disposition": Form(
+        _at("/quality/nonconformances/{nonconformance}/disposition/"),
+        ("note", "disposition", *CREDENTIALS),
         who=QUALITY,
         logs=SIGN_IN,
-        choices={
-            "action": ("investigate", "disposition", "close", "hold"),
-            "disposition": ("use_as_is", "rework", "scrap"),
-        },
+        choices={"disposition": ("use_as_is", "rework", "scrap")},
+    ),
+    "quality_nonconformance_close": Form(
+        _at("/quality/nonconformances/{nonconformance}/close/"), ("note",), who=QUALITY
+    ),
+    "quality_nonconformance_hold": Form(
+        _at("/quality/nonconformances/{nonconformance}/hold/"), ("reason", "idempotency_key"), who=QUALITY
     ),
     "quality_hold_place": Form(
         _at("/quality/holds/new/"),

@@ -171,9 +171,9 @@ def test_signature_reauthentication_refuses_the_sixth_attempt_and_logs_each(make
         "/quality/nonconformances/new/",
         {"title": "Burr on edge", "description": "Found at final check", "idempotency_key": str(key())},
     )
-    act = opened["Location"].rstrip("/") + "/act/"
-    assert re.fullmatch(r"/quality/nonconformances/\d+/act/", act)
-    disposition = {"action": "disposition", "disposition": "rework", "note": "Deburr"}
+    act = opened["Location"].rstrip("/") + "/disposition/"
+    assert re.fullmatch(r"/quality/nonconformances/\d+/disposition/", act)
+    disposition = {"disposition": "rework", "note": "Deburr"}
 
     for _ in range(5):
         page = desk.post(act, {**disposition, "password": "nope"}, follow=True).content.decode()

@@ -117,14 +117,14 @@ def test_quality_dispositions_with_a_signature_on_the_page(client_for, quality_u
     nc_id = services.nonconformance_open(key=key(), user=supervisor, site=site, title="Dent").result_id
     desk = client_for(quality_user)
     wrong = desk.post(
-        f"/quality/nonconformances/{nc_id}/act/",
-        {"action": "disposition", "disposition": "scrap", "note": "bad", "password": "x"},
+        f"/quality/nonconformances/{nc_id}/disposition/",
+        {"disposition": "scrap", "note": "bad", "password": "x"},
     )
     assert wrong.status_code >= 400 and b">bad</textarea>" in wrong.content  # the page again, as typed
     assert Nonconformance.objects.get().status == "open"
     desk.post(
-        f"/quality/nonconformances/{nc_id}/act/",
-        {"action": "disposition", "disposition": "scrap", "note": "Dent too deep", "password": PASSWORD},
+        f"/quality/nonconformances/{nc_id}/disposition/",
+        {"disposition": "scrap", "note": "Dent too deep", "password": PASSWORD},
     )
     page = desk.get(f"/quality/nonconformances/{nc_id}/")
     assert Nonconformance.objects.get().status == "dispositioned"

@@ -3,6 +3,7 @@ it on (investigate, disposition with an e-signature, close, hold its order)."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -86,59 +87,67 @@ def nonconformance_open(request):
     )
 
 
-def _investigate(request, nc, data) -> None:
-    services.nonconformance_investigate(nonconformance_id=nc.pk, user=request.user, note=data["note"])
-
-
-def _disposition(request, nc, data, form: DispositionForm) -> None:
-    services.nonconformance_disposition(
-        nonconformance_id=nc.pk,
-        user=request.user,
-        disposition=data["disposition"],
-        note=data["note"],
-        request=request,
-        **form.credentials(),
+def _verb(request, pk: int, form, partial: str, act) -> HttpResponse:
+    """Do one verb on the nonconformance: back to its page with a message, or the verb's form
+    again as it was typed with the refusal at its field."""
+    nc = _nc_or_404(request, pk)
+    try:
+        act(nc, form.checked(), form)
+    except MesError as exc:
+        return refuse(request, form, exc, page=PAGE, partial=partial, context=_context(nc))
+    return done(
+        request, _("%(number)s: done.") % {"number": nc.number}, reverse("quality_nonconformance", args=[pk])
     )
-
-
-def _close(request, nc, data) -> None:
-    services.nonconformance_close(nonconformance_id=nc.pk, user=request.user, note=data["note"])
-
-
-def _hold(request, nc, data) -> None:
-    if not nc.work_order_id:
-        raise ValidationFailed(_("Unknown action."), field="action")
-    services.hold_place(
-        key=parse_key(data["idempotency_key"]),
-        user=request.user,
-        work_order=nc.work_order,
-        reason=data["reason"] or nc.title,
-        nonconformance=nc,
-    )
-
-
-# The page's forms, by the action each posts: its form and what it does.
-ACTIONS = {
-    "investigate": (NoteForm, lambda request, nc, data, form: _investigate(request, nc, data)),
-    "disposition": (DispositionForm, _disposition),
-    "close": (NoteForm, lambda request, nc, data, form: _close(request, nc, data)),
-    "hold": (HoldPlaceForm, lambda request, nc, data, form: _hold(request, nc, data)),
-}
 
 
 @require_POST
 @permission_required(VIEW_NC)
-def nonconformance_act(request, pk: int):
-    nc = _nc_or_404(request, pk)
-    to = reverse("quality_nonconformance", args=[pk])
-    action = request.POST.get("action")
-    if action not in ACTIONS:
-        form, exc = NoteForm(request.POST), ValidationFailed(_("Unknown action."), field="action")
-        return refuse(request, form, exc, page=PAGE, partial="investigate_form", context=_context(nc))
-    form_class, act = ACTIONS[action]
-    form = form_class(request.POST)
-    try:
-        act(request, nc, form.checked(), form)
-    except MesError as exc:
-        return refuse(request, form, exc, page=PAGE, partial=f"{action}_form", context=_context(nc))
-    return done(request, _("%(number)s: done.") % {"number": nc.number}, to)
+def nonconformance_investigate(request, pk: int):
+    def act(nc, data, form):
+        services.nonconformance_investigate(nonconformance_id=nc.pk, user=request.user, note=data["note"])
+
+    return _verb(request, pk, NoteForm(request.POST), "investigate_form", act)
+
+
+@require_POST
+@permission_required(VIEW_NC)
+def nonconformance_disposition(request, pk: int):
+    def act(nc, data, form):
+        services.nonconformance_disposition(
+            nonconformance_id=nc.pk,
+            user=request.user,
+            disposition=data["disposition"],
+            note=data["note"],
+            request=request,
+            **form.credentials(),
+        )
+
+    return _verb(request, pk, DispositionForm(request.POST), "disposition_form", act)
+
+
+@require_POST
+@permission_required(VIEW_NC)
+def nonconformance_close(request, pk: int):
+    def act(nc, data, form):
+        services.nonconformance_close(nonconformance_id=nc.pk, user=request.user, note=data["note"])
+
+    return _verb(request, pk, NoteForm(request.POST), "close_form", act)
+
+
+@require_POST
+@permission_required(VIEW_NC)
+def nonconformance_hold(request, pk: int):
+    def act(nc, data, form):
+        if not nc.work_order_id:
+            raise ValidationFailed(
+                _("This nonconformance names no order to hold."), field="reason", code="no_order"
+            )
+        services.hold_place(
+            key=parse_key(data["idempotency_key"]),
+            user=request.user,
+            work_order=nc.work_order,
+            reason=data["reason"] or nc.title,
+            nonconformance=nc,
+        )
+
+    return _verb(request, pk, HoldPlaceForm(request.POST), "hold_form", act)
