@@ -23,15 +23,22 @@ from reportlab.platypus import Flowable
 
 from traceability.reports.base import para, tables
 from workorders.models import WorkOrderOperation
-from workorders.selectors.labor import labor_rows
+from workorders.selectors.labor import RunEvent, labor_rows
 
 
-def labor_data(operations: list[WorkOrderOperation]) -> list[dict]:
+def labor_data(operations: list[WorkOrderOperation], events: list[dict]) -> list[dict]:
     """One entry per operation and person (person "" for unattended running time), in operation
     order, most time first; whole seconds. `operations` are all of one order's, each with its
-    `work_order` and `workstation.line.site` loaded, as the record has read them."""
+    `work_order` and `workstation.line.site` loaded, and `events` all of its ledger events, as the
+    record has read them (`parts.event_data`): when the operations ran is replayed from these
+    rather than from a second read of the ledger."""
+    order_id = operations[0].work_order_id if operations else None
+    run_events = [
+        RunEvent(e["id"], e["kind"], e["occurred_at"], e["quantity"], e["data"], e["operation"], order_id)
+        for e in events
+    ]
     seconds: dict[tuple, float] = defaultdict(float)
-    for row in labor_rows(operations):
+    for row in labor_rows(operations, events=run_events):
         key = (row.sequence, row.operation_id, row.operation, row.workstation, row.person, row.badge)
         seconds[key] += row.seconds
     entries = [

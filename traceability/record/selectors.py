@@ -329,7 +329,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         ],
         "events": event_rows,
         "downtime": downtime,
-        "labor": labor.labor_data(operations),
+        "labor": labor.labor_data(operations, event_rows),
         "materials": [
             {
                 "id": pk,

@@ -229,9 +229,12 @@ def labor_rows(
     start: datetime | None = None,
     end: datetime | None = None,
     now: datetime | None = None,
+    events: Iterable[RunEvent] | None = None,
 ) -> list[LaborRow]:
     """Labor on `operations` (each with `work_order` and `workstation__line__site` loaded), within
-    [start, end) when given: one row per operation, person (or nobody) and shift occurrence."""
+    [start, end) when given: one row per operation, person (or nobody) and shift occurrence.
+    `events`: every ledger event of the operations' orders, when the caller has read them already
+    (the production record reads all of its order's); read here otherwise."""
     now = now or timezone.now()
     operations = list(operations)
     if not operations:
@@ -239,14 +242,20 @@ def labor_rows(
     order_ids = {op.work_order_id for op in operations}
     by_operation: dict[int, list[RunEvent]] = defaultdict(list)
     by_order: dict[int, list[RunEvent]] = defaultdict(list)
-    rows = ProductionEvent.objects.filter(
-        Q(operation__in=operations, kind__in=RUN_KINDS)
-        | Q(work_order_id__in=order_ids, kind=EventKind.ORDER_STATUS)
-    ).values_list(*RunEvent._fields)
-    for event in map(RunEvent._make, rows):
+    if events is None:
+        events = map(
+            RunEvent._make,
+            ProductionEvent.objects.filter(
+                Q(operation__in=operations, kind__in=RUN_KINDS)
+                | Q(work_order_id__in=order_ids, kind=EventKind.ORDER_STATUS)
+            ).values_list(*RunEvent._fields),
+        )
+    operation_ids = {op.pk for op in operations}
+    for event in events:
         if event.kind == EventKind.ORDER_STATUS:
-            by_order[event.work_order_id].append(event)
-        else:
+            if event.work_order_id in order_ids:
+                by_order[event.work_order_id].append(event)
+        elif event.kind in RUN_KINDS and event.operation_id in operation_ids:
             by_operation[event.operation_id].append(event)
     clip = [(start or datetime.min.replace(tzinfo=UTC), end or now)] if start or end else None
     runs = {}
