@@ -37,7 +37,7 @@ from quality.models import (
 )
 from quality.states import ItemKind
 from traceability.models import RecordSnapshot
-from traceability.record import labor, parts
+from traceability.record import edits, labor, parts
 from workorders.models import (
     Consumption,
     Lot,
@@ -397,7 +397,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             }
             for lot in lots
         ],
-        "edits": parts.edits_data(
+        "edits": edits.edits_data(
             {
                 WorkOrder: [order.pk],
                 WorkOrderOperation: [op.pk for op in operations],
