@@ -37,7 +37,6 @@ def write_outbox(event: ProductionEvent) -> OutboxMessage | None:
         payload=lambda sequence: build_payload(
             event=event, work_order=work_order, message_type=message_type, sequence=sequence, plant=plant
         ),
-        reason=f"Queued for the ERP: {message_type} of event {event.pk}",
     )
     log.info(
         "outbox message %s (%s) for event %s, key %s",

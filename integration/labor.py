@@ -145,7 +145,6 @@ def write_labor_outbox(event: ProductionEvent) -> OutboxMessage | None:
         payload=lambda sequence: build_labor_payload(
             event=event, work_order=work_order, operations=operations, sequence=sequence, plant=plant
         ),
-        reason=f"Queued for the ERP: labor closed by event {event.pk}",
     )
     log.info(
         "outbox message %s (labor of %s operations) for event %s, key %s",

@@ -30,7 +30,6 @@ production calls once that transaction has rolled back, keeps it as a `StartRefu
 
 from __future__ import annotations
 
-import functools
 import logging
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -40,6 +39,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.compiled import Compiled
 from mes.errors import Conflict
 from mes.hooks import register_guard, register_refusal_handler
 from quality import selectors
@@ -74,21 +74,22 @@ def _active_hold_reason(**match) -> str | None:
 def _order_hold_and_checklists(operation) -> tuple[str | None, bool]:
     """What a start or a count asks quality, in one round trip: the reason of the order's latest
     active hold (None without one) and whether the operation's routing step has checklists."""
-    hold, checklists = _hold_and_checklists()
+    row = _HOLD_AND_CHECKLISTS.all(pk=operation.pk)[0]
+    return row["hold"], row["checklists"]
+
+
+def _hold_and_checklists_of(pk: int):
+    holds = Hold.objects.filter(work_order_id=OuterRef("work_order_id"), status=HoldStatus.ACTIVE)
+    attached = OperationChecklist.objects.filter(routing_operation_id=OuterRef("routing_operation_id"))
     return (
-        WorkOrderOperation.objects.filter(pk=operation.pk)
-        .annotate(hold=hold, checklists=checklists)
-        .values_list("hold", "checklists")
-        .get()
+        WorkOrderOperation.objects.filter(pk=pk)
+        .annotate(hold=Subquery(holds.values("reason")[:1]), checklists=Exists(attached))
+        .order_by()  # one row: not the model's ordering, which would join the order
+        .values("hold", "checklists")
     )
 
 
-@functools.cache
-def _hold_and_checklists() -> tuple[Subquery, Exists]:
-    # Built once: each query copies the expressions it resolves and never changes them.
-    holds = Hold.objects.filter(work_order_id=OuterRef("work_order_id"), status=HoldStatus.ACTIVE)
-    attached = OperationChecklist.objects.filter(routing_operation_id=OuterRef("routing_operation_id"))
-    return Subquery(holds.values("reason")[:1]), Exists(attached)
+_HOLD_AND_CHECKLISTS = Compiled(_hold_and_checklists_of, "pk")
 
 
 def _refuse_held_order(work_order, reason: str):

@@ -7,10 +7,9 @@ primary-key order), so two services never wait on each other in opposite orders.
 
 from __future__ import annotations
 
-import functools
-
 from django.db.models import Exists, OuterRef
 
+from mes.compiled import Compiled
 from workorders.models import WorkOrder, WorkOrderOperation
 
 
@@ -37,21 +36,28 @@ def lock_operation(pk: int) -> tuple[WorkOrder, WorkOrderOperation]:
     the other (the rebuild, for one, locks orders and then updates their operations). Both rows
     are read as they stand once locked. The order comes with its product, line and site, the
     operation with `is_last`: every count needs them. The operation's workstation is not joined;
-    the services hand it the one they were given once it is checked to be the same."""
-    # get(), not first(): no ORDER BY to build and run for the one row a key finds.
-    operation = (
-        WorkOrderOperation.objects.select_for_update(of=("work_order", "self"))
-        .select_related("work_order__product", "work_order__line__site")
-        .annotate(is_last=_is_last())
-        .get(pk=pk)
-    )
+    the services hand it the one they were given once it is checked to be the same.
+
+    Every tap runs it, so it is compiled once (`mes.compiled`): building and compiling the
+    queryset cost more than the statement."""
+    found = _OPERATION_FOR_UPDATE.all(pk=int(pk))
+    if not found:
+        raise WorkOrderOperation.DoesNotExist("WorkOrderOperation matching query does not exist.")
+    operation = found[0]
     return operation.work_order, operation
 
 
-@functools.cache
-def _is_last() -> Exists:
-    # Built once: an expression is copied, never changed, by each query that resolves it.
+def _operation_for_update(pk: int):
     later = WorkOrderOperation.objects.filter(
         work_order_id=OuterRef("work_order_id"), sequence__gt=OuterRef("sequence")
     )
-    return ~Exists(later)
+    return (
+        WorkOrderOperation.objects.select_for_update(of=("work_order", "self"))
+        .select_related("work_order__product", "work_order__line__site")
+        .annotate(is_last=~Exists(later))
+        .filter(pk=pk)
+        .order_by()  # one row: as get() would, without the model's ordering
+    )
+
+
+_OPERATION_FOR_UPDATE = Compiled(_operation_for_update, "pk")

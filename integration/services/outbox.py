@@ -37,6 +37,7 @@ from integration.connectors import Ack, connector_for
 from integration.models import OutboxMessage
 from integration.states import MessageStatus, can_transition
 from mes import log_context, metrics
+from mes.compiled import Compiled
 from mes.errors import IllegalTransition, NotFound, ValidationFailed
 from mes.models import User
 from workorders.models import ProductionEvent, WorkOrder
@@ -63,16 +64,18 @@ def outbox_enqueue(
     key: uuid.UUID,
     work_order: WorkOrder,
     payload: Callable[[int], dict],
-    reason: str,
 ) -> OutboxMessage:
     """Queue one message to the ERP about `event`, inside the event's transaction.
 
     The production services hold the work order's row lock here (on SQLite, the write lock), so
     the next per-order sequence number is taken without a race; the unique constraint on (work
     order, sequence) would refuse one anyway. `payload(sequence)` builds the message in the
-    ERP's terms once its number is known. The message is queued by the person (or machine)
-    whose event it reports, and its history row says why (`reason`). The caller nudges delivery
-    after the commit: these services never nudge themselves.
+    ERP's terms once its number is known. The caller nudges delivery after the commit: these
+    services never nudge themselves.
+
+    Queueing writes no history row: the message names its event, and the event (append-only,
+    sealed as its own history) says who recorded it, when, and on which request; the history
+    of a message holds what changed it afterwards (a person's retry or skip).
     """
     sequence = _next_sequence(work_order.pk)
     message = OutboxMessage(
@@ -85,21 +88,25 @@ def outbox_enqueue(
         next_attempt_at=event.recorded_at or timezone.now(),
         request_id=log_context.current("request_id") or "",
     )
-    message._history_user = event.user
-    message._change_reason = reason
+    message.skip_history_when_saving = True
     message.save()
+    del message.skip_history_when_saving
     return message
 
 
+# The highest number so far, read backwards from the (work order, sequence) unique index: one
+# index probe for the database, and (compiled once) next to no Python for each message.
+_LAST_SEQUENCE = Compiled(
+    lambda work_order_id: (
+        OutboxMessage.objects.filter(work_order_id=work_order_id).order_by("-sequence").values("sequence")[:1]
+    ),
+    "work_order_id",
+)
+
+
 def _next_sequence(work_order_id: int) -> int:
-    # The highest number so far, read backwards from the (work order, sequence) unique index.
-    last = (
-        OutboxMessage.objects.filter(work_order_id=work_order_id)
-        .order_by("-sequence")
-        .values_list("sequence", flat=True)
-        .first()
-    )
-    return (last or 0) + 1
+    last = _LAST_SEQUENCE.all(work_order_id=work_order_id)
+    return (last[0]["sequence"] if last else 0) + 1
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -84,11 +84,12 @@ def schedule_delta(
     line=None,
     figures: bool = False,
 ) -> None:
-    """Once the transaction commits, have the line's dashboards sent a delta for this change."""
-    summary = event_summary(event) if event is not None else None
+    """Once the transaction commits, have the line's dashboards sent a delta for this change.
+    The event is summed up after the commit, not while the transaction holds its locks."""
     at = event.occurred_at if event is not None else None
 
     def committed() -> None:
+        summary = event_summary(event) if event is not None else None
         change = Change(line_id, site_id, workstations, summary, andon, figures, at, time.time(), line)
         loop, publisher = _server_loop, _publisher
         if loop is not None and loop.is_running():

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 
+from mes.compiled import Compiled, update_row
 from mes.models import Line, Site, Workstation
 from mes.selectors import shift_windows
 from workorders.live.models import AndonCall, LineStatus, WorkstationStatus
@@ -207,12 +208,17 @@ def next_sequence(line_id: int, at: datetime | None) -> tuple[int, datetime | No
     return sequence, last
 
 
+# The downtime reason is not joined: it is read (by `_state`) only while a downtime is open.
+# Every event of a workstation reads its row: compiled once (see `mes.compiled`).
+_ROW_FOR_UPDATE = Compiled(
+    lambda workstation_id: WorkstationStatus.objects.select_for_update().filter(pk=workstation_id).order_by(),
+    "workstation_id",
+)
+
+
 def _status_row(workstation_id: int, line_id: int) -> WorkstationStatus:
-    # The downtime reason is not joined: it is read (by `_state`) only while a downtime is open.
-    try:
-        return WorkstationStatus.objects.select_for_update().get(pk=workstation_id)
-    except WorkstationStatus.DoesNotExist:
-        return WorkstationStatus(workstation_id=workstation_id, line_id=line_id)
+    found = _ROW_FOR_UPDATE.all(workstation_id=workstation_id)
+    return found[0] if found else WorkstationStatus(workstation_id=workstation_id, line_id=line_id)
 
 
 def _line_of(event: ProductionEvent) -> Line:
@@ -243,7 +249,7 @@ def _save(row: WorkstationStatus, before: dict | None) -> None:
     # An UPDATE of the locked row by its key: the row has no history or signals for `save` to run.
     changed = {f: getattr(row, f) for f in APPLIED_FIELDS if getattr(row, f) != before[f]}
     if changed:
-        WorkstationStatus.objects.filter(pk=row.pk).update(**changed)
+        update_row(WorkstationStatus, row.pk, changed)
 
 
 @dataclass(frozen=True)

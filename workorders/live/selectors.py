@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from mes.compiled import Compiled
 from mes.models import Line, Site, Workstation
 from mes.selectors import sites_visible_to
 from workorders.extensions import line_figures
@@ -258,22 +259,61 @@ def _line(
     }
 
 
-def _open_orders(line_ids: list[int]) -> dict[int, list[dict]]:
-    """Every order running or paused at each line's workstations, in one query: a station with
-    two orders open shows both, not only the one its counts go to."""
-    found: dict[int, list[dict]] = defaultdict(list)
-    ops = (
+def _stations_of(line_ids: list[int]) -> QuerySet:
+    return (
+        Workstation.objects.filter(line_id__in=line_ids, active=True)
+        .order_by("code")
+        .values(*SUMMARY_COLUMNS)
+    )
+
+
+def _andon_of(line_ids: list[int]) -> QuerySet:
+    return (
+        AndonCall.objects.filter(line_id__in=line_ids, status__in=OPEN_ANDON)
+        .select_related("workstation", "acknowledged_by")
+        .order_by("raised_at")
+    )
+
+
+def _working_of(line_ids: list[int]) -> QuerySet:
+    # Every order running or paused at the lines' workstations: a station with two orders open
+    # shows both, not only the one its counts go to.
+    return (
         WorkOrderOperation.objects.filter(
             workstation__line_id__in=line_ids, status__in=[OperationStatus.RUNNING, OperationStatus.PAUSED]
         )
         .order_by("workstation__code", "started_at", "pk")
-        .values_list(
+        .values(
             "workstation__line_id", "work_order__number", "workstation__code", "sequence", "name", "status"
         )
     )
-    for line_id, number, workstation, sequence, name, status in ops:
-        found[line_id].append(
-            {"number": number, "workstation": workstation, "operation": f"{sequence} {name}", "state": status}
+
+
+# A delta reads one line, and a busy line sends one after every few commits: for one line these
+# reads are compiled once (see `mes.compiled`); several lines (a site) build them afresh.
+_ONE_LINE = {
+    build: Compiled(lambda line_id, build=build: build([line_id]), "line_id")
+    for build in (_stations_of, _andon_of, _working_of)
+}
+
+
+def _read(build, line_ids: list[int]) -> list:
+    if len(line_ids) == 1:
+        return _ONE_LINE[build].all(line_id=line_ids[0])
+    return list(build(line_ids))
+
+
+def _open_orders(line_ids: list[int]) -> dict[int, list[dict]]:
+    """Every order running or paused at each line's workstations, in one query."""
+    found: dict[int, list[dict]] = defaultdict(list)
+    for op in _read(_working_of, line_ids):
+        found[op["workstation__line_id"]].append(
+            {
+                "number": op["work_order__number"],
+                "workstation": op["workstation__code"],
+                "operation": f"{op['sequence']} {op['name']}",
+                "state": op["status"],
+            }
         )
     return found
 
@@ -299,16 +339,10 @@ def line_summaries(
     if statuses is None:
         statuses = LineStatus.objects.in_bulk(ids)
     stations: dict[int, list[tuple[dict, StationRow | None]]] = defaultdict(list)
-    workstations = (
-        Workstation.objects.filter(line_id__in=ids, active=True).order_by("code").values(*SUMMARY_COLUMNS)
-    )
-    for ws in workstations:
+    for ws in _read(_stations_of, ids):
         stations[ws["line_id"]].append((ws, StationRow.from_values(ws)))
     andon: dict[int, list[dict]] = defaultdict(list)
-    calls = AndonCall.objects.filter(line_id__in=ids, status__in=OPEN_ANDON).select_related(
-        "workstation", "acknowledged_by"
-    )
-    for call in calls.order_by("raised_at"):
+    for call in _read(_andon_of, ids):
         andon[call.line_id].append(_andon(call))
     open_orders = _open_orders(ids)
     windows: dict[int, Window] = {}

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from mes import hooks
+from mes.compiled import update_row
 from mes.errors import Conflict, Forbidden, MesError, ValidationFailed
 from mes.idempotency import amount
 from mes.models import User, Workstation
@@ -68,7 +69,7 @@ def load_operation(operation_id: int, workstation: Workstation) -> tuple[WorkOrd
 
 def touch_operation(operation: WorkOrderOperation, at: datetime, **changes) -> None:
     """Update operation projections without a history row per tap: the ledger is their record."""
-    WorkOrderOperation.objects.filter(pk=operation.pk).update(last_event_at=at, **changes)
+    update_row(WorkOrderOperation, operation.pk, {"last_event_at": at, **changes})
 
 
 def operation_start(
@@ -287,7 +288,7 @@ def operation_record_good(
         touch_operation(operation, at, **changes)
         if last:
             lots.completion_lots_make(made, work_order=work_order, event=event, quantity=qty, user=user)
-            WorkOrder.objects.filter(pk=work_order.pk).update(quantity_good=good)
+            update_row(WorkOrder, work_order.pk, {"quantity_good": good})
             if good >= work_order.quantity:
                 work_order.quantity_good = good
                 record_status_change(

@@ -4,7 +4,7 @@ database and the server, pinned so that it cannot creep back.
 A completion through the API reads the person, the workstation, the locked order and operation
 (one statement), what quality says about it (one), then appends the event and updates the
 projections and the outbox. The ledger is its own history: no history row is written beside an
-event, nor for the counters it moves.
+event, nor for the counters it moves, nor for the outbox message that reports it.
 """
 
 import asyncio
@@ -25,9 +25,9 @@ from workorders.tests.factories import key, released_order
 
 # Statements of one completion through the API, inside the test's transaction (hence the
 # savepoint and its release): the person, the workstation, the lock of order and operation, what
-# quality says, the event, the status row read and written, the outbox sequence, the outbox row
-# and its history row, the operation's and the order's counters.
-COMPLETION_STATEMENTS = 14
+# quality says, the event, the status row read and written, the outbox sequence, the outbox row,
+# the operation's and the order's counters.
+COMPLETION_STATEMENTS = 13
 PING_STATEMENTS = 1  # the person
 
 
@@ -80,14 +80,12 @@ def test_a_completion_through_the_api_takes_a_fixed_handful_of_statements(client
     sql = _statements(queries)
     assert len(sql) <= COMPLETION_STATEMENTS + _reads_outside_a_shared_cache(), "\n".join(sql)
     inserts = sorted(s.split('"')[1] for s in sql if s.startswith("INSERT"))
-    # The ledger row and the outbox row; the only history row is the outbox message's.
-    assert inserts == [
-        "integration_historicaloutboxmessage",
-        "integration_outboxmessage",
-        "workorders_productionevent",
-    ]
+    # The ledger row and the outbox row, and no history row.
+    assert inserts == ["integration_outboxmessage", "workorders_productionevent"]
     # The order and its operation are read (and locked) by one statement.
-    assert sum(s.startswith("SELECT") and '"workorders_workorder"."number"' in s for s in sql) == 1
+    assert sum(s.startswith("SELECT") and '"workorders_workorder"."number"' in s for s in sql) == 1, (
+        "\n".join(sql)
+    )
     assert (
         sum(s.startswith("SELECT") and '"workorders_workorderoperation"."quantity_good"' in s for s in sql)
         == 1
