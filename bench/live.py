@@ -16,8 +16,10 @@ With no arguments it
    lags the database's after the run), the servers' memory per open connection, and what the
    production cost: the cores the whole machine kept busy meanwhile, and CPU per committed event
    in the producers and in the servers;
-5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 500 count messages per second
-   for 20 s (cumulative counters of 10 workstations), and counts what reached the ledger.
+5. starts its own Mosquitto and `manage.py ingest_mqtt`, publishes 650 count messages per second
+   for 20 s (cumulative counters of 10 workstations), more than the 500/s target so the rate
+   measured is the ingest's and not the publisher's, and counts what reached the ledger: the rate
+   is the messages recorded over the time from the first publish until the last was recorded.
 The last line is one JSON object: the producers' capacity and the rate offered and committed
 (capacity_per_s, offered_per_s, event_rate_per_s), the dashboards connected, commit -> screen
 p50/p95/p99, missed, memory per connection, and MQTT's rate and lost. It measures; it exits 0
@@ -64,7 +66,7 @@ CLIENTS = 200
 CAPACITY_SECONDS, EVENT_SECONDS = 10.0, 30.0
 OFFERED_SHARE = 0.5  # of the producers' measured capacity, offered in the measured phase
 PRODUCERS = 2  # processes committing the events, each with its own lines
-MQTT_RATE, MQTT_SECONDS, MQTT_STATIONS = 500, 20.0, 10
+MQTT_RATE, MQTT_SECONDS, MQTT_STATIONS = 650, 20.0, 10
 
 
 def build_plant():
@@ -401,14 +403,15 @@ def mqtt_phase(db_url: str, stations) -> dict:
                 )
                 - before
             )
+            took = time.monotonic() - start
             if recorded >= sent:
                 break
-            time.sleep(0.5)
-        took = time.monotonic() - start
+            time.sleep(0.1)
         client.disconnect()
         client.loop_stop()
         return {
             "mqtt_sent": sent,
+            "mqtt_offered_per_s": MQTT_RATE,
             "mqtt_publish_rate_per_s": round(sent / published, 1),
             "mqtt_rate_per_s": round(float(recorded) / took, 1),
             "mqtt_lost": int(sent - recorded),
@@ -469,6 +472,7 @@ def main() -> int:
             "p99_ms",
             "missed",
             "kb_per_connection",
+            "mqtt_offered_per_s",
             "mqtt_rate_per_s",
             "mqtt_lost",
         )
