@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import Conflict, Forbidden, ValidationFailed
 from mes.idempotency import Earlier, fingerprint, run_once
@@ -153,7 +154,7 @@ def andon_acknowledge(*, call_id: int, user: User, at: datetime | None = None) -
         call.status = AndonStatus.ACKNOWLEDGED
         call.acknowledged_by, call.acknowledged_at = user, _answered_at(call, at)
         call._history_user = user
-        call._change_reason = "Acknowledged"
+        call._change_reason = gettext_noop("Acknowledged")
         call.save()
         _changed(call, call.acknowledged_at)
     return call
@@ -171,7 +172,7 @@ def andon_resolve(*, call_id: int, user: User, at: datetime | None = None) -> An
         call.status = AndonStatus.RESOLVED
         call.resolved_by, call.resolved_at = user, now
         call._history_user = user
-        call._change_reason = "Resolved"
+        call._change_reason = gettext_noop("Resolved")
         call.save()
         _changed(call, now)
     return call
@@ -195,7 +196,7 @@ def andon_resolve_machine(*, workstation: Workstation, kind: str, user: User) ->
         call.status = AndonStatus.RESOLVED
         call.resolved_by, call.resolved_at = user, now
         call._history_user = user
-        call._change_reason = "Alarm cleared by the machine"
+        call._change_reason = gettext_noop("Alarm cleared by the machine")
         call.save()
         _changed(call, now)
     return len(calls)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes.errors import MesError, ValidationFailed
 from mes.models import User, Workstation
@@ -54,7 +55,7 @@ def machine_user() -> User:
             with transaction.atomic():
                 user = User(username=MACHINE_USERNAME, first_name="Machine", last_name="data")
                 user.set_unusable_password()
-                user._change_reason = "Machine data user"
+                user._change_reason = gettext_noop("Machine data user")
                 user.save()
         except IntegrityError:
             user = User.objects.get(username=MACHINE_USERNAME)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mes import hooks
 from mes.compiled import update_row
@@ -126,7 +127,7 @@ def operation_start(
                 user=user,
                 key=derived_key(key, "order-started"),
                 occurred_at=at,
-                reason="First operation started",
+                reason=gettext_noop("First operation started"),
             )
         return event
 
@@ -297,7 +298,7 @@ def operation_record_good(
                     user=user,
                     key=derived_key(key, "order-completed"),
                     occurred_at=at,
-                    reason="Last operation reached the order quantity",
+                    reason=gettext_noop("Last operation reached the order quantity"),
                 )
         return event
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils.translation import gettext_noop
 
 from workorders.live.projection import rebuild_line_status
 from workorders.models import (
@@ -166,7 +167,7 @@ def rebuild_lots(orders: list[WorkOrder] | None = None) -> None:
             )
             if status != lot.status:
                 lot.status = status
-                lot._change_reason = "Rebuilt from the ledger"
+                lot._change_reason = gettext_noop("Rebuilt from the ledger")
                 lot.save(update_fields=["status"])
     consumptions = Consumption.objects.all()
     if orders is not None:
