@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
@@ -9,6 +11,7 @@ from mes.errors import MesError, ValidationFailed
 from mes.forms import answer_refused, posted_id
 from mes.models import Site
 from mes.selectors import sites_visible_to
+from quality.views._helpers import done
 from quality.views.desk.forms import DeskForm
 
 VIEW_NC = "quality.view_nonconformance"
@@ -31,3 +34,24 @@ def refuse(request, form: DeskForm, exc: MesError, *, page: str, partial: str, c
     form.refuse(exc)
     context = {**context, partial: form, "error": exc, "refused_form": partial}
     return answer_refused(request, exc, page=page, partial=partial, context=context)
+
+
+def do_verb(
+    request,
+    form: DeskForm,
+    act: Callable[[dict], str | None],
+    *,
+    page: str,
+    partial: str,
+    context: Callable[[], dict],
+    back: str,
+    message: str,
+) -> HttpResponse:
+    """One verb of a desk page: `act(data)` with what was typed, then on to the page `act` names
+    (or `back`) with `message`; refused, the verb's form again as it was typed, with the refusal
+    at its field and the refusal's status."""
+    try:
+        to = act(form.checked()) or back
+    except MesError as exc:
+        return refuse(request, form, exc, page=page, partial=partial, context=context())
+    return done(request, message, to)

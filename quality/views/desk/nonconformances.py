@@ -20,7 +20,7 @@ from quality.models import Nonconformance
 from quality.states import Disposition
 from quality.views._helpers import done
 from quality.views.desk import overview as overview_page
-from quality.views.desk.common import VIEW_NC, refuse, site_of
+from quality.views.desk.common import VIEW_NC, do_verb, refuse, site_of
 from quality.views.desk.forms import DispositionForm, HoldPlaceForm, NonconformanceOpenForm, NoteForm
 from workorders.models import WorkOrder
 
@@ -88,15 +88,17 @@ def nonconformance_open(request):
 
 
 def _verb(request, pk: int, form, partial: str, act) -> HttpResponse:
-    """Do one verb on the nonconformance: back to its page with a message, or the verb's form
-    again as it was typed with the refusal at its field."""
+    """Do one verb on the nonconformance (see `common.do_verb`)."""
     nc = _nc_or_404(request, pk)
-    try:
-        act(nc, form.checked(), form)
-    except MesError as exc:
-        return refuse(request, form, exc, page=PAGE, partial=partial, context=_context(nc))
-    return done(
-        request, _("%(number)s: done.") % {"number": nc.number}, reverse("quality_nonconformance", args=[pk])
+    return do_verb(
+        request,
+        form,
+        lambda data: act(nc, data, form),
+        page=PAGE,
+        partial=partial,
+        context=lambda: _context(nc),
+        back=reverse("quality_nonconformance", args=[pk]),
+        message=_("%(number)s: done.") % {"number": nc.number},
     )
 
 

@@ -19,7 +19,7 @@ from mes.signatures import manifestations
 from quality import services
 from quality.models import SopDocument, SopVersion
 from quality.views._helpers import done
-from quality.views.desk.common import refuse, site_of
+from quality.views.desk.common import do_verb, refuse, site_of
 from quality.views.desk.forms import (
     ApproveForm,
     DeskForm,
@@ -89,17 +89,14 @@ def sop_version(request, pk: int):
 @require_POST
 @permission_required("quality.view_sopdocument")
 def sop_titles(request, pk: int):
-    """The SOP's title in other languages; a refusal comes back at its field, as typed."""
-    version = _sop_version_or_404(request, pk)
-    form = TitleTranslationsForm(request.POST)
-    try:
+    """The SOP's title in other languages."""
+
+    def act(version, data, form):
         services.title_translate(
             model=SopDocument, pk=version.document_id, user=request.user, translations=form.translations()
         )
-    except MesError as exc:
-        context = _version_context(version, titles_form=form)
-        return refuse(request, form, exc, page=VERSION_PAGE, partial="titles_form", context=context)
-    return done(request, _("Titles saved."), reverse("quality_sop_version", args=[pk]))
+
+    return _verb(request, pk, TitleTranslationsForm(request.POST), "titles_form", act, _("Titles saved."))
 
 
 def _version_context(version: SopVersion, **forms) -> dict:
@@ -128,16 +125,20 @@ def _version_context(version: SopVersion, **forms) -> dict:
 Act = Callable[..., str | None]
 
 
-def _verb(request, pk: int, form: DeskForm, partial: str, act: Act):
-    """Do one verb on the SOP version: back to its page (or the page `act` names) with a message,
-    or the verb's form again as it was typed with the refusal at its field."""
+def _verb(request, pk: int, form: DeskForm, partial: str, act: Act, message: str | None = None):
+    """Do one verb on the SOP version (see `common.do_verb`): back to its page, or the page `act`
+    names."""
     version = _sop_version_or_404(request, pk)
-    try:
-        to = act(version, form.checked(), form) or reverse("quality_sop_version", args=[pk])
-    except MesError as exc:
-        context = _version_context(version)
-        return refuse(request, form, exc, page=VERSION_PAGE, partial=partial, context=context)
-    return done(request, _("Done."), to)
+    return do_verb(
+        request,
+        form,
+        lambda data: act(version, data, form),
+        page=VERSION_PAGE,
+        partial=partial,
+        context=lambda: _version_context(version),
+        back=reverse("quality_sop_version", args=[pk]),
+        message=message or _("Done."),
+    )
 
 
 @require_POST

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mes.errors import MesError
 from mes.forms import posted_id, posted_int
 from mes.models import Line, Workstation
 from mes.permissions import permission_required
@@ -20,8 +19,7 @@ from mes.signatures import manifestations
 from quality import services
 from quality.models import ChecklistTemplate, ChecklistTemplateVersion, OperationChecklist
 from quality.states import ItemKind, Schedule, Trigger
-from quality.views._helpers import done
-from quality.views.desk.common import refuse
+from quality.views.desk.common import do_verb
 from quality.views.desk.forms import (
     ApproveForm,
     AssignForm,
@@ -92,15 +90,19 @@ Act = Callable[..., str | None]
 
 
 def _verb(request, pk: int, form: DeskForm, partial: str, act: Act):
-    """Do one verb on the version: back to the version page (or the page `act` names) with a
-    message, or the verb's form again as it was typed with the refusal at its field."""
+    """Do one verb on the version (see `common.do_verb`): back to the version page, or the page
+    `act` names."""
     version = version_or_404(request, pk)
-    try:
-        to = act(request, version, form.checked(), form) or reverse("quality_version", args=[pk])
-    except MesError as exc:
-        context = editor_context(request, version)
-        return refuse(request, form, exc, page=PAGE, partial=partial, context=context)
-    return done(request, _("Done."), to)
+    return do_verb(
+        request,
+        form,
+        lambda data: act(request, version, data, form),
+        page=PAGE,
+        partial=partial,
+        context=lambda: editor_context(request, version),
+        back=reverse("quality_version", args=[pk]),
+        message=_("Done."),
+    )
 
 
 @require_POST
