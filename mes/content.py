@@ -1,7 +1,7 @@
-"""Plant content in several languages: a checklist item's prompt and help, an SOP version's text,
-a reason code's name.
+"""Plant content in several languages: a checklist item's prompt, help and options, an SOP
+version's text, a checklist's or an SOP's title, a reason code's name.
 
-The plain fields (`prompt`, `help_text`, `body`, `name`) hold the text in the site's default
+The plain fields (`prompt`, `help_text`, `choices`, `body`, `title`, `name`) hold the text in the site's default
 language (settings.LANGUAGE_CODE); a `translations` field holds the other languages,
 `{"de": {"prompt": ...}}`. A reader sees their language's text where there is one, else the
 default language's. Versioned content keeps its translations in the version: an approval signs
