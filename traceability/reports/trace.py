@@ -5,6 +5,9 @@ SHA-256 of that data's canonical JSON (sorted keys, no spaces, UTF-8), printed i
 the JSON and recorded with a report job, so an auditor can check a copy against a fresh export.
 Who generated a report and when are printed beside the hash but are not part of it: the same
 genealogy gives the same hash whoever exports it.
+
+The three formats stay in one module on purpose: they render one `TraceDocument`, and keeping
+them side by side is what keeps a CSV row, a JSON node and a PDF line saying the same thing.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Figures are computed from the status rows at the moment of reading (`now`): the 
 counts, open downtime running until now, and OEE = A x P x Q over the window so far, with the
 same rules as `workorders.selectors.oee` (off shift, the elapsed time counts as planned time).
 A snapshot runs a fixed number of queries per site or line, whatever the number of workstations.
+
+Longer than most modules on purpose: a delta is a snapshot of the lines a change touched, built
+by the same `line_summaries`, so snapshots, deltas and the rows they read stay in one place.
 """
 
 from __future__ import annotations
