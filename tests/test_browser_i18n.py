@@ -138,6 +138,8 @@ def flow(page, base, *, language, workstation, make_user):
     wait_until(
         lambda: ChecklistRun.objects.get(pk=run.pk).status == "completed", 15, "the checklist was not stored"
     )
+    # Stored, the page goes on to the run's `next` by itself: a test's own navigation must come after.
+    page.wait_for_url(f"{base}/workstation/")
     stored = ChecklistResponse.objects.get(run=run, item__prompt="Bore diameter")
     assert stored.value_number == Decimal("12.03")
     return shown
