@@ -161,6 +161,13 @@ else:
         # Without a pool, connect per request unless a plant sets a lifetime deliberately.
         DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
         DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DB_PREPARED_STATEMENTS", default=True
+):
+    # The production path's statements (`mes.compiled`) are prepared on a connection after two
+    # runs, so PostgreSQL stops planning them at every tap. A plant behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21 in transaction mode) sets it to false.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: browser tests serve the test database from a real ASGI server process.
     # One file per test run, so runs side by side don't share it.

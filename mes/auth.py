@@ -15,7 +15,11 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from mes.compiled import Compiled
+
 log = logging.getLogger(__name__)
+
+_PERSON = Compiled(lambda pk: get_user_model()._default_manager.filter(pk=pk).order_by(), "pk")
 
 
 class BadgePinBackend(BaseBackend):
@@ -49,6 +53,16 @@ class PermissionBackend(ModelBackend):
     per-process cache (the embedded mode) nothing is kept: another process could not tell it
     of a change.
     """
+
+    def get_user(self, user_id):
+        """The signed-in person of a request, as `ModelBackend.get_user` reads them; every request
+        does, so the statement is compiled once (`mes.compiled`)."""
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        found = _PERSON.all(pk=pk)
+        return found[0] if found and self.user_can_authenticate(found[0]) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

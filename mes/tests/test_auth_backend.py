@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mes import roles
+from mes.auth import PermissionBackend
 from mes.models import User
 
 
@@ -53,3 +54,16 @@ def test_an_inactive_user_has_no_permissions_and_a_superuser_has_all(make_user):
     admin = make_user(is_superuser=True)
     assert admin.has_perm("workorders.override_quantity")
     assert len(User.objects.get(pk=admin.pk).get_all_permissions()) == Permission.objects.count()
+
+
+@pytest.mark.django_db
+def test_a_session_finds_its_person_while_they_may_sign_in_and_nobody_else(make_user):
+    backend = PermissionBackend()
+    person = make_user(roles.OPERATOR)
+    found = backend.get_user(str(person.pk))  # a session keeps the key as text
+    assert found == person and found.username == person.username
+
+    assert backend.get_user(str(person.pk + 1000)) is None
+    assert backend.get_user("not-a-key") is None
+    User.objects.filter(pk=person.pk).update(is_active=False)
+    assert backend.get_user(str(person.pk)) is None  # deactivated: their open sessions end
