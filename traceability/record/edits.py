@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.db import connection
 
+from mes.compiled import statement_cursor
 from mes.models import User
 from quality.models import ChecklistRun
+from traceability.record.parts import instant
 from workorders.models import Consumption, Lot, WorkOrder, WorkOrderOperation
 
 # The history rows that change a fact of the record (not its lifecycle): an edit after the fact.
@@ -45,7 +47,15 @@ def _history_selects(models: tuple[type, ...]) -> list[str]:
     selects = []
     for index, model in enumerate(models):
         history = model.history.model
-        columns = [str(index), *(qn(history._meta.get_field(name).column) for name in HISTORY_COLUMNS)]
+        columns = [
+            str(index),
+            *(
+                # The time as the database's text, parsed by `parts.instant`: Django's conversion of
+                # each timestamp costs more than the rest of the row.
+                f"CAST({qn(column)} AS text)" if name == "history_date" else qn(column)
+                for name, column in ((name, history._meta.get_field(name).column) for name in HISTORY_COLUMNS)
+            ),
+        ]
         columns += [
             # A typed empty value: PostgreSQL matches the branches' types pairwise, and would take
             # an untyped NULL in two branches as text.
@@ -67,16 +77,23 @@ def _history_rows(records: dict[type, list[int]]) -> list[list]:
     other models' rows, which keeps each fact's own type).
 
     Written as SQL: built with the ORM, the many typed empty columns cost more to compile than
-    the queries per model it replaces. The values are converted as the ORM converts them."""
+    the queries per model it replaces. The values are converted as the ORM converts them.
+
+    Run as the compiled reads run (`statement_cursor`: prepared on PostgreSQL once run again),
+    each list of ids filled up to a power of two with its last id, so that records of orders of
+    about the same size share one statement."""
     selects = _history_selects(tuple(records))
     branches, params = [], []
     for select, ids in zip(selects, records.values(), strict=True):
         if ids:
-            branches.append(f"{select} ({', '.join(['%s'] * len(ids))})")
-            params += ids
+            size = 1 << (len(ids) - 1).bit_length()
+            branches.append(f"{select} ({', '.join(['%s'] * size)})")
+            params += [*ids, *[ids[-1]] * (size - len(ids))]
     if not branches:
         return []
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
+        # By model, record, time (read as text, which sorts as the time: one form, one offset) and
+        # history row.
         cursor.execute(" UNION ALL ".join(branches) + " ORDER BY 1, 2, 5, 3", params)
         rows = cursor.fetchall()
     facts = [model.history.model._meta.get_field(fact) for model in records for fact in EDITED_FACTS[model]]
@@ -84,13 +101,17 @@ def _history_rows(records: dict[type, list[int]]) -> list[list]:
     fields = [any_history._meta.get_field(name) for name in HISTORY_COLUMNS] + facts
     converting = []
     for position, field in enumerate(fields, start=1):
+        if field.name == "history_date":
+            continue  # read as text (see `_history_selects`)
         column = field.get_col(field.model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if converters:
             converting.append((position, column, converters))
+    at = 1 + HISTORY_COLUMNS.index("history_date")
     out = []
     for row in rows:
         row = list(row)
+        row[at] = instant(row[at])
         for position, column, converters in converting:
             for convert in converters:
                 row[position] = convert(row[position], column, connection)

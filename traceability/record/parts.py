@@ -7,15 +7,18 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery, TextField
+from django.db.models import CharField, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, Coalesce
 
+from mes.compiled import Compiled
 from mes.signatures import Meaning, Signature
 from quality.models import OperationSop, response_display
+from quality.states import ItemKind
 from workorders.models import (
     BomLine,
     Downtime,
+    Product,
+    ProductionEvent,
     Routing,
     WorkOrder,
     WorkOrderOperation,
@@ -40,25 +43,34 @@ def instant(text: str | None) -> datetime | None:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-def with_instants(rows, fields: tuple[str, ...], times: tuple[str, ...]) -> list[dict]:
-    """`rows` (a queryset) as dicts of `fields` and of the timestamp columns `times`, the latter
-    read as text and parsed in bulk (see `instant`)."""
-    texts = {f"{name}_text": as_text(name) for name in times}
-    found = list(rows.values(*fields, **texts))
+def values_with_texts(rows, fields: tuple[str, ...], times: tuple[str, ...]):
+    """`rows` (a queryset) as values of `fields` and of the timestamp columns `times`, the latter
+    read as text (`<name>_text`), to be parsed in bulk by `parse_instants`."""
+    return rows.values(*fields, **{f"{name}_text": as_text(name) for name in times})
+
+
+def parse_instants(rows: list[dict], times: tuple[str, ...]) -> list[dict]:
+    """`rows` read by `values_with_texts`, each time column parsed into its own name (`instant`)."""
     pairs = [(name, f"{name}_text") for name in times]
-    for row in found:
+    for row in rows:
         for name, text in pairs:
             row[name] = instant(row.pop(text))
-    return found
+    return rows
 
 
-def as_of(rows, at, *fields) -> list[dict]:
-    """The newest of the history `rows` (one per object) at or before `at`, deleted ones left
-    out, as dicts of `id`, `history_type` and `fields`."""
+def as_of(rows, at, *fields):
+    """The history `rows` at or before `at` (a time or an expression; all of them when None), in
+    time order, as values of `id`, `history_type` and `fields`: `newest` keeps the newest of each
+    object's."""
     if at is not None:
         rows = rows.filter(history_date__lte=at)
+    return rows.order_by("history_date", "history_id").values("id", "history_type", *fields)
+
+
+def newest(rows) -> list[dict]:
+    """The newest of the history rows read by `as_of` (one per object), deleted ones left out."""
     latest: dict[int, dict] = {}
-    for row in rows.order_by("history_date", "history_id").values("id", "history_type", *fields):
+    for row in rows:
         latest[row["id"]] = row
     return [r for r in latest.values() if r["history_type"] != "-"]
 
@@ -76,19 +88,29 @@ def with_routing_revision(orders):
     )
 
 
-def header(order: WorkOrder) -> dict:
-    """The order's header; `order` as read by `with_routing_revision`."""
-    # Each line's component's part number read with it (none for a component since deleted).
-    part_number = type(order.product).objects.filter(pk=OuterRef("component_id")).values("part_number")[:1]
-    bom_rows = as_of(
-        BomLine.history.model.objects.filter(product_id=order.product_id).annotate(
+def _bom_of(order_id: int):
+    """The history rows of the BOM of the order's product as it stood when the order was released
+    (all of them if it wasn't), each line's component's part number read with it (none for a
+    component since deleted), for `newest`."""
+    order = WorkOrder.objects.filter(pk=order_id).order_by()
+    part_number = Product.objects.filter(pk=OuterRef("component_id")).values("part_number")[:1]
+    return as_of(
+        BomLine.history.model.objects.filter(product_id=Subquery(order.values("product_id"))).annotate(
             part_number=Subquery(part_number)
         ),
-        order.released_at,
+        Coalesce(Subquery(order.values("released_at")), F("history_date")),
         "history_id",
         "quantity",
         "part_number",
     )
+
+
+_BOM = Compiled(_bom_of, "order_id")
+
+
+def header(order: WorkOrder) -> dict:
+    """The order's header; `order` as read by `with_routing_revision`."""
+    bom_rows = newest(_BOM.all(order_id=order.pk))
     return {
         "id": order.pk,
         "number": order.number,
@@ -132,8 +154,8 @@ def json_value(text: str | None):
     return None if text is None else json.loads(text)
 
 
-# The columns of a ledger event as `selectors` reads them (`values_list(named=True)`): its own
-# columns, then its data and times as text.
+# The columns of a ledger event as `selectors` reads them (`values()`): its own columns, then its
+# data and times as text.
 EVENT_COLUMNS = (
     "id", "kind", "operation_id", "workstation_id", "user_id", "override_by_id", "quantity",
     "reason__code", "reason__name", "note", "data_text", "occurred_at_text", "recorded_at_text",
@@ -144,31 +166,34 @@ EVENT_TEXTS = {"data_text": "data", "occurred_at_text": "occurred_at", "recorded
 def event_data(
     e, occurred_at: datetime, names: dict[int, str], usernames: dict[int, str], stations: dict[int, str]
 ) -> dict:
-    """A ledger event read as a row of `EVENT_COLUMNS` (its occurrence already parsed), people and
+    """A ledger event read as a dict of `EVENT_COLUMNS` (its occurrence already parsed), people and
     workstations looked up by id."""
+    user_id, workstation_id, override_by_id = e["user_id"], e["workstation_id"], e["override_by_id"]
     return {
-        "id": e.id,
-        "kind": e.kind,
-        "operation": e.operation_id,
-        "workstation": stations[e.workstation_id] if e.workstation_id else "",
-        "by": names[e.user_id],
-        "username": usernames[e.user_id],
+        "id": e["id"],
+        "kind": e["kind"],
+        "operation": e["operation_id"],
+        "workstation": stations[workstation_id] if workstation_id else "",
+        "by": names[user_id],
+        "username": usernames[user_id],
         "occurred_at": occurred_at,
-        "recorded_at": instant(e.recorded_at_text),
-        "quantity": e.quantity,
-        "reason": e.reason__code or "",
-        "reason_name": e.reason__name or "",
-        "note": e.note,
-        "data": json_value(e.data_text),
-        "override_by": names[e.override_by_id] if e.override_by_id else "",
+        "recorded_at": instant(e["recorded_at_text"]),
+        "quantity": e["quantity"],
+        "reason": e["reason__code"] or "",
+        "reason_name": e["reason__name"] or "",
+        "note": e["note"],
+        "data": json_value(e["data_text"]),
+        "override_by": names[override_by_id] if override_by_id else "",
     }
 
 
-def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], names: dict[int, str]) -> dict:
+def run_data(run: dict, run_responses: list[tuple], items: dict[int, tuple], names: dict[int, str]) -> dict:
     """A checklist run read as values (see `selectors.RUN_FIELDS`) with its responses
     (`run_responses`, tuples of `selectors.RESPONSE_FIELDS` in id order, their time as text) and
-    their items by id."""
+    their items by id (tuples of `selectors.ITEM_FIELDS`). Thousands of responses go through here:
+    it looks up as little as it can per response."""
     responses = []
+    append = responses.append
     at_of: dict[str, datetime | None] = {}  # a run's values are mostly recorded at one time
     for (
         pk,
@@ -184,34 +209,34 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
         recorded_at,
         supersedes,
         correction_reason,
-        *_item,  # the item's own columns, read with the response: see `items`
     ) in run_responses:
-        item = items[item_id]
-        kind, unit = item["kind"], item["unit"]
-        if recorded_at not in at_of:
-            at_of[recorded_at] = instant(recorded_at)
-        responses.append(
+        _, prompt, kind, unit, lsl, usl, decimals = items[item_id]
+        at = at_of.get(recorded_at)
+        if at is None:
+            at = at_of[recorded_at] = instant(recorded_at)
+        append(
             {
                 "id": pk,
-                "item": item["prompt"],
+                "item": prompt,
                 "kind": kind,
                 "value": response_display(
                     kind,
-                    decimals=item["decimals"],
+                    decimals=decimals,
                     unit=unit,
                     number=number,
                     flag=flag,
-                    choices=json_value(choices),
+                    # Only a choice item's answer is shown from its choices.
+                    choices=json_value(choices) if kind == ItemKind.CHOICE else None,
                     photo=photo,
                     text=text,
                 ),
                 "number": number,
                 "unit": unit,
-                "lsl": item["lsl"],
-                "usl": item["usl"],
+                "lsl": lsl,
+                "usl": usl,
                 "in_spec": in_spec,
                 "by": names[recorded_by] if recorded_by is not None else "",
-                "at": at_of[recorded_at],
+                "at": at,
                 "supersedes": supersedes,
                 "correction_reason": correction_reason,
             }
@@ -234,45 +259,69 @@ def run_data(run: dict, run_responses: list[tuple], items: dict[int, dict], name
     }
 
 
-def signatures_data(records: dict[type, list[int]]) -> list[dict]:
-    """Every signature on the given records, as signed (name, meaning, time, hash), in one query.
-    Whether each still matches its record is the signed record's own page's concern (the
-    kernel's `manifestations`): checking here would read every signed record once more."""
-    condition = Q(pk__in=[])
-    labels = {}
-    for model, ids in records.items():
-        if not ids:
-            continue
-        ct = ContentType.objects.get_for_model(model)
-        labels[ct.pk] = model._meta.label_lower
-        condition |= Q(content_type=ct, object_id__in=[str(i) for i in ids])
-    rows = (
-        Signature.objects.filter(condition)
-        .order_by("signed_at", "pk")
-        .values_list(
-            "pk", "content_type_id", "object_id", "meaning", "printed_name", "signed_at", "method",
-            "content_hash", "comment",
+SIGNATURE_COLUMNS = (
+    "pk", "content_type_id", "object_id", "meaning", "printed_name", "signed_at", "method", "content_hash",
+    "comment",
+)  # fmt: skip
+
+
+def signatures_of(records: dict[int, QuerySet]) -> QuerySet:
+    """Every signature on the given records (by content type id, a queryset of the records of
+    that type), in the order they were signed, as values of `SIGNATURE_COLUMNS`: a branch per
+    type, each read by the signatures' index from its records."""
+    branches = [
+        Signature.objects.filter(
+            content_type_id=content_type_id,
+            object_id__in=Subquery(rows.order_by().annotate(key=Cast("pk", CharField())).values("key")),
         )
-    )  # fmt: skip
+        .order_by()
+        .values(*SIGNATURE_COLUMNS)
+        for content_type_id, rows in records.items()
+    ]
+    return branches[0].union(*branches[1:], all=True).order_by("signed_at", "pk")
+
+
+def signatures_data(rows: list[dict], models: dict[int, type]) -> list[dict]:
+    """The signatures read by `signatures_of` (`models` by content type id), as signed (name,
+    meaning, time, hash). Whether each still matches its record is the signed record's own page's
+    concern (the kernel's `manifestations`): checking here would read every signed record once
+    more."""
+    labels = {content_type_id: model._meta.label_lower for content_type_id, model in models.items()}
     meanings: dict[str, str] = {}
     out = []
-    for pk, ct_id, object_id, meaning, printed_name, signed_at, method, signed_hash, comment in rows:
+    for row in rows:
+        meaning = row["meaning"]
         if meaning not in meanings:
             meanings[meaning] = str(Meaning(meaning).label)
         out.append(
             {
-                "id": pk,
-                "record": labels.get(ct_id, ""),
-                "record_id": object_id,
+                "id": row["pk"],
+                "record": labels.get(row["content_type_id"], ""),
+                "record_id": row["object_id"],
                 "meaning": meanings[meaning],
-                "printed_name": printed_name,
-                "signed_at": signed_at,
-                "method": method,
-                "content_hash": signed_hash,
-                "comment": comment,
+                "printed_name": row["printed_name"],
+                "signed_at": row["signed_at"],
+                "method": row["method"],
+                "content_hash": row["content_hash"],
+                "comment": row["comment"],
             }
         )
     return out
+
+
+def _downtime_of(workstation_ids: list[int], since: datetime, until: datetime | None = None):
+    """Downtime at the workstations that had not ended by `since` and (given `until`) had started
+    before `until`."""
+    rows = Downtime.objects.filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=since), workstation_id__in=workstation_ids
+    )
+    if until is not None:
+        rows = rows.filter(started_at__lt=until)
+    return rows.select_related("reason", "workstation").order_by("started_at")
+
+
+_DOWNTIME = Compiled(_downtime_of, "workstation_ids", "since")
+_DOWNTIME_UNTIL = Compiled(_downtime_of, "workstation_ids", "since", "until")
 
 
 def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datetime]) -> list[dict]:
@@ -283,14 +332,16 @@ def downtime_data(operations: list[WorkOrderOperation], last_at: dict[int, datet
     # One broad condition (the order's workstations, from its first start to its last event) rather
     # than one per operation, which costs more to build than the query costs to run; which
     # operation's window a stop overlaps, if any, is decided below.
-    rows = Downtime.objects.filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=min(start for _, start, _ in windows)),
-        workstation_id__in={op.workstation_id for op, _, _ in windows},
-    )
+    workstation_ids = list({op.workstation_id for op, _, _ in windows})
+    since = min(start for _, start, _ in windows)
     if all(end is not None for _, _, end in windows):
-        rows = rows.filter(started_at__lt=max(end for _, _, end in windows))
+        rows = _DOWNTIME_UNTIL.all(
+            workstation_ids=workstation_ids, since=since, until=max(end for _, _, end in windows)
+        )
+    else:
+        rows = _DOWNTIME.all(workstation_ids=workstation_ids, since=since)
     out = []
-    for d in rows.select_related("reason", "workstation").order_by("started_at"):
+    for d in rows:
         ops = [
             op.pk
             for op, start, end in windows
@@ -330,57 +381,80 @@ def scrap_by_reason(events: list[dict]) -> list[dict]:
 
 SOP_COLUMNS = (
     "id", "routing_operation_id", "document_id", "document__code", "document__title", "effective__id",
-    "effective__version", "effective__effective_at", "effective__retired_at",
+    "effective__version", "acknowledged__id", "acknowledged__user_id",
 )  # fmt: skip
-ACKNOWLEDGEMENT_COLUMNS = ("acknowledged__id", "acknowledged__user_id", "acknowledged__acknowledged_at")
+# Their times, read as text (`instant`), by name.
+SOP_TIMES = {
+    "effective_at": "effective__effective_at",
+    "retired_at": "effective__retired_at",
+    "acknowledged_at": "acknowledged__acknowledged_at",
+}
 
 
-def operation_sops(
-    routing_operation_ids: list[int], people: set[int]
-) -> tuple[list[dict], list[dict], list[dict]]:
-    """The SOPs the routing operations require (in their own order), the versions of their
-    documents that ever took effect (by document and version) and the acknowledgements of these
-    versions by `people`, in one query."""
-    rows = OperationSop.objects.filter(routing_operation_id__in=routing_operation_ids).annotate(
-        effective=FilteredRelation(
-            "document__versions", condition=Q(document__versions__effective_at__isnull=False)
-        )
+def _operation_sops_of(order_id: int):
+    """The rows of `operation_sops`: the order's routing operations and the people who worked them
+    (its events at an operation) are read by subqueries."""
+    routing_operations = (
+        WorkOrderOperation.objects.filter(work_order_id=order_id, routing_operation__isnull=False)
+        .order_by()
+        .values("routing_operation_id")
     )
-    columns, order = SOP_COLUMNS, [*OperationSop._meta.ordering, "effective__version"]
-    if people:  # (an empty list in a join's condition would empty the whole query)
-        rows = rows.annotate(
+    people = (
+        ProductionEvent.objects.filter(work_order_id=order_id, operation__isnull=False)
+        .order_by()
+        .values("user_id")
+    )
+    return (
+        OperationSop.objects.filter(routing_operation_id__in=Subquery(routing_operations))
+        .annotate(
+            effective=FilteredRelation(
+                "document__versions", condition=Q(document__versions__effective_at__isnull=False)
+            ),
             acknowledged=FilteredRelation(
-                "effective__acknowledgements", condition=Q(effective__acknowledgements__user_id__in=people)
-            )
+                "effective__acknowledgements",
+                condition=Q(effective__acknowledgements__user_id__in=Subquery(people)),
+            ),
         )
-        columns, order = columns + ACKNOWLEDGEMENT_COLUMNS, [*order, "acknowledged__id"]
+        .order_by(*OperationSop._meta.ordering, "effective__version", "acknowledged__id")
+        .values(*SOP_COLUMNS, **{f"{name}_text": as_text(path) for name, path in SOP_TIMES.items()})
+    )
+
+
+_OPERATION_SOPS = Compiled(_operation_sops_of, "order_id")
+
+
+def operation_sops(order_id: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """The SOPs the order's routing operations require (in their own order), the versions of their
+    documents that ever took effect (by document and version) and the acknowledgements of these
+    versions by the people who worked the order's operations, in one query."""
     op_sops: dict[int, dict] = {}
     versions: dict[int, dict] = {}
     acks: dict[int, dict] = {}
-    for row in rows.order_by(*order).values_list(*columns):
-        pk, routing_operation_id, document_id, code, title, version_id, version, effective_at, retired_at = (
-            row[:9]
-        )
+    for row in _OPERATION_SOPS.all(order_id=order_id):
+        document_id, version_id = row["document_id"], row["effective__id"]
         op_sops.setdefault(
-            pk,
+            row["id"],
             {
-                "routing_operation_id": routing_operation_id,
+                "routing_operation_id": row["routing_operation_id"],
                 "document_id": document_id,
-                "code": code,
-                "title": title,
+                "code": row["document__code"],
+                "title": row["document__title"],
             },
         )
         if version_id is not None:
             versions[version_id] = {
                 "id": version_id,
                 "document_id": document_id,
-                "version": version,
-                "effective_at": effective_at,
-                "retired_at": retired_at,
+                "version": row["effective__version"],
+                "effective_at": instant(row["effective_at_text"]),
+                "retired_at": instant(row["retired_at_text"]),
             }
-        if len(row) > 9 and row[9] is not None:
-            ack_id, user_id, acknowledged_at = row[9:]
-            acks[ack_id] = {"version_id": version_id, "user_id": user_id, "acknowledged_at": acknowledged_at}
+        if row["acknowledged__id"] is not None:
+            acks[row["acknowledged__id"]] = {
+                "version_id": version_id,
+                "user_id": row["acknowledged__user_id"],
+                "acknowledged_at": instant(row["acknowledged_at_text"]),
+            }
     return (
         list(op_sops.values()),
         sorted(versions.values(), key=lambda v: (v["document_id"], v["version"])),

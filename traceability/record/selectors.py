@@ -21,21 +21,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 
-from django.db.models import Case, Q, TextField, When
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext, override
 
+from mes.compiled import Compiled
 from mes.errors import NotFound
 from mes.models import User, Workstation
 from mes.selectors import records_visible_to
 from quality.models import (
+    ChecklistItem,
     ChecklistResponse,
     ChecklistRun,
     Hold,
     Nonconformance,
     OperationChecklist,
 )
-from quality.states import ItemKind
 from traceability.models import RecordSnapshot
 from traceability.record import edits, labor, parts
 from workorders.models import (
@@ -142,7 +145,7 @@ def order_for_record(*, user, number: str) -> WorkOrder:
 # model instances was most of what assembling a record cost.
 # Their times are read as the database's text and parsed in bulk (`parts.instant`): Django's own
 # conversion of each timestamp, thousands per record, cost more than the rest of reading them.
-# Ledger events are read as rows of `parts.EVENT_COLUMNS` and made into the record's dicts once;
+# Ledger events are read as dicts of `parts.EVENT_COLUMNS` and made into the record's dicts once;
 # their data (an empty object for most) is read as text too and decoded only when it holds something.
 RUN_TIMES = ("started_at", "completed_at")
 RUN_FIELDS = (
@@ -153,10 +156,8 @@ RESPONSE_FIELDS = (
     "id", "run_id", "item_id", "value_text", "value_number", "value_bool", "choices_text", "photo",
     "in_spec", "recorded_by_id", "recorded_at_text", "supersedes_id", "correction_reason",
 )  # fmt: skip
-# The item each response answers is read with it (the response query joins it anyway): a query of
-# its own for the few hundred items cost more than the repeated columns.
+_RECORDED_BY = RESPONSE_FIELDS.index("recorded_by_id")
 ITEM_FIELDS = ("id", "prompt", "kind", "unit", "lsl", "usl", "decimals")
-RESPONSE_ITEM_FIELDS = tuple(f"item__{name}" for name in ITEM_FIELDS[1:])
 CONSUMPTION_FIELDS = (
     "id", "lot__code", "lot__product__part_number", "quantity", "lot__product__unit", "operation_id",
     "event__user_id", "event__occurred_at",
@@ -166,6 +167,177 @@ NONCONFORMANCE_FIELDS = (
     "id", "number", "title", "status", "operation_id", "response_id", "lot_code", "opened_by_id",
     "opened_at", "disposition", "disposition_note", "dispositioned_by_id", "dispositioned_at", "closed_at",
 )  # fmt: skip
+
+
+# The reads of an order's own rows, each by the order's id alone: compiled once (`Compiled`), since
+# building and compiling them cost as much as running them. What they need of one another (the
+# order's checklist runs, lots and routing operations) is read by a subquery of the order's rows
+# rather than passed as a list of ids.
+
+
+def _runs_of(order_id: int):
+    return ChecklistRun.objects.filter(work_order_id=order_id).order_by()
+
+
+def _responses_of(order_id: int):
+    return ChecklistResponse.objects.filter(
+        # By the runs' ids: the planner finds them by the index on the run, where joining the runs
+        # to pick the order's could make it read every response of the plant.
+        run_id__in=Subquery(_runs_of(order_id).values("id"))
+    )
+
+
+def _holds_of(order_id: int):
+    """The order's holds and those on the lots it made."""
+    return Hold.objects.filter(
+        Q(work_order_id=order_id)
+        | Q(
+            lot_code__in=Subquery(Lot.objects.filter(work_order_id=order_id).order_by().values("code")),
+            work_order__isnull=True,
+        )
+    )
+
+
+_ORDER = Compiled(
+    lambda order_id: (
+        parts.with_routing_revision(WorkOrder.objects.select_related("product", "routing", "line__site"))
+        .filter(pk=order_id)
+        .order_by()
+    ),
+    "order_id",
+)
+# With their workstations' sites, as the labor part reads them (see `labor.labor_data`), and
+# their machine counters.
+_OPERATIONS = Compiled(
+    lambda order_id: (
+        WorkOrderOperation.objects.filter(work_order_id=order_id)
+        .select_related("workstation__line__site", "workstation__machine_counter")
+        .order_by("sequence")
+    ),
+    "order_id",
+)
+_EVENTS = Compiled(
+    lambda order_id: (
+        ProductionEvent.objects.filter(work_order_id=order_id)
+        .annotate(**{text: parts.as_text(name) for text, name in parts.EVENT_TEXTS.items()})
+        .order_by()  # sorted by id once read (`_assembled`)
+        .values(*parts.EVENT_COLUMNS)
+    ),
+    "order_id",
+)
+_CONSUMPTIONS = Compiled(
+    lambda order_id: (
+        Consumption.objects.filter(work_order_id=order_id).order_by("id").values(*CONSUMPTION_FIELDS)
+    ),
+    "order_id",
+)
+_LOTS = Compiled(
+    lambda order_id: (
+        Lot.objects.filter(work_order_id=order_id).order_by("produced_at", "code").values(*LOT_FIELDS)
+    ),
+    "order_id",
+)
+_RUNS = Compiled(
+    lambda order_id: parts.values_with_texts(
+        _runs_of(order_id).order_by("started_at", "pk"), RUN_FIELDS, RUN_TIMES
+    ),
+    "order_id",
+)
+
+
+# The responses of the order's runs as tuples of `RESPONSE_FIELDS`.
+_RESPONSES = Compiled(
+    lambda order_id: (
+        _responses_of(order_id)
+        # The choices are read as text, decoded for a choice item's answer only (`parts.run_data`):
+        # a JSON column would have Django convert every row, and telling the choice items' answers
+        # apart here would join every response to its item.
+        .annotate(choices_text=parts.as_text("value_choices"), recorded_at_text=parts.as_text("recorded_at"))
+        .order_by()  # sorted by id once read (`_assembled`)
+        .values_list(*RESPONSE_FIELDS)
+    ),
+    "order_id",
+)
+
+
+# The items the responses answer, once each: repeated on each of thousands of responses, their
+# columns cost more to read than a query of their own. A response answers an item of its run's
+# version (see `quality.services.runs`): the items are read by the runs' versions, which costs the
+# database far less than collecting the responses' items.
+_ITEMS = Compiled(
+    lambda order_id: (
+        ChecklistItem.objects.filter(version_id__in=Subquery(_runs_of(order_id).values("version_id")))
+        .order_by()
+        .values_list(*ITEM_FIELDS)
+    ),
+    "order_id",
+)
+
+
+def _items(order_id: int, responses: list[tuple]) -> dict[int, tuple]:
+    """The items the order's `responses` answer, as tuples of `ITEM_FIELDS` by id (see `_ITEMS`);
+    one that is not of its run's version (written by other means than the services) is read by
+    its id."""
+    items = {item[0]: item for item in _ITEMS.all(order_id=order_id)}
+    others = {r[2] for r in responses} - items.keys()  # by item_id
+    if others:
+        items |= {
+            item[0]: item for item in ChecklistItem.objects.filter(pk__in=others).values_list(*ITEM_FIELDS)
+        }
+    return items
+
+
+_NONCONFORMANCES = Compiled(
+    lambda order_id: (
+        Nonconformance.objects.filter(work_order_id=order_id)
+        .order_by("opened_at", "pk")
+        .values(*NONCONFORMANCE_FIELDS)
+    ),
+    "order_id",
+)
+# The models of the order's records a signature is kept on, by the name of the argument of
+# `_SIGNATURES` that gives the model's content type id: given as a value, the planner reads each
+# model's signatures by their index from the order's records.
+_SIGNED = {
+    "run_type": ChecklistRun,
+    "nonconformance_type": Nonconformance,
+    "hold_type": Hold,
+    "event_type": ProductionEvent,
+}
+
+
+def _signatures_of(order_id: int, run_type: int, nonconformance_type: int, hold_type: int, event_type: int):
+    return parts.signatures_of(
+        {
+            run_type: _runs_of(order_id),
+            nonconformance_type: Nonconformance.objects.filter(work_order_id=order_id),
+            hold_type: _holds_of(order_id),
+            # An override is signed on its ledger event (see workorders.services.orders).
+            event_type: ProductionEvent.objects.filter(work_order_id=order_id, override_by__isnull=False),
+        }
+    )
+
+
+_SIGNATURES = Compiled(_signatures_of, "order_id", *_SIGNED)
+_HOLDS = Compiled(lambda order_id: _holds_of(order_id).order_by("placed_at", "pk"), "order_id")
+# The checklists the order's routing operations required.
+_REQUIRED = Compiled(
+    lambda order_id: OperationChecklist.objects.filter(
+        routing_operation_id__in=Subquery(
+            WorkOrderOperation.objects.filter(work_order_id=order_id, routing_operation__isnull=False)
+            .order_by()
+            .values("routing_operation_id")
+        )
+    ).values("routing_operation_id", "template__code", "trigger", "every_n_units"),
+    "order_id",
+)
+
+
+# The people a record names, by their ids.
+_USERS = Compiled(
+    lambda ids: User.objects.filter(pk__in=ids).order_by().only("id", "username", "first_name", "last_name"),
+    "ids",
+)
 
 
 def record_for(order: WorkOrder) -> ProductionRecord:
@@ -186,111 +358,70 @@ def record_for(order: WorkOrder) -> ProductionRecord:
 
 
 def _assembled(order: WorkOrder) -> ProductionRecord:
-    order = parts.with_routing_revision(
-        WorkOrder.objects.select_related("product", "routing", "line__site")
-    ).get(pk=order.pk)
-    # With their workstations' sites, as the labor part reads them (see `labor.labor_data`), and
-    # their machine counters.
-    operations = list(
-        WorkOrderOperation.objects.filter(work_order=order)
-        .select_related("workstation__line__site", "workstation__machine_counter")
-        .order_by("sequence")
-    )
+    order_id = order.pk
+    found = _ORDER.all(order_id=order_id)
+    if not found:
+        raise WorkOrder.DoesNotExist(f"No work order {order_id}.")
+    order = found[0]
+    operations = _OPERATIONS.all(order_id=order_id)
     for op in operations:
         op.work_order = order
-    events = list(
-        ProductionEvent.objects.filter(work_order=order)
-        .annotate(**{text: parts.as_text(name) for text, name in parts.EVENT_TEXTS.items()})
-        .order_by("id")
-        .values_list(*parts.EVENT_COLUMNS, named=True)
-    )
-    consumptions = list(
-        Consumption.objects.filter(work_order=order).order_by("id").values_list(*CONSUMPTION_FIELDS)
-    )
-    lots = list(Lot.objects.filter(work_order=order).order_by("produced_at", "code").values(*LOT_FIELDS))
-    runs = parts.with_instants(
-        ChecklistRun.objects.filter(work_order=order).order_by("started_at", "pk"), RUN_FIELDS, RUN_TIMES
-    )
-    responses = list(
-        # By the runs' ids, already read: the planner finds them by the index on the run, where
-        # joining the runs to pick the order's made it read every response of the plant.
-        ChecklistResponse.objects.filter(run_id__in=[r["id"] for r in runs])
-        # Only a choice item's answer is shown from its choices: the others' (an empty list each)
-        # are left unread, and the choices are read as text, decoded for a choice item only
-        # (`parts.run_data`): a JSON column would have Django convert every row.
-        .annotate(
-            choices_text=Case(
-                When(item__kind=ItemKind.CHOICE, then=parts.as_text("value_choices")),
-                default=None,
-                output_field=TextField(),
-            ),
-            recorded_at_text=parts.as_text("recorded_at"),
-        )
-        .order_by("pk")
-        .values_list(*RESPONSE_FIELDS, *RESPONSE_ITEM_FIELDS)
-    )
-    items: dict[int, dict] = {}
-    item_columns = len(RESPONSE_FIELDS)
-    for r in responses:
-        if r[2] not in items:  # by item_id
-            items[r[2]] = dict(zip(ITEM_FIELDS, (r[2], *r[item_columns:]), strict=True))
-    lot_codes = [lot["code"] for lot in lots]
-    ncs = list(
-        Nonconformance.objects.filter(work_order=order)
-        .order_by("opened_at", "pk")
-        .values(*NONCONFORMANCE_FIELDS)
-    )
-    holds = list(
-        Hold.objects.filter(
-            Q(work_order=order) | Q(lot_code__in=lot_codes, work_order__isnull=True)
-        ).order_by("placed_at", "pk")
-    )
+    # The many events and responses are sorted by id here: the database's sort of their wide rows
+    # cost more than Python's of rows it returns almost in order.
+    events = sorted(_EVENTS.all(order_id=order_id), key=itemgetter("id"))
+    consumptions = _CONSUMPTIONS.all(order_id=order_id)
+    lots = _LOTS.all(order_id=order_id)
+    runs = parts.parse_instants(_RUNS.all(order_id=order_id), RUN_TIMES)
+    responses = sorted(_RESPONSES.all(order_id=order_id), key=itemgetter(0))
+    items = _items(order_id, responses)
+    ncs = _NONCONFORMANCES.all(order_id=order_id)
+    holds = _HOLDS.all(order_id=order_id)
+    required = _REQUIRED.all(order_id=order_id)
 
-    occurred = [parts.instant(e.occurred_at_text) for e in events]
+    occurred = [parts.instant(e["occurred_at_text"]) for e in events]
     last_at: dict[int, datetime] = {}
     people_by_op: dict[int, set[int]] = defaultdict(set)
     for e, at in zip(events, occurred, strict=True):
-        if e.operation_id:
-            people_by_op[e.operation_id].add(e.user_id)
-            if e.operation_id not in last_at or at > last_at[e.operation_id]:
-                last_at[e.operation_id] = at
-    routing_ops = [op.routing_operation_id for op in operations if op.routing_operation_id]
-
-    required = list(
-        OperationChecklist.objects.filter(routing_operation_id__in=routing_ops).values_list(
-            "routing_operation_id", "template__code", "trigger", "every_n_units"
-        )
-    )
+        operation_id = e["operation_id"]
+        if operation_id:
+            people_by_op[operation_id].add(e["user_id"])
+            if operation_id not in last_at or at > last_at[operation_id]:
+                last_at[operation_id] = at
     op_of_routing = {op.routing_operation_id: op for op in operations if op.routing_operation_id}
-    people = set().union(*people_by_op.values()) if people_by_op else set()
-    op_sops, versions, acks = parts.operation_sops(routing_ops, people)
+    op_sops, versions, acks = parts.operation_sops(order_id)
     counters = {}  # the workstations' counters that kept counts no operation was running for
     for op in operations:
         counter = getattr(op.workstation, "machine_counter", None)  # None: the machine has none
         if counter is not None and counter.unassigned > 0:
             counters[op.workstation_id] = counter
 
+    types = {name: ContentType.objects.get_for_model(model).pk for name, model in _SIGNED.items()}
+    signed_models = {types[name]: model for name, model in _SIGNED.items()}
+
     # Everyone the record names, in one query.
-    users = User.objects.in_bulk(
-        (
-            {e.user_id for e in events}
-            | {e.override_by_id for e in events}
-            | {r[RESPONSE_FIELDS.index("recorded_by_id")] for r in responses}
-            | {r["started_by_id"] for r in runs}
-            | {r["completed_by_id"] for r in runs}
-            | {c[CONSUMPTION_FIELDS.index("event__user_id")] for c in consumptions}
-            | {nc["opened_by_id"] for nc in ncs}
-            | {nc["dispositioned_by_id"] for nc in ncs}
-            | {h.placed_by_id for h in holds}
-            | {h.released_by_id for h in holds}
-            | {a["user_id"] for a in acks}
+    users = {
+        u.pk: u
+        for u in _USERS.all(
+            ids=(
+                {e["user_id"] for e in events}
+                | {e["override_by_id"] for e in events}
+                | {r[_RECORDED_BY] for r in responses}
+                | {r["started_by_id"] for r in runs}
+                | {r["completed_by_id"] for r in runs}
+                | {c["event__user_id"] for c in consumptions}
+                | {nc["opened_by_id"] for nc in ncs}
+                | {nc["dispositioned_by_id"] for nc in ncs}
+                | {h.placed_by_id for h in holds}
+                | {h.released_by_id for h in holds}
+                | {a["user_id"] for a in acks}
+            )
+            - {None}
         )
-        - {None}
-    )
+    }
     names = {pk: u.printed_name for pk, u in users.items()}
     usernames = {pk: u.username for pk, u in users.items()}
     stations = {op.workstation_id: op.workstation.code for op in operations}
-    elsewhere = {e.workstation_id for e in events} - set(stations) - {None}
+    elsewhere = {e["workstation_id"] for e in events} - set(stations) - {None}
     if elsewhere:  # an event at a workstation none of the order's operations runs at
         stations |= dict(Workstation.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
     responses_of: dict[int, list[tuple]] = defaultdict(list)
@@ -332,16 +463,16 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         "labor": labor.labor_data(operations, event_rows),
         "materials": [
             {
-                "id": pk,
-                "lot": lot_code,
-                "part_number": part_number,
-                "quantity": quantity,
-                "unit": unit,
-                "operation": operation_id,
-                "by": name(user_id),
-                "at": at,
+                "id": c["id"],
+                "lot": c["lot__code"],
+                "part_number": c["lot__product__part_number"],
+                "quantity": c["quantity"],
+                "unit": c["lot__product__unit"],
+                "operation": c["operation_id"],
+                "by": name(c["event__user_id"]),
+                "at": c["event__occurred_at"],
             }
-            for pk, lot_code, part_number, quantity, unit, operation_id, user_id, at in consumptions
+            for c in consumptions
         ],
         "checklist_runs": [parts.run_data(r, responses_of[r["id"]], items, names) for r in runs],
         "sops": sops,
@@ -378,15 +509,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             }
             for h in holds
         ],
-        "signatures": parts.signatures_data(
-            {
-                ChecklistRun: [r["id"] for r in runs],
-                Nonconformance: [nc["id"] for nc in ncs],
-                Hold: [h.pk for h in holds],
-                # An override is signed on its ledger event (see workorders.services.orders).
-                ProductionEvent: [e.id for e in events if e.override_by_id],
-            }
-        ),
+        "signatures": parts.signatures_data(_SIGNATURES.all(order_id=order_id, **types), signed_models),
         "lots": [
             {
                 "id": lot["id"],
@@ -401,7 +524,7 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
             {
                 WorkOrder: [order.pk],
                 WorkOrderOperation: [op.pk for op in operations],
-                Consumption: [c[0] for c in consumptions],
+                Consumption: [c["id"] for c in consumptions],
                 Lot: [lot["id"] for lot in lots],
                 ChecklistRun: [r["id"] for r in runs],
             },
@@ -415,12 +538,12 @@ def _assembled(order: WorkOrder) -> ProductionRecord:
         lot_status={lot["code"]: lot["status"] for lot in lots},
         required_checklists=[
             {
-                "operation": op_of_routing[routing_operation_id].pk,
-                "template": template,
-                "trigger": trigger,
-                "every_n_units": every_n_units,
+                "operation": op_of_routing[r["routing_operation_id"]].pk,
+                "template": r["template__code"],
+                "trigger": r["trigger"],
+                "every_n_units": r["every_n_units"],
             }
-            for routing_operation_id, template, trigger, every_n_units in required
+            for r in required
         ],
         workstation_codes={op.workstation_id: op.workstation.code for op in operations},
         machine_unassigned=[

@@ -40,6 +40,7 @@ from typing import NamedTuple
 from django.db.models import Q
 from django.utils import timezone
 
+from mes.compiled import Compiled
 from mes.models import SignInAttempt, Site, User
 from mes.selectors import ShiftWindow, shift_windows
 from workorders.models import ProductionEvent, WorkOrder, WorkOrderOperation
@@ -156,40 +157,66 @@ def attendance(marks: Sequence[_Mark], windows: Sequence[ShiftWindow]) -> list[t
     return spans
 
 
-def _marks(workstation_ids: set[int], start: datetime, end: datetime) -> dict[int, list[_Mark]]:
-    """Sign-ins and badge holders' taps at the workstations within [start, end], by workstation."""
-    overrides: dict[tuple[int, int], list[datetime]] = defaultdict(list)
-    for ws, by, recorded in ProductionEvent.objects.filter(
-        workstation_id__in=workstation_ids,
-        override_by__isnull=False,
-        recorded_at__gte=start,
-        recorded_at__lte=end + OVERRIDE_SLACK,
-    ).values_list("workstation_id", "override_by_id", "recorded_at"):
-        overrides[(ws, by)].append(recorded)
-
-    def is_override(ws: int, user_id: int, at: datetime) -> bool:
-        return any(at <= o_at <= at + OVERRIDE_SLACK for o_at in overrides.get((ws, user_id), ()))
-
-    marks: dict[int, list[_Mark]] = defaultdict(list)
-    sign_ins = SignInAttempt.objects.filter(
+# The reads of `_marks`, compiled once (`Compiled`): building them cost more than running them.
+_SIGN_INS = Compiled(
+    lambda workstation_ids, start, end: SignInAttempt.objects.filter(
         kind=SignInAttempt.Kind.BADGE,
         succeeded=True,
         workstation_id__in=workstation_ids,
         user__isnull=False,
         at__gte=start,
         at__lte=end,
-    ).values_list("workstation_id", "user_id", "at")
-    for ws, user_id, at in sign_ins:
-        if not is_override(ws, user_id, at):
-            marks[ws].append(_Mark(at, user_id))
-    taps = (
+    ).values_list("workstation_id", "user_id", "at"),
+    "workstation_ids",
+    "start",
+    "end",
+)
+_OVERRIDES = Compiled(
+    lambda workstation_ids, start, end: ProductionEvent.objects.filter(
+        workstation_id__in=workstation_ids,
+        override_by__isnull=False,
+        recorded_at__gte=start,
+        recorded_at__lte=end,
+    ).values_list("workstation_id", "override_by_id", "recorded_at"),
+    "workstation_ids",
+    "start",
+    "end",
+)
+_TAPS = Compiled(
+    lambda workstation_ids, start, end: (
         ProductionEvent.objects.filter(
             workstation_id__in=workstation_ids, occurred_at__gte=start, occurred_at__lte=end
         )
         .exclude(kind=EventKind.ORDER_STATUS)
         .exclude(Q(user__badge_number__isnull=True) | Q(user__badge_number=""))
         .values_list("workstation_id", "user_id", "occurred_at")
-    )
+    ),
+    "workstation_ids",
+    "start",
+    "end",
+)
+
+
+def _marks(workstation_ids: set[int], start: datetime, end: datetime) -> dict[int, list[_Mark]]:
+    """Sign-ins and badge holders' taps at the workstations within [start, end], by workstation."""
+    marks: dict[int, list[_Mark]] = defaultdict(list)
+    workstation_ids = list(workstation_ids)
+    sign_ins = _SIGN_INS.all(workstation_ids=workstation_ids, start=start, end=end)
+    # The overrides are read only to tell a supervisor's badge check from a sign-in.
+    overrides: dict[tuple[int, int], list[datetime]] = defaultdict(list)
+    if sign_ins:
+        for ws, by, recorded in _OVERRIDES.all(
+            workstation_ids=workstation_ids, start=start, end=end + OVERRIDE_SLACK
+        ):
+            overrides[(ws, by)].append(recorded)
+
+    def is_override(ws: int, user_id: int, at: datetime) -> bool:
+        return any(at <= o_at <= at + OVERRIDE_SLACK for o_at in overrides.get((ws, user_id), ()))
+
+    for ws, user_id, at in sign_ins:
+        if not is_override(ws, user_id, at):
+            marks[ws].append(_Mark(at, user_id))
+    taps = _TAPS.all(workstation_ids=workstation_ids, start=start, end=end)
     for ws, user_id, at in taps:
         marks[ws].append(_Mark(at, user_id))
     for ws_marks in marks.values():
@@ -316,6 +343,8 @@ def labor_rows(
 
 
 def _people(user_ids: set[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
     return {
         u.pk: u
         for u in User.objects.filter(pk__in=user_ids).only(
