@@ -207,11 +207,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def line_delta(self, event: dict) -> None:
-        delta = event["delta"]
-        line_id = delta["line"]["id"]
-        if line_id in self.sequences and delta["seq"] > self.sequences[line_id]:
-            self.sequences[line_id] = delta["seq"]
-        await self.send(text_data=json.dumps({"type": "delta", **delta}))
+        # The text was encoded once by the sender (`broadcast.group_message`), for every dashboard.
+        line_id, sequence = event["line"], event["seq"]
+        if line_id in self.sequences and sequence > self.sequences[line_id]:
+            self.sequences[line_id] = sequence
+        await self.send(text_data=event["text"])
 
 
 def _visible(user, site_id: int) -> bool:

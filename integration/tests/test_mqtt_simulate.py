@@ -1,5 +1,7 @@
 """The line simulator in embedded mode feeds the production services in-process."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -67,7 +69,7 @@ def test_run_by_the_server_its_counts_reach_the_dashboards_as_deltas(
             deadline = loop.time() + 20
             while not any(e["kind"] == "good" for d in deltas for e in d["events"]):
                 message = await asyncio.wait_for(layer.receive(channel), deadline - loop.time())
-                deltas.append(message["delta"])
+                deltas.append(json.loads(message["text"]))
         finally:
             stop.set()
             await asyncio.to_thread(simulator.join, 10)

@@ -20,6 +20,7 @@ sends its own delta at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -100,7 +101,7 @@ def schedule_delta(
             # threads finishing a moment apart would cross and make every dashboard re-read.
             with _line_lock(line_id):
                 groups, message = build_delta([change])
-                send_to_groups(groups, {"type": "line.delta", "delta": message})
+                send_to_groups(groups, group_message(message))
         except Exception:
             logger.exception("live delta for line %s not sent", line_id)
 
@@ -136,6 +137,18 @@ def build_delta(changes: list[Change]) -> tuple[list[str], dict]:
     if site is None:
         site = message["line"]["site"]
     return [line_group(first.line_id), site_group(site)], message
+
+
+def group_message(delta: dict) -> dict:
+    """The channel layer's message of a delta: the text every dashboard is sent, encoded once here
+    rather than by each of the line's and the site's dashboards, and beside it the line and the
+    sequence number the dashboards' consumers keep."""
+    return {
+        "type": "line.delta",
+        "line": delta["line"]["id"],
+        "seq": delta["seq"],
+        "text": json.dumps({"type": "delta", **delta}),
+    }
 
 
 # --- In the web server: one publisher per line on the server's event loop ----------------------
@@ -210,7 +223,7 @@ class LinePublisher:
             while changes := self.pending.pop(line_id, None):
                 try:
                     groups, message = await sync_to_async(_build_and_release, thread_sensitive=False)(changes)
-                    await fan_out(groups, {"type": "line.delta", "delta": message})
+                    await fan_out(groups, group_message(message))
                 except Exception:
                     logger.exception("live delta for line %s not sent", line_id)
                 # A line's changes after this wait a moment and leave together: a wall screen

@@ -2,6 +2,7 @@
 own (the MQTT ingestor): on channels_redis, as in production."""
 
 import asyncio
+import json
 import os
 import threading
 import uuid
@@ -40,7 +41,7 @@ def line_channel(settings, workstation):
         """Deltas, in arrival order, until they carry `count` events (one loop for all reads)."""
         deltas = []
         while sum(len(d["events"]) for d in deltas) < count:
-            deltas.append((await asyncio.wait_for(layer.receive(name), 10))["delta"])
+            deltas.append(json.loads((await asyncio.wait_for(layer.receive(name), 10))["text"]))
         return deltas
 
     yield async_to_sync(deltas_carrying)
