@@ -73,9 +73,18 @@ def _shape(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         if not all(type(v) is int for v in value):
             raise TypeError("a list argument holds whole numbers only")
-        distinct = len(set(value))
-        return ("list", 0 if distinct == 0 else 1 << (distinct - 1).bit_length())
+        return ("list", len(padded_ids(value)))
     raise TypeError(f"an argument is an int, an aware datetime or a list of ints, not {type(value).__name__}")
+
+
+def padded_ids(ids) -> list[int]:
+    """`ids` without repeats, filled up to a power of two with the last one: an `__in` of them
+    reads the same rows, and lists of about the same size share one statement (and, on
+    PostgreSQL, its prepared plan)."""
+    distinct = list(dict.fromkeys(ids))
+    if not distinct:
+        return []
+    return distinct + distinct[-1:] * ((1 << (len(distinct) - 1).bit_length()) - len(distinct))
 
 
 def _stand_in(shape: Any, number: int, which: int) -> Any:
@@ -286,9 +295,8 @@ class Compiled:
                 shape = shapes[name] = _shape(value)
             except TypeError as exc:
                 raise TypeError(f"{name}: {exc}") from None
-            if type(shape) is tuple and shape[1]:
-                distinct = list(dict.fromkeys(value))
-                arguments[name] = distinct + distinct[-1:] * (shape[1] - len(distinct))
+            if type(shape) is tuple:
+                arguments[name] = padded_ids(value)
         key = (using, *shapes.values())
         statement = self._statements.get(key)
         if statement is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from mes.compiled import statement_cursor
+from mes.compiled import padded_ids, statement_cursor
 from mes.models import User
 from quality.models import ChecklistRun
 from traceability.record.parts import instant
@@ -80,15 +80,15 @@ def _history_rows(records: dict[type, list[int]]) -> list[list]:
     the queries per model it replaces. The values are converted as the ORM converts them.
 
     Run as the compiled reads run (`statement_cursor`: prepared on PostgreSQL once run again),
-    each list of ids filled up to a power of two with its last id, so that records of orders of
+    each list of ids filled up to a power of two (`padded_ids`), so that records of orders of
     about the same size share one statement."""
     selects = _history_selects(tuple(records))
     branches, params = [], []
     for select, ids in zip(selects, records.values(), strict=True):
         if ids:
-            size = 1 << (len(ids) - 1).bit_length()
-            branches.append(f"{select} ({', '.join(['%s'] * size)})")
-            params += [*ids, *[ids[-1]] * (size - len(ids))]
+            padded = padded_ids(ids)
+            branches.append(f"{select} ({', '.join(['%s'] * len(padded))})")
+            params += padded
     if not branches:
         return []
     with statement_cursor(connection) as cursor:

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from mes.compiled import Compiled, insert_row, update_row
+from mes.compiled import Compiled, insert_row, padded_ids, update_row
 from mes.tests.factories import WorkstationFactory
 from workorders.models import ProductionEvent, ReasonCode, WorkOrder, WorkOrderOperation
 from workorders.tests.factories import released_order
@@ -280,3 +280,10 @@ def test_on_postgresql_a_statement_run_again_is_prepared_on_its_connection(order
     assert len(prepared()) == before + 1  # planned once from now on, whatever the key
     OPERATIONS.all(pk=op.pk + 1)
     assert len(prepared()) == before + 1
+
+
+def test_a_list_of_ids_is_read_without_repeats_and_filled_to_a_power_of_two():
+    assert padded_ids([5, 3, 5, 9]) == [5, 3, 9, 9]
+    assert padded_ids([7]) == [7]
+    assert padded_ids([1, 2, 3, 4, 5]) == [1, 2, 3, 4, 5, 5, 5, 5]
+    assert padded_ids([]) == []
