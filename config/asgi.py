@@ -1,17 +1,21 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (authenticated by session).
 
-HTTP requests run their whole middleware chain and view in one worker thread (`OneHopASGIHandler`).
+HTTP requests run their whole middleware chain and view in one worker thread (`OneHopASGIHandler`),
+taken from a pool of `REQUEST_THREADS` per process.
 """
 
 import asyncio
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import django
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
@@ -33,21 +37,41 @@ class OneHopASGIHandler(ASGIHandler):
     (which close or recycle the database connection) and the close of a response already in
     memory run in that same crossing too (`handle`); reading the body and sending the response
     stay on the loop, as in Django's handler.
+
+    That thread comes from a pool kept for the process's life (`REQUEST_THREADS`), as a WSGI
+    server's are. Django's handler gives each request a thread of its own, started and ended with
+    it: at every request a new thread, and in it a new database wrapper taking a connection from
+    the pool, and with fifty requests at once fifty threads contending for the interpreter while
+    each waits on the database. The request signals still open and close each request's use of
+    the database in its thread, as before.
     """
+
+    threads: ThreadPoolExecutor | None = None
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        return await self._in_request_thread(self.get_response)(request)
+
+    @classmethod
+    def _in_request_thread(cls, func):
+        if cls.threads is None:  # one pool per process, made on its first request
+            cls.threads = ThreadPoolExecutor(settings.REQUEST_THREADS, thread_name_prefix="request")
+        return sync_to_async(func, thread_sensitive=False, executor=cls.threads)
 
     def _serve(self, request):
         """In the request's worker thread: the request signal, the chain with the view and, for a
         response already in memory, its close (the finished signal) too, as the WSGI handler
-        does. A streamed response is closed once sent, as in Django's handler."""
+        does. A streamed response is closed once sent, as in Django's handler; its content is
+        read in a thread of Django's own for the request, which opens a connection of its own if
+        it needs one, so this thread hands its connection back now rather than at its next
+        request."""
         signals.request_started.send(sender=self.__class__, scope=request.scope)
         response = self.get_response(request)
-        if not response.streaming:
+        if response.streaming:
+            close_old_connections()
+        else:
             response.close()
         return response
 
@@ -69,7 +93,7 @@ class OneHopASGIHandler(ASGIHandler):
             return
 
         async def process_request(request, send):
-            response = await sync_to_async(self._serve, thread_sensitive=True)(request)
+            response = await self._in_request_thread(self._serve)(request)
             response._handler_class = self.__class__
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size  # the server chunks it (as Django's handler)
@@ -113,7 +137,6 @@ django_asgi_app = OneHopASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 from workorders.live import broadcast  # noqa: E402

@@ -520,6 +520,11 @@ LOGGING = {
     },
 }
 
+# The ASGI server runs each HTTP request's middleware and view in one of this many threads per
+# process (kept for the process's life). Keep it below DB_POOL_MAX: each thread holds at most one
+# pooled connection during a request, and the live publishers take theirs from the same pool.
+REQUEST_THREADS = env.int("REQUEST_THREADS", default=16)
+
 # Live dashboards: after a delta, a line's next one waits at least this long, gathering what
 # committed meanwhile (a lone change still leaves at once).
 LIVE_DELTA_INTERVAL_SECONDS = env.float("LIVE_DELTA_INTERVAL_SECONDS", default=0.1)

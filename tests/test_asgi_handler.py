@@ -1,5 +1,5 @@
 """The web server's HTTP handler (`config.asgi.OneHopASGIHandler`): a request crosses from the event
-loop to its worker thread once, and still gets what Django's handler gives it: the request signals
+loop to a worker thread of the process's pool once, and still gets what Django's handler gives it: the request signals
 once each (they close or recycle the database connection), a response in memory closed, a streamed
 file sent whole and closed after it."""
 
@@ -133,3 +133,60 @@ def test_a_streamed_file_is_sent_whole_and_closed_after_it(handler, signal_threa
 
     assert status == 200 and body == css.read_bytes()
     assert [name for name, _ in signal_threads] == ["started", "finished"]
+
+
+def _view_threads(path: str):
+    """Record the thread (name, ident) each request to the URL named `path` runs its view in."""
+    pattern = next(p for p in get_resolver().url_patterns if getattr(p, "name", None) == path)
+    original = pattern.callback
+    seen = []
+
+    def watched(request, *args, **kwargs):
+        seen.append((threading.current_thread().name, threading.get_ident()))
+        return original(request, *args, **kwargs)
+
+    pattern.callback = watched
+    return seen, lambda: setattr(pattern, "callback", original)
+
+
+def test_requests_run_in_the_process_s_pool_of_threads(handler, signed_in, settings):
+    seen, restore = _view_threads("ping")
+    try:
+        for _ in range(settings.REQUEST_THREADS + 5):
+            assert _get(handler, "/ping", signed_in) == (200, b"pong")
+    finally:
+        restore()
+
+    assert all(name.startswith("request") for name, _ in seen)
+    # Threads are kept and reused: never more than the pool holds, not one per request.
+    assert len({ident for _, ident in seen}) <= settings.REQUEST_THREADS
+
+
+def test_the_view_thread_hands_its_connection_back_when_the_response_is_streamed(handler, monkeypatch):
+    from django.db import connection
+    from django.http import StreamingHttpResponse
+
+    from config import asgi
+
+    held = []
+    original = asgi.OneHopASGIHandler.get_response
+
+    def streamed(self, request):
+        original(self, request)  # the chain runs, and uses this thread's connection
+        connection.ensure_connection()
+        held.append(lambda: connection.connection)
+        return StreamingHttpResponse(iter([b"a", b"b"]))
+
+    monkeypatch.setattr(asgi.OneHopASGIHandler, "get_response", streamed)
+    after = []
+    original_serve = asgi.OneHopASGIHandler._serve
+
+    def serve(self, request):
+        response = original_serve(self, request)
+        after.append(held[0]())  # still in the view's thread, once the response is made
+        return response
+
+    monkeypatch.setattr(asgi.OneHopASGIHandler, "_serve", serve)
+
+    assert _get(handler, "/ping") == (200, b"ab")
+    assert after == [None]
