@@ -146,10 +146,11 @@ else:
         )
     elif env.bool("DB_POOL", default=False):
         # A connection pool per process (psycopg_pool), on in the ASGI server (config/asgi.py turns
-        # it on): there each request runs in its own thread, so persistent per-thread connections
-        # would pile up, and a new connection per request costs PostgreSQL a process each time.
-        # Django hands pooled connections back at the end of each request. Celery workers and
-        # commands, whose threads are not requests, keep their own connections.
+        # it on): its request threads, the live publishers' threads and the websocket consumers'
+        # share the pool's connections instead of each keeping one, and a new connection per
+        # request would cost PostgreSQL a process each time. Django hands pooled connections back
+        # at the end of each request. Celery workers and commands, whose threads are not
+        # requests, keep their own connections.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a pooled connection the server closed is replaced
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

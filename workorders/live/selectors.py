@@ -364,12 +364,17 @@ def line_summaries(
     return out
 
 
+# `get_kind_display()` hashes every kind's lazy label, each a translation, to look one up: on
+# every tap. The labels by kind, read once; each summary translates only its own.
+_KIND_LABELS = dict(EventKind.choices)
+
+
 def event_summary(event: ProductionEvent) -> dict:
     """An event as the dashboards list it (in snapshots and in each delta)."""
     return {
         "id": event.pk,
         "kind": kind_word(event.kind),
-        "label": event.get_kind_display(),
+        "label": str(_KIND_LABELS.get(event.kind, event.kind)),
         "workstation": event.workstation.code if event.workstation_id else "",
         "order": event.work_order.number if event.work_order_id else "",
         "quantity": format(event.quantity.normalize(), "f") if event.quantity is not None else None,

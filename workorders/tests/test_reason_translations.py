@@ -19,7 +19,7 @@ from mes.errors import ValidationFailed
 from mes.models import Shift
 from workorders import services
 from workorders.live.selectors import latest_events
-from workorders.models import ReasonCode
+from workorders.models import ProductionEvent, ReasonCode
 from workorders.selectors.floor import reason_names, reasons_of
 from workorders.selectors.losses import losses_for_workstation
 from workorders.states import Loss, ReasonKind
@@ -151,3 +151,14 @@ def test_live_messages_carry_the_code_and_the_page_the_readers_names(stopped, su
     html = client_for(supervisor).get(f"/live/lines/{stopped.line_id}/").content.decode()
     names = re.search(r'<script id="reason-names" type="application/json">(.*?)</script>', html, re.S)
     assert json.loads(names.group(1)) == {"JAM": "Materialstau"}
+
+
+def test_live_events_are_labelled_with_their_kind_in_the_readers_language(stopped):
+    recorded = ProductionEvent.objects.filter(line_id=stopped.line_id)
+    labels = {}
+    for language in ("en", "de"):
+        with translation.override(language):
+            summaries = latest_events(stopped.line_id)
+            assert {s["id"]: s["label"] for s in summaries} == {e.pk: e.get_kind_display() for e in recorded}
+            labels[language] = next(s["label"] for s in summaries if s["kind"] == "downtime_start")
+    assert labels["de"] != labels["en"]
