@@ -192,13 +192,21 @@ CHANNEL_SOCKET_TIMEOUT_SECONDS = env.float("CHANNEL_SOCKET_TIMEOUT_SECONDS", def
 
 
 def redis_channel_layer(url: str, *, prefix: str) -> dict:
-    """The channels_redis layer as every process of the MES configures it."""
+    """The channels_redis layer as every process of the MES configures it: Redis publish/subscribe.
+
+    A delta goes to every dashboard of its line. channels_redis' list-based layer stored a copy of
+    it per dashboard, and each server process popped them one round trip at a time: with fifty
+    dashboards on a line, fifty copies of every delta through Redis. Over publish/subscribe each
+    server process subscribes once to a group its dashboards are in, receives one copy and hands
+    it to them. What publish/subscribe does not keep (a message sent while a process was not
+    connected) the dashboards recover: every delta carries its line's sequence number, and a gap,
+    or the heartbeat's check of the sequences, has them read the snapshot again.
+    """
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            # channels_redis waits up to 5 s in a blocking pop for each receive; redis-py 8 gives
-            # up on a socket after 5 s by default, so an idle dashboard's receive died with
-            # TimeoutError (channels_redis#422). The socket waits well past the pop instead.
+            # The layer waits for messages in short polls, so an idle connection never sits on
+            # its socket for long; the timeout only bounds a Redis that stopped answering.
             "hosts": [
                 {
                     "address": url,
@@ -207,11 +215,6 @@ def redis_channel_layer(url: str, *, prefix: str) -> dict:
                 }
             ],
             "prefix": prefix,
-            # channels_redis drops messages past capacity without a word; dashboards
-            # detect gaps by sequence number, and these limits are set on purpose.
-            "capacity": env.int("CHANNEL_CAPACITY", default=1000),
-            "expiry": env.int("CHANNEL_EXPIRY", default=30),
-            "group_expiry": 86400,
         },
     }
 

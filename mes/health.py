@@ -8,6 +8,8 @@ import uuid
 from asgiref.sync import async_to_sync
 from celery import current_app
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import create_pool
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -35,13 +37,15 @@ def check_database() -> dict:
 def _receive_outlasts_socket(layer) -> str | None:
     """Why an idle receive on this layer would be torn down, or None.
 
-    channels_redis blocks up to `brpop_timeout` seconds in each receive; a Redis connection that
-    gives up on its socket sooner (redis-py 8 does after 5 s unless told otherwise) drops every
-    idle dashboard. A quick round trip can't show that, so the connection options are checked.
+    channels_redis' list-based layer blocks up to `brpop_timeout` seconds in each receive; a Redis
+    connection that gives up on its socket sooner (redis-py 8 does after 5 s unless told
+    otherwise) drops every idle dashboard. A quick round trip can't show that, so the connection
+    options are checked. (The layer the MES configures, over publish/subscribe, waits in short
+    polls and has no such wait.)
     """
-    wait = getattr(layer, "brpop_timeout", None)
-    if wait is None:
+    if not isinstance(layer, RedisChannelLayer):
         return None
+    wait = layer.brpop_timeout
     for host in layer.hosts:
         pool = create_pool(host)
         timeout = pool.connection_class(**pool.connection_kwargs).socket_timeout  # not connected
@@ -58,6 +62,10 @@ async def _round_trip(layer) -> None:
     # with every websocket consumer of the process, and a probe waiting in it behind a consumer's
     # blocking receive missed its reply (a server restarted under open dashboards stayed "down").
     channel = f"healthz.{uuid.uuid4().hex}"
+    if isinstance(layer, RedisPubSubChannelLayer):
+        # Over publish/subscribe a message reaches only a channel subscribed when it is sent:
+        # a channel of the probe's own loop, subscribed before the send, and no shared receive.
+        channel = await layer.new_channel("healthz.")
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "healthz.ping", "token": token})
     message = await layer.receive(channel)

@@ -93,5 +93,5 @@ def test_healthz_checks_real_redis_and_a_real_broker_when_configured():
     )
     assert result["status"] == 200, json.dumps(result)
     parts = result["body"]["parts"]
-    assert parts["channel_layer"]["mode"] == "RedisChannelLayer"
+    assert parts["channel_layer"]["mode"] == "RedisPubSubChannelLayer"
     assert parts["task_broker"]["mode"] == "broker"

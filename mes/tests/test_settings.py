@@ -46,7 +46,7 @@ def test_production_variables_switch_to_postgres_redis_and_a_broker():
     code = code.replace('if connection.vendor == "sqlite":', "if False:")
     result = django_json(code, **PRODUCTION)
     assert result["engine"] == "django.db.backends.postgresql"
-    assert result["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert result["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert result["cache"] == "mes.cache.SharedPoolRedisCache"
     assert result["eager"] is False
     assert result["broker"].startswith("amqp://")
