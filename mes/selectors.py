@@ -25,6 +25,7 @@ from django.db.models import CharField, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from mes.compiled import Compiled
 from mes.models import Line, Shift, Site, Workstation
 from mes.seal.models import AuditSeal
 
@@ -166,7 +167,7 @@ def shift_windows(site: Site, start: datetime, end: datetime) -> list[ShiftWindo
         raise ValueError(f"A shift calendar window spans at most {SHIFT_WINDOW_MAX_DAYS} days.")
     tz = site.tzinfo
     windows: list[ShiftWindow] = []
-    shifts = list(site.shifts.all())
+    shifts = _shifts_of(site)
     first_day: date = _days_after(_local_day(start, tz, date.min), -1)
     last_day: date = _local_day(end, tz, date.max)
     day = first_day
@@ -189,6 +190,20 @@ def shift_windows(site: Site, start: datetime, end: datetime) -> list[ShiftWindo
         day += timedelta(days=1)
     windows.sort(key=lambda w: w.start)
     return windows
+
+
+# Every live delta asks for its site's shift calendar, and building that queryset cost more than
+# reading it: the read is compiled once (`mes.compiled`), in the order of `site.shifts.all()`.
+_SHIFTS = Compiled(
+    lambda site_id: Shift.objects.filter(site_id=site_id).order_by("start_time", "pk"), "site_id"
+)
+
+
+def _shifts_of(site: Site) -> list[Shift]:
+    prefetched = getattr(site, "_prefetched_objects_cache", {}).get("shifts")
+    if prefetched is not None:
+        return list(prefetched)
+    return _SHIFTS.all(site_id=site.pk)
 
 
 def _local_day(moment: datetime, tz, beyond: date) -> date:
