@@ -43,6 +43,8 @@ _RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _PAIRED = re.compile("[" + re.escape("".join(MIRRORED)) + "]")
 # The invisible marks of bidirectional text (LRM, RLM, ALM, embeddings, overrides, isolates).
 _BIDI_CONTROL = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# Either of them: a line that needs more than drawing as it is.
+_NEEDS_LAYOUT = re.compile(f"{_RTL_LETTER.pattern}|{_BIDI_CONTROL.pattern}")
 _BIDI_CONTROLS = dict.fromkeys(
     map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
@@ -64,7 +66,6 @@ def rtl() -> bool:
     return get_language_bidi()
 
 
-@lru_cache(maxsize=16384)
 def visual(text: str, *, right_to_left: bool = False) -> str:
     """One line of text as reportlab must draw it: text with right-to-left letters shaped and in
     visual (left-to-right drawing) order, as a right-to-left line; any other text as it is.
@@ -72,9 +73,18 @@ def visual(text: str, *, right_to_left: bool = False) -> str:
     A line holding any Arabic or Hebrew letter is taken as a right-to-left sentence (codes and
     numbers in it keep their own order); a line without any (a lot code, a hash, a date) is left
     to right whatever the document's language, unless `right_to_left` says it is laid out right
-    to left all the same (an indented tree, say)."""
-    if not text:
+    to left all the same (an indented tree, say).
+
+    Text with nothing to do (most of a report's cells: codes, numbers, dates, and every line of
+    a left-to-right language) is returned after one search and is not remembered: a big report
+    would otherwise keep thousands of its cells alive in the cache below."""
+    if not text or not (right_to_left or _NEEDS_LAYOUT.search(text)):
         return text
+    return _laid_out(text, right_to_left)
+
+
+@lru_cache(maxsize=16384)
+def _laid_out(text: str, right_to_left: bool) -> str:
     if right_to_left or _RTL_LETTER.search(text):
         text = _reorder(_shape(text))
     # The marks that steer the order (Django's Arabic date format has them) have done their work:

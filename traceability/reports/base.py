@@ -16,11 +16,12 @@ from xml.sax.saxutils import escape
 
 from django.utils import formats
 from django.utils.translation import gettext
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
@@ -208,6 +209,8 @@ def numbered_canvas(footer_left: str):
             self.doForm(_PAGE_TOTAL_FORM)
             self.restoreState()
             super().showPage()
+            if self._pageCompression:
+                _compress_now(self._doc.Pages.pages[-1])
 
         def save(self):
             if self._code:  # a last page not yet shown
@@ -225,6 +228,21 @@ def numbered_canvas(footer_left: str):
             super().save()
 
     return NumberedCanvas
+
+
+def _compress_now(page: pdfdoc.PDFPage) -> None:
+    """Compress a page's content as soon as the page is finished, as reportlab would when it
+    writes the document (the same filters, so the same bytes): reportlab keeps every page's
+    content as text until then, several times the size compressed."""
+    filters = [pdfdoc.PDFBase85Encode, pdfdoc.PDFZCompress] if rl_config.useA85 else [pdfdoc.PDFZCompress]
+    content = page.stream
+    for step in reversed(filters):  # the last filter listed is applied first
+        content = step.encode(content)
+    stream = pdfdoc.PDFStream(content=content)
+    stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName(step.pdfname) for step in filters])
+    stream.__Comment__ = "page stream"
+    page.Contents = stream
+    page.stream = None
 
 
 class StreamedStory(list):

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from itertools import chain, islice
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext, override
@@ -49,7 +52,6 @@ from workorders.models import Lot
 @dataclass
 class TraceDocument:
     trace: Trace
-    data: dict
     content_hash: str
     generated_by: str
     generated_at: datetime
@@ -63,19 +65,37 @@ class TraceDocument:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.root.code)
         return f"trace-{safe}-{self.trace.direction}"
 
+    @cached_property
+    def data(self) -> dict:
+        """The trace as data (`selectors.trace_data`), made when a format needs all of it at once
+        (JSON, CSV). The PDF reads it one node at a time instead (`nodes_data`), so a big report
+        never holds the whole of it."""
+        with override(None):  # the data's words in the source language: its hash is everyone's
+            return selectors.trace_data(self.trace)
+
+    def nodes_data(self) -> Iterator[dict]:
+        """The data's nodes one at a time, as `data["nodes"]` has them (made a few at a time)."""
+        nodes = selectors.nodes_data(self.trace)
+        while True:
+            with override(None):  # made in the source language, as `data` is (not while yielding)
+                chunk = list(islice(nodes, 64))
+            if not chunk:
+                return
+            yield from chunk
+
 
 def trace_document(*, lot: Lot, direction: str, user, progress: Progress = no_progress) -> TraceDocument:
-    """Trace `lot` with the context of every node, as `user` sees it."""
+    """Trace `lot` with the context of every node, as `user` sees it. Its content hash is made
+    from the data piece by piece (`selectors.trace_content_hash`), which is not kept."""
     trace = selectors.trace(lot, direction, user=user)
     progress(10)
     with override(None):  # the data's words in the source language: its hash is everyone's
         trace.context = selectors.trace_context(trace)
         progress(30)
-        data = selectors.trace_data(trace)
+        content_hash = selectors.trace_content_hash(trace)
     return TraceDocument(
         trace=trace,
-        data=data,
-        content_hash=selectors.trace_hash(data),
+        content_hash=content_hash,
         generated_by=user.printed_name if user is not None else "system",
         generated_at=timezone.now().astimezone(UTC),
     )
@@ -203,10 +223,10 @@ def build_csv(doc: TraceDocument, progress: Progress = no_progress) -> Built:
 _TREE_WIDTHS = [8, 52, 10, 40, 20, 22, 14, 26]
 
 
-def _tree_rows(trace: Trace) -> list[list]:
-    """The genealogy as an indented table, depth first from the traced lot. A lot reached again
-    on another path is listed again but not expanded twice."""
-    rows: list[list] = []
+def _tree_rows(trace: Trace) -> Iterator[list]:
+    """The genealogy as an indented table, depth first from the traced lot, a row at a time as
+    the tables take them. A lot reached again on another path is listed again but not expanded
+    twice."""
     expanded: set[int] = set()
     stack = [(trace.root, 0)]
     mirrored = rtl()
@@ -223,28 +243,25 @@ def _tree_rows(trace: Trace) -> list[list]:
         if mirrored:  # indented from the right: laid out here, as a right-to-left line
             label = Visual(visual(clip(label, label_width), right_to_left=True))
         if node.visible:
-            rows.append([str(level), label, node.kind, f"{node.part_number} {node.product_name}",
-                         node.work_order_number, node.status + (" · " + gettext("ON HOLD") if node.on_hold else ""),
-                         f"{_number(selectors.quantity_text(node.quantity))} {node.unit}", fmt_time(node.produced_at)])  # fmt: skip
+            yield [str(level), label, node.kind, f"{node.part_number} {node.product_name}",
+                   node.work_order_number, node.status + (" · " + gettext("ON HOLD") if node.on_hold else ""),
+                   f"{_number(selectors.quantity_text(node.quantity))} {node.unit}", fmt_time(node.produced_at)]  # fmt: skip
         else:
-            rows.append(
-                [
-                    str(level),
-                    label,
-                    "",
-                    gettext("(site %(site)s: not visible)") % {"site": node.site_code},
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
+            yield [
+                str(level),
+                label,
+                "",
+                gettext("(site %(site)s: not visible)") % {"site": node.site_code},
+                "",
+                "",
+                "",
+                "",
+            ]
         if again:
             continue
         expanded.add(node.id)
         for nxt in reversed(trace.next_of(node)):
             stack.append((nxt, level + 1))
-    return rows
 
 
 def _sig_text(items: list[dict]) -> list:
@@ -364,7 +381,7 @@ def _number(text):
 
 def _story(doc: TraceDocument, progress: Progress):
     """The report's flowables, made as the page layout reaches them (see `StreamedStory`)."""
-    trace, data = doc.trace, doc.data
+    trace = doc.trace
     title = _title(trace)
     yield from [
         para(title, "title"),
@@ -382,7 +399,7 @@ def _story(doc: TraceDocument, progress: Progress):
                 (
                     gettext("Records"),
                     gettext("%(nodes)s lots and serials, %(edges)s links, %(depth)s levels")
-                    % {"nodes": len(trace.nodes), "edges": len(trace.edges), "depth": trace.max_depth},
+                    % {"nodes": len(trace.nodes), "edges": len(trace.edge_rows), "depth": trace.max_depth},
                 ),
                 (gettext("Generated by"), doc.generated_by),
                 (gettext("Generated at"), fmt_time(doc.generated_at)),
@@ -403,8 +420,10 @@ def _story(doc: TraceDocument, progress: Progress):
     progress(45)
     if trace.direction == FORWARD:
         yield from [CondPageBreak(30 * mm), para(gettext("Affected units (recall list)"), "h2")]
-        affected = data.get("affected", [])
-        if affected:
+        units = selectors.affected_data(trace)  # made as the tables take them
+        first = next(units, None)
+        if first is not None:
+            affected = chain([first], units)
             yield from tables([gettext("Serial / lot"), gettext("Kind"), gettext("Product"), gettext("Status"), gettext("On hold"), gettext("Finished good"), gettext("Site")],
                               ([a["lot"], a["kind"], a["product"], a["status"], gettext("ON HOLD") if a["on_hold"] else "",
                                 gettext("yes") if a["finished"] else gettext("no"), a["site"]] for a in affected),
@@ -413,8 +432,8 @@ def _story(doc: TraceDocument, progress: Progress):
             yield para(gettext("Nothing has been made from this lot yet."))
     yield from [CondPageBreak(30 * mm), para(gettext("Production context"), "h2")]
     shown_orders: set[str] = set()
-    nodes = data["nodes"]
-    for index, node in enumerate(nodes):
+    count = len(trace.nodes)
+    for index, node in enumerate(doc.nodes_data()):
         if not node["visible"]:
             continue
         block: list = [
@@ -458,7 +477,7 @@ def _story(doc: TraceDocument, progress: Progress):
         else:
             yield from block
         if index % 50 == 0:
-            progress(45 + int(40 * index / max(len(nodes), 1)))
+            progress(45 + int(40 * index / max(count, 1)))
 
 
 def build_pdf(doc: TraceDocument, progress: Progress = no_progress) -> Built:

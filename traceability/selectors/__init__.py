@@ -9,7 +9,17 @@
 """
 
 from traceability.selectors.context import TraceContext, trace_context
-from traceability.selectors.data import canonical_json, node_data, quantity_text, trace_data, trace_hash
+from traceability.selectors.data import (
+    affected_data,
+    canonical_json,
+    links_data,
+    node_data,
+    nodes_data,
+    quantity_text,
+    trace_content_hash,
+    trace_data,
+    trace_hash,
+)
 from traceability.selectors.graph import (
     BACKWARD,
     DIRECTIONS,
@@ -36,14 +46,18 @@ __all__ = [
     "TraceContext",
     "TraceEdge",
     "TraceNode",
+    "affected_data",
     "bare_walk_sql",
     "canonical_json",
+    "links_data",
     "lot_for_trace",
     "lot_shipments",
     "node_data",
+    "nodes_data",
     "quantity_text",
     "trace",
     "trace_backward",
+    "trace_content_hash",
     "trace_context",
     "trace_data",
     "trace_forward",

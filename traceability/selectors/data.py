@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from mes.signatures import Manifestation
 from traceability.selectors.context import HoldContext, NonconformanceContext, OrderContext, TraceContext
-from traceability.selectors.graph import FORWARD, Trace, TraceNode
+from traceability.selectors.graph import FORWARD, Trace, TraceNode, _decimal
 
 # --- the trace as data ---------------------------------------------------------------------------
 
@@ -161,45 +162,98 @@ def node_data(node: TraceNode, context: TraceContext | None = None) -> dict:
     return data
 
 
-def trace_data(trace: Trace) -> dict:
-    """The trace as plain JSON-ready data (the content every export is made of)."""
+def nodes_data(trace: Trace) -> Iterator[dict]:
+    """The trace's nodes as data, one at a time, by depth then code (`trace_data`'s "nodes")."""
     context = trace.context
-    codes = {n.id: n.code for n in trace.nodes.values()}
-    edges = sorted(trace.edges, key=lambda e: (e.parent_id, e.child_id, e.event_id))
-    data = {
+    for node in trace.ordered_nodes:
+        yield node_data(node, context)
+
+
+def links_data(trace: Trace) -> Iterator[dict]:
+    """The trace's links as data, one at a time, by parent, child and event (`trace_data`'s
+    "links"). Read from the link rows as the walk returned them: a big trace's links are never
+    all made into objects at once."""
+    codes = {node.id: node.code for node in trace.nodes.values()}
+    rows = sorted(trace.edge_rows, key=lambda r: (r[1], r[5], r[12]))
+    for row in rows:
+        yield {
+            "parent": codes.get(row[1], str(row[1])),
+            "child": codes.get(row[5], str(row[5])),
+            "quantity": quantity_text(_decimal(row[14])),
+            "event": row[12],
+        }
+
+
+def affected_data(trace: Trace) -> Iterator[dict]:
+    """A forward trace's recall list as data, one unit at a time (`trace_data`'s "affected")."""
+    for n in trace.affected:
+        yield {
+            "lot": n.code,
+            "kind": n.kind,
+            "product": n.part_number,
+            "status": n.status,
+            "on_hold": n.on_hold,
+            "finished": n.finished,
+            "site": n.site_code,
+        }
+
+
+def _data_parts(trace: Trace) -> dict:
+    """`trace_data`'s keys, with its lists still to be made (iterators)."""
+    parts = {
         "lot": trace.root.code,
         "direction": trace.direction,
-        "nodes": [node_data(n, context) for n in trace.ordered_nodes],
-        "links": [
-            {
-                "parent": codes.get(e.parent_id, str(e.parent_id)),
-                "child": codes.get(e.child_id, str(e.child_id)),
-                "quantity": quantity_text(e.quantity),
-                "event": e.event_id,
-            }
-            for e in edges
-        ],
+        "nodes": nodes_data(trace),
+        "links": links_data(trace),
     }
     if trace.direction == FORWARD:
-        data["affected"] = [
-            {
-                "lot": n.code,
-                "kind": n.kind,
-                "product": n.part_number,
-                "status": n.status,
-                "on_hold": n.on_hold,
-                "finished": n.finished,
-                "site": n.site_code,
-            }
-            for n in trace.affected
-        ]
-    return data
+        parts["affected"] = affected_data(trace)
+    return parts
 
 
-def canonical_json(data: dict) -> str:
+def trace_data(trace: Trace) -> dict:
+    """The trace as plain JSON-ready data (the content every export is made of)."""
+    return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in _data_parts(trace).items()
+    }
+
+
+def canonical_json(data: object) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def trace_hash(data: dict) -> str:
     """SHA-256 of the canonical JSON of a trace's data: the same data gives the same hash."""
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    return _canonical_hash(data)
+
+
+def trace_content_hash(trace: Trace) -> str:
+    """`trace_hash(trace_data(trace))`, without ever holding the whole data or its JSON: each
+    node, link and affected unit is made, hashed and dropped in turn. A report that needs only
+    the hash and one node at a time (the PDF) keeps a big trace's memory at the size of the
+    trace, not of its data and its text as well."""
+    return _canonical_hash(_data_parts(trace))
+
+
+def _canonical_hash(data: object) -> str:
+    """SHA-256 of `canonical_json(data)`, written piece by piece: a dict's values that are lists,
+    or iterators standing for them, are written an item at a time, in the order and with the
+    separators `canonical_json` gives them (keys sorted, no spaces)."""
+    digest = hashlib.sha256()
+    if not isinstance(data, dict):
+        digest.update(canonical_json(data).encode())
+        return digest.hexdigest()
+    for index, key in enumerate(sorted(data)):
+        digest.update((("," if index else "{") + canonical_json(key) + ":").encode())
+        value = data[key]
+        if isinstance(value, list | Iterator):
+            separator = "["
+            for item in value:
+                digest.update((separator + canonical_json(item)).encode())
+                separator = ","
+            digest.update(b"[]" if separator == "[" else b"]")
+        else:
+            digest.update(canonical_json(value).encode())
+    digest.update(b"}")
+    return digest.hexdigest()

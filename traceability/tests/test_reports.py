@@ -83,6 +83,22 @@ def test_long_trace_pdf_numbers_every_page(genealogy, auditor):
     assert "Affected units (recall list)" in pdf_text(built.content)
 
 
+def test_the_pdf_is_made_without_the_whole_data_and_its_pages_compressed_as_they_end(
+    genealogy, auditor, monkeypatch
+):
+    from reportlab import rl_config
+
+    from traceability.reports import base
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # the same document, byte for byte
+    doc = document(genealogy, "STEEL-1", "forward", auditor)
+
+    built = trace.build_pdf(doc).content
+    assert "data" not in vars(doc)  # read one node at a time, never all of it
+    monkeypatch.setattr(base, "_compress_now", lambda page: None)  # as reportlab does, at the end
+    assert trace.build_pdf(doc).content == built
+
+
 def test_json_export_carries_the_trace_and_its_hash(genealogy, auditor):
     doc = document(genealogy, "STEEL-1", "forward", auditor)
 

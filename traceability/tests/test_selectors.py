@@ -1,3 +1,5 @@
+import gc
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -242,6 +244,28 @@ def test_the_trace_hash_is_stable_and_changes_with_the_data(genealogy):
 
     assert first == again != changed
     assert len(first) == 64
+
+
+@pytest.mark.parametrize(("code", "direction"), [("SN-3", "backward"), ("STEEL-1", "forward")])
+def test_the_hash_made_piece_by_piece_is_the_hash_of_the_whole_data(genealogy, code, direction):
+    signature(checklist_run(genealogy, genealogy.orders["fin"]), genealogy.user)
+    trace = selectors.trace(genealogy.lots[code], direction, context=True)
+
+    data = selectors.trace_data(trace)
+    whole = hashlib.sha256(selectors.canonical_json(data).encode()).hexdigest()
+    assert selectors.trace_content_hash(trace) == selectors.trace_hash(data) == whole
+
+
+def test_a_big_trace_leaves_the_collector_as_it_found_it(genealogy, monkeypatch):
+    from traceability.selectors import graph
+
+    monkeypatch.setattr(graph, "LONG_LIVED_ROWS", 1)  # every trace counts as big
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    trace = selectors.trace_forward(genealogy.lots["STEEL-1"])
+
+    assert codes(trace.nodes.values()) == ["SN-1", "SN-2", "SN-3", "STEEL-1", "SUB-1"]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_wrong_direction_is_refused():
