@@ -68,3 +68,13 @@ def test_a_bidi_paragraph_draws_its_first_words_on_its_first_line():
     first_line = PdfReader(io.BytesIO(out.getvalue())).pages[0].extract_text().splitlines()[0]
     assert _letters(first_line).split()[0] in (words[0], words[0][::-1])
     assert words[-1] not in _letters(first_line) and words[-1][::-1] not in _letters(first_line)
+
+
+def test_reportlab_runs_its_c_functions_not_their_python_stand_ins():
+    """Installed with the project (rl-accel): without them every report draws a third slower."""
+    import types
+
+    from reportlab.lib import rl_accel
+
+    for name in ("fp_str", "asciiBase85Encode", "escapePDF", "instanceStringWidthTTF"):
+        assert isinstance(getattr(rl_accel, name), types.BuiltinFunctionType), name
