@@ -58,14 +58,16 @@ def _receive_outlasts_socket(layer) -> str | None:
 
 
 async def _round_trip(layer) -> None:
-    # A channel of its own, not one of the process's (`new_channel`): those share one receive loop
-    # with every websocket consumer of the process, and a probe waiting in it behind a consumer's
-    # blocking receive missed its reply (a server restarted under open dashboards stayed "down").
-    channel = f"healthz.{uuid.uuid4().hex}"
     if isinstance(layer, RedisPubSubChannelLayer):
-        # Over publish/subscribe a message reaches only a channel subscribed when it is sent:
-        # a channel of the probe's own loop, subscribed before the send, and no shared receive.
+        # Over publish/subscribe a message reaches only a channel subscribed when it is sent: a
+        # channel of the probe's own, subscribed before the send.
         channel = await layer.new_channel("healthz.")
+    else:
+        # On a list-based layer, a channel of its own, not one of the process's (`new_channel`):
+        # those share one receive loop with every websocket consumer of the process, and a probe
+        # waiting in it behind a consumer's blocking receive missed its reply (a server
+        # restarted under open dashboards stayed "down").
+        channel = f"healthz.{uuid.uuid4().hex}"
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "healthz.ping", "token": token})
     message = await layer.receive(channel)
