@@ -4,6 +4,7 @@ import pytest
 from pypdf import PdfReader
 
 from mes import roles
+from traceability import selectors
 from traceability.models import ReportJob, ReportStatus
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,9 @@ def test_auditor_sees_both_trees_with_context_and_the_recall_list(genealogy, aud
         assert f'data-lot="{code}"' in html
     assert "Affected units (recall list)" in html
     assert "WO-SUB-1" in html and "ASM1" in html
+    for direction in ("backward", "forward"):
+        trace = selectors.trace(genealogy.lots["SUB-1"], direction)
+        assert f"{len(trace.nodes)} lots and serials, {len(trace.edges)} links" in html
 
 
 def test_the_trace_page_is_in_the_navigation_of_auditors_quality_and_supervisors(
