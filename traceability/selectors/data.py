@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from mes.signatures import Manifestation
 from traceability.selectors.context import HoldContext, NonconformanceContext, OrderContext, TraceContext
-from traceability.selectors.graph import FORWARD, Trace, TraceNode, _decimal
+from traceability.selectors.graph import FORWARD, Trace, TraceNode
 
 # --- the trace as data ---------------------------------------------------------------------------
 
@@ -171,16 +171,14 @@ def nodes_data(trace: Trace) -> Iterator[dict]:
 
 def links_data(trace: Trace) -> Iterator[dict]:
     """The trace's links as data, one at a time, by parent, child and event (`trace_data`'s
-    "links"). Read from the link rows as the walk returned them: a big trace's links are never
-    all made into objects at once."""
+    "links")."""
     codes = {node.id: node.code for node in trace.nodes.values()}
-    rows = sorted(trace.edge_rows, key=lambda r: (r[1], r[5], r[12]))
-    for row in rows:
+    for edge in trace.edges_in_order():
         yield {
-            "parent": codes.get(row[1], str(row[1])),
-            "child": codes.get(row[5], str(row[5])),
-            "quantity": quantity_text(_decimal(row[14])),
-            "event": row[12],
+            "parent": codes.get(edge.parent_id, str(edge.parent_id)),
+            "child": codes.get(edge.child_id, str(edge.child_id)),
+            "quantity": quantity_text(edge.quantity),
+            "event": edge.event_id,
         }
 
 

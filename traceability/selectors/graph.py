@@ -18,7 +18,7 @@ query per node.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -148,6 +148,10 @@ class TraceEdge(NamedTuple):
     event_id: int
 
 
+def _edge(row: tuple) -> TraceEdge:
+    return TraceEdge(row[1], row[5], _decimal(row[14]), row[12])
+
+
 @dataclass
 class Trace:
     root: TraceNode
@@ -159,7 +163,13 @@ class Trace:
     @cached_property
     def edges(self) -> list[TraceEdge]:
         # Made on first use: a big trace's links are mostly only counted or walked.
-        return [TraceEdge(r[1], r[5], _decimal(r[14]), r[12]) for r in self.edge_rows]
+        return [_edge(r) for r in self.edge_rows]
+
+    def edges_in_order(self) -> Iterator[TraceEdge]:
+        """The links by parent, child and event, made one at a time: an export of a big trace
+        never holds them all as objects."""
+        for row in sorted(self.edge_rows, key=lambda r: (r[1], r[5], r[12])):
+            yield _edge(row)
 
     @property
     def ordered_nodes(self) -> list[TraceNode]:
